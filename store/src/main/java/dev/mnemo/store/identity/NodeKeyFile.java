@@ -1,0 +1,69 @@
+package dev.mnemo.store.identity;
+
+import dev.mnemo.store.InvalidFormatException;
+import dev.mnemo.store.codec.DagCbor;
+import java.io.IOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Map;
+
+/**
+ * The node's own signing key, created on first start and kept in the data directory as a small
+ * versioned DAG-CBOR file {@code {v: 1, type: "ed25519", seed: bytes, did: "did:key:…"}}, readable
+ * by its owner only. The did is stored too so a damaged seed is caught rather than silently
+ * turning the node into a different identity.
+ */
+public final class NodeKeyFile {
+  public static final String FILE_NAME = "node.key";
+  private static final String FORMAT = "node key file";
+  private static final long VERSION = 1;
+
+  private NodeKeyFile() {}
+
+  public static AgentKey loadOrCreate(Path dataDir) throws IOException {
+    Path file = dataDir.resolve(FILE_NAME);
+    if (Files.exists(file)) {
+      return load(file);
+    }
+    Files.createDirectories(dataDir);
+    AgentKey key = AgentKey.generate();
+    byte[] bytes = DagCbor.encode(Map.of(
+        "v", VERSION, "type", "ed25519", "seed", key.seed(), "did", key.did().toString()));
+    Path tmp = dataDir.resolve(FILE_NAME + ".tmp");
+    Files.write(tmp, bytes);
+    try {
+      Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
+    } catch (UnsupportedOperationException e) {
+      // Not a POSIX file system: the directory's own permissions are all there is.
+    }
+    try {
+      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+    } catch (AtomicMoveNotSupportedException e) {
+      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+    }
+    return key;
+  }
+
+  static AgentKey load(Path file) throws IOException {
+    Map<String, Object> map;
+    try {
+      map = DagCbor.decodeMap(Files.readAllBytes(file));
+    } catch (InvalidFormatException e) {
+      throw new InvalidFormatException(FORMAT, file + " is corrupt: " + e.getMessage(), e);
+    }
+    if (!Long.valueOf(VERSION).equals(map.get("v"))) {
+      throw new InvalidFormatException(FORMAT, file + " has unsupported version " + map.get("v"));
+    }
+    if (!"ed25519".equals(map.get("type")) || !(map.get("seed") instanceof byte[] seed) || seed.length != 32) {
+      throw new InvalidFormatException(FORMAT, file + " does not hold an Ed25519 seed");
+    }
+    AgentKey key = AgentKey.fromSeed(seed);
+    if (!key.did().toString().equals(map.get("did"))) {
+      throw new InvalidFormatException(FORMAT, file + ": seed does not match the recorded did " + map.get("did"));
+    }
+    return key;
+  }
+}

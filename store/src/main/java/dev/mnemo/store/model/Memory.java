@@ -1,0 +1,141 @@
+package dev.mnemo.store.model;
+
+import dev.mnemo.store.InvalidFormatException;
+import dev.mnemo.store.cid.Cid;
+import dev.mnemo.store.codec.DagCbor;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * One memory: a short text with metadata, as an agent remembered it. Its DAG-CBOR block is
+ * {@code {v, ns, text, metadata, tags, ts, embedding?, prev?}}; absent optionals are left out,
+ * never written as null, so the same memory always has the same CID.
+ *
+ * <p>{@code metadata} maps keys to strings, 64-bit integers, finite doubles or booleans (the
+ * values filters compare). {@code tags} are a set, kept sorted. {@code ts} is Unix epoch millis.
+ * {@code prev} links the memory this one updates.
+ */
+public record Memory(
+    String ns, String text, Map<String, Object> metadata, List<String> tags, long ts,
+    Embedding embedding, Cid prev) {
+
+  public static final long VERSION = 1;
+  static final String FORMAT = "memory block";
+  private static final Set<String> FIELDS = Set.of("v", "ns", "text", "metadata", "tags", "ts", "embedding", "prev");
+  private static final Set<String> EMBEDDING_FIELDS = Set.of("model", "dim", "vec");
+
+  public Memory {
+    Namespace.requireValid(ns);
+    if (text == null) {
+      throw new IllegalArgumentException("text is required");
+    }
+    metadata = normalizeMetadata(metadata);
+    tags = normalizeTags(tags);
+  }
+
+  public Memory(String ns, String text, long ts) {
+    this(ns, text, Map.of(), List.of(), ts, null, null);
+  }
+
+  private static Map<String, Object> normalizeMetadata(Map<String, Object> metadata) {
+    if (metadata == null || metadata.isEmpty()) {
+      return Map.of();
+    }
+    Map<String, Object> sorted = new TreeMap<>();
+    for (Map.Entry<String, Object> e : metadata.entrySet()) {
+      String key = e.getKey();
+      if (key == null || key.isEmpty()) {
+        throw new IllegalArgumentException("metadata keys must be non-empty strings");
+      }
+      sorted.put(key, normalizeValue(key, e.getValue()));
+    }
+    return Collections.unmodifiableMap(sorted);
+  }
+
+  private static Object normalizeValue(String key, Object value) {
+    return switch (value) {
+      case String s -> s;
+      case Boolean b -> b;
+      case Long l -> l;
+      case Integer i -> (long) i;
+      case Short s -> (long) s;
+      case Double d when Double.isFinite(d) -> d;
+      case Float f when Float.isFinite(f) -> (double) f;
+      case null -> throw new IllegalArgumentException("metadata '" + key + "' is null");
+      default -> throw new IllegalArgumentException(
+          "metadata '" + key + "' must be a string, finite number or boolean, not " + DagCbor.kind(value));
+    };
+  }
+
+  private static List<String> normalizeTags(List<String> tags) {
+    if (tags == null || tags.isEmpty()) {
+      return List.of();
+    }
+    TreeSet<String> set = new TreeSet<>();
+    for (String tag : tags) {
+      if (tag == null || tag.isEmpty()) {
+        throw new IllegalArgumentException("tags must be non-empty strings");
+      }
+      set.add(tag);
+    }
+    return List.copyOf(set);
+  }
+
+  public Memory withEmbedding(Embedding e) {
+    return new Memory(ns, text, metadata, tags, ts, e, prev);
+  }
+
+  public Map<String, Object> toIpld() {
+    Map<String, Object> map = new LinkedHashMap<>();
+    map.put("v", VERSION);
+    map.put("ns", ns);
+    map.put("text", text);
+    map.put("metadata", metadata);
+    map.put("tags", tags);
+    map.put("ts", ts);
+    if (embedding != null) {
+      map.put("embedding", embedding.toIpld());
+    }
+    if (prev != null) {
+      map.put("prev", prev);
+    }
+    return map;
+  }
+
+  public byte[] encode() {
+    return DagCbor.encode(toIpld());
+  }
+
+  public static Memory decode(byte[] block) throws InvalidFormatException {
+    Map<String, Object> map;
+    try {
+      map = DagCbor.decodeMap(block);
+    } catch (InvalidFormatException e) {
+      throw new InvalidFormatException(FORMAT, e.getMessage(), e);
+    }
+    IpldFields fields = new IpldFields(FORMAT, map, FIELDS);
+    fields.requireVersion(VERSION);
+    List<String> tags = fields.listOf("tags", String.class, "string");
+    Embedding embedding = null;
+    if (fields.has("embedding")) {
+      embedding = Embedding.fromIpld(new IpldFields(FORMAT, fields.map("embedding"), EMBEDDING_FIELDS));
+    }
+    Cid prev = fields.has("prev") ? fields.link("prev") : null;
+    try {
+      Memory memory = new Memory(fields.string("ns"), fields.string("text"), fields.map("metadata"),
+          new ArrayList<>(tags), fields.integer("ts"), embedding, prev);
+      if (!memory.tags.equals(tags)) {
+        throw fields.invalid("tags must be sorted and unique");
+      }
+      return memory;
+    } catch (IllegalArgumentException e) {
+      throw fields.invalid(e.getMessage());
+    }
+  }
+}
