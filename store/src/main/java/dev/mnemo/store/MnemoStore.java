@@ -1,0 +1,83 @@
+package dev.mnemo.store;
+
+import dev.mnemo.store.block.BlockStore;
+import dev.mnemo.store.identity.AgentKey;
+import dev.mnemo.store.identity.NodeKeyFile;
+import dev.mnemo.store.log.NamespaceLog;
+import dev.mnemo.store.rocks.RocksBlockStore;
+import dev.mnemo.store.rocks.RocksStorage;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * The store module's entry point: a node's data directory opened as its signing key
+ * ({@code node.key}), its embedded storage engine ({@code store/}), the block store in it and
+ * the namespace logs over them.
+ */
+public final class MnemoStore implements AutoCloseable {
+  /** Default RocksDB block cache. */
+  public static final long DEFAULT_CACHE_BYTES = 256L << 20;
+
+  private final Path dataDir;
+  private final AgentKey nodeKey;
+  private final RocksStorage storage;
+  private final BlockStore blocks;
+  private final NamespaceLog log;
+
+  private MnemoStore(Path dataDir, AgentKey nodeKey, RocksStorage storage, BlockStore blocks) {
+    this.dataDir = dataDir;
+    this.nodeKey = nodeKey;
+    this.storage = storage;
+    this.blocks = blocks;
+    this.log = new NamespaceLog(storage, blocks, nodeKey);
+  }
+
+  /** Opens (creating if needed) the data directory with the embedded block store. */
+  public static MnemoStore open(Path dataDir) throws IOException {
+    AgentKey key = NodeKeyFile.loadOrCreate(dataDir);
+    RocksStorage storage = openStorage(dataDir);
+    return new MnemoStore(dataDir, key, storage, new RocksBlockStore(storage));
+  }
+
+  private static RocksStorage openStorage(Path dataDir) throws IOException {
+    try {
+      return RocksStorage.open(dataDir.resolve("store"), DEFAULT_CACHE_BYTES);
+    } catch (IOException e) {
+      if (String.valueOf(e.getMessage()).contains("lock")) {
+        throw new IOException("the data directory " + dataDir + " is in use by another Mnemo process", e);
+      }
+      throw e;
+    }
+  }
+
+  public Path dataDir() {
+    return dataDir;
+  }
+
+  public AgentKey nodeKey() {
+    return nodeKey;
+  }
+
+  public BlockStore blocks() {
+    return blocks;
+  }
+
+  public NamespaceLog log() {
+    return log;
+  }
+
+  public RocksStorage storage() {
+    return storage;
+  }
+
+  /** Finishes queued writes, then closes the log, the block store and the engine. */
+  @Override
+  public void close() throws IOException {
+    try {
+      log.close();
+      blocks.close();
+    } finally {
+      storage.close();
+    }
+  }
+}

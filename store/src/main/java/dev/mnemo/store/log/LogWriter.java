@@ -1,0 +1,416 @@
+package dev.mnemo.store.log;
+
+import dev.mnemo.store.block.Block;
+import dev.mnemo.store.block.BlockStore;
+import dev.mnemo.store.cid.Cid;
+import dev.mnemo.store.identity.AgentKey;
+import dev.mnemo.store.model.LogEntry;
+import dev.mnemo.store.model.Op;
+import dev.mnemo.store.rocks.RocksStorage;
+import dev.mnemo.store.rocks.RocksStorage.Family;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.WriteBatch;
+
+/**
+ * The one thread that writes a node's namespace logs. Writers enqueue requests; the thread drains
+ * every request waiting, coalesces consecutive writes to the same namespace into one signed entry,
+ * and commits the whole group in one durable batch: memory blocks, entries, heads, clocks and
+ * positions together. So N concurrent writers cost one Ed25519 signature and one WAL sync per
+ * namespace per group, not N, and heads are never read and written by two threads at once.
+ */
+final class LogWriter implements Staging.Committed {
+  /** At most this many requests share one commit, bounding the batch and the latency of its first. */
+  private static final int MAX_GROUP = 512;
+
+  sealed interface Request permits Add, Forget, Apply {}
+
+  record Add(String ns, List<Block> memories, CompletableFuture<Appended> done) implements Request {}
+
+  record Forget(String ns, List<Cid> refs, CompletableFuture<Appended> done) implements Request {}
+
+  /** Entries from outside, already hash- and signature-checked, in causal order. */
+  record Apply(List<VerifiedEntry> entries, Map<Cid, Block> memories, Set<Cid> forgotten,
+      CompletableFuture<Integer> done) implements Request {}
+
+  record VerifiedEntry(Block block, LogEntry entry) {}
+
+  private final RocksStorage storage;
+  private final BlockStore blocks;
+  private final boolean blocksInEngine;
+  private final AgentKey signer;
+  private final NamespaceLog reads;
+  private final BlockingQueue<Request> queue = new LinkedBlockingQueue<>();
+  private final Thread thread;
+  private volatile boolean closing;
+
+  // Committed state the writer keeps in memory; touched by the writer thread only.
+  private final Map<String, Set<Cid>> committedHeads = new HashMap<>();
+  private final Map<String, Long> committedClocks = new HashMap<>();
+  private long nextPosition;
+
+  LogWriter(RocksStorage storage, BlockStore blocks, boolean blocksInEngine, AgentKey signer, NamespaceLog reads) {
+    this.storage = storage;
+    this.blocks = blocks;
+    this.blocksInEngine = blocksInEngine;
+    this.signer = signer;
+    this.reads = reads;
+    this.nextPosition = reads.lastPosition() + 1;
+    this.thread = Thread.ofPlatform().name("mnemo-log-writer").daemon(true).unstarted(this::run);
+    thread.start();
+  }
+
+  <T> CompletableFuture<T> submit(Request request, CompletableFuture<T> done) {
+    if (closing) {
+      done.completeExceptionally(new IOException("the namespace log is closed"));
+      return done;
+    }
+    queue.add(request);
+    return done;
+  }
+
+  void close() throws InterruptedException {
+    closing = true;
+    thread.join(TimeUnit.SECONDS.toMillis(30));
+    // Anything that raced in after the last drain is refused, not dropped silently.
+    List<Request> left = new ArrayList<>();
+    queue.drainTo(left);
+    IOException closed = new IOException("the namespace log is closed");
+    for (Request request : left) {
+      future(request).completeExceptionally(closed);
+    }
+  }
+
+  private void run() {
+    List<Request> group = new ArrayList<>(MAX_GROUP);
+    while (!closing || !queue.isEmpty()) {
+      try {
+        Request first = queue.poll(100, TimeUnit.MILLISECONDS);
+        if (first == null) {
+          continue;
+        }
+        group.add(first);
+        queue.drainTo(group, MAX_GROUP - 1);
+        commit(group);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      } catch (RuntimeException | Error e) {
+        for (Request request : group) {
+          future(request).completeExceptionally(e);
+        }
+      } finally {
+        group.clear();
+      }
+    }
+  }
+
+  private void commit(List<Request> group) {
+    Staging root = Staging.root(this, nextPosition);
+    List<Runnable> onCommit = new ArrayList<>();
+    int i = 0;
+    while (i < group.size()) {
+      Request request = group.get(i);
+      int end = i + 1;
+      switch (request) {
+        case Add add -> {
+          end = coalescedEnd(group, i);
+          stageAdds(root, group.subList(i, end), onCommit);
+        }
+        case Forget forget -> {
+          end = coalescedEnd(group, i);
+          stageForgets(root, group.subList(i, end), onCommit);
+        }
+        case Apply apply -> stageApply(root, apply, onCommit);
+      }
+      i = end;
+    }
+    if (root.isEmpty()) {
+      onCommit.forEach(Runnable::run);
+      return;
+    }
+    try {
+      write(root);
+    } catch (IOException | RuntimeException e) {
+      for (Request request : group) {
+        future(request).completeExceptionally(e);
+      }
+      return;
+    }
+    nextPosition = root.nextPosition;
+    committedHeads.putAll(root.heads);
+    for (Map.Entry<String, Long> e : root.clocks.entrySet()) {
+      committedClocks.put(e.getKey(), e.getValue());
+    }
+    onCommit.forEach(Runnable::run);
+  }
+
+  /** The end of the run of requests, starting at {@code start}, that can share one entry. */
+  private static int coalescedEnd(List<Request> group, int start) {
+    Request first = group.get(start);
+    int refs = refCount(first);
+    int end = start + 1;
+    while (end < group.size()) {
+      Request next = group.get(end);
+      boolean sameKind = next.getClass() == first.getClass() && namespace(next).equals(namespace(first));
+      if (!sameKind || refs + refCount(next) > LogEntry.MAX_REFS) {
+        break;
+      }
+      refs += refCount(next);
+      end++;
+    }
+    return end;
+  }
+
+  private void stageAdds(Staging root, List<Request> adds, List<Runnable> onCommit) {
+    String ns = namespace(adds.get(0));
+    Staging s = root.child();
+    Map<Cid, Block> memories = new HashMap<>();
+    Set<Cid> refs = new LinkedHashSet<>();
+    for (Request request : adds) {
+      for (Block block : ((Add) request).memories()) {
+        memories.put(block.cid(), block);
+        refs.add(block.cid());
+      }
+    }
+    LogEntry entry = LogEntry.signed(signer, ns, Op.ADD, List.copyOf(refs), List.copyOf(s.heads(ns)), s.clock(ns) + 1);
+    Block entryBlock = Block.dagCbor(entry.encode());
+    long position = s.nextPosition;
+    stageEntry(s, entryBlock.cid(), entryBlock.data(), entry, memories);
+    s.mergeIntoParent();
+    for (Request request : adds) {
+      Add add = (Add) request;
+      List<Cid> cids = add.memories().stream().map(Block::cid).toList();
+      onCommit.add(() -> add.done().complete(new Appended(entryBlock.cid(), position, cids)));
+    }
+  }
+
+  private void stageForgets(Staging root, List<Request> forgets, List<Runnable> onCommit) {
+    String ns = namespace(forgets.get(0));
+    Set<Cid> refs = new LinkedHashSet<>();
+    List<Forget> accepted = new ArrayList<>();
+    for (Request request : forgets) {
+      Forget forget = (Forget) request;
+      Cid missing = forget.refs().stream()
+          .filter(ref -> !refs.contains(ref) && !isLive(root, ns, ref))
+          .findFirst().orElse(null);
+      if (missing != null) {
+        onCommit.add(() -> forget.done().completeExceptionally(new MemoryNotFoundException(ns, missing)));
+      } else {
+        refs.addAll(forget.refs());
+        accepted.add(forget);
+      }
+    }
+    if (accepted.isEmpty()) {
+      return;
+    }
+    Staging s = root.child();
+    LogEntry entry = LogEntry.signed(signer, ns, Op.FORGET, List.copyOf(refs), List.copyOf(s.heads(ns)), s.clock(ns) + 1);
+    Block entryBlock = Block.dagCbor(entry.encode());
+    long position = s.nextPosition;
+    stageEntry(s, entryBlock.cid(), entryBlock.data(), entry, Map.of());
+    s.mergeIntoParent();
+    for (Forget forget : accepted) {
+      onCommit.add(() -> forget.done().complete(new Appended(entryBlock.cid(), position, forget.refs())));
+    }
+  }
+
+  private void stageApply(Staging root, Apply apply, List<Runnable> onCommit) {
+    Staging s = root.child();
+    int applied = 0;
+    try {
+      for (VerifiedEntry verified : apply.entries()) {
+        Cid cid = verified.block().cid();
+        LogEntry entry = verified.entry();
+        if (s.entryPosition(cid) != null) {
+          continue;
+        }
+        for (Cid parent : entry.parents()) {
+          if (s.entryPosition(parent) == null) {
+            throw new RejectedEntryException(cid, "its parent " + parent + " is neither stored here nor in the batch");
+          }
+        }
+        if (entry.op() == Op.ADD) {
+          for (Cid ref : entry.refs()) {
+            boolean known = s.state(LogKeys.nsKey(entry.ns(), ref)) != null;
+            if (!known && !apply.memories().containsKey(ref) && !apply.forgotten().contains(ref)) {
+              throw new RejectedEntryException(cid, "its memory " + ref + " is missing");
+            }
+          }
+        }
+        stageEntry(s, cid, verified.block().data(), entry, apply.memories());
+        applied++;
+      }
+    } catch (RejectedEntryException e) {
+      onCommit.add(() -> apply.done().completeExceptionally(e));
+      return;
+    }
+    s.mergeIntoParent();
+    int count = applied;
+    onCommit.add(() -> apply.done().complete(count));
+  }
+
+  private static boolean isLive(Staging s, String ns, Cid ref) {
+    byte[] state = s.state(LogKeys.nsKey(ns, ref));
+    return state != null && state[0] == LogKeys.ADDED;
+  }
+
+  /** Stages one entry: its block, position, heads, clock, and its effect on the memory state. */
+  private static void stageEntry(Staging s, Cid cid, byte[] entryBytes, LogEntry entry, Map<Cid, Block> memories) {
+    String ns = entry.ns();
+    long position = s.nextPosition++;
+    s.entries.put(cid, position);
+    s.blocks.put(cid, entryBytes);
+    Set<Cid> heads = new HashSet<>(s.heads(ns));
+    entry.parents().forEach(heads::remove);
+    heads.add(cid);
+    s.heads.put(ns, heads);
+    s.clocks.put(ns, Math.max(s.clock(ns), entry.clock()));
+    List<Cid> refs = entry.refs();
+    for (int i = 0; i < refs.size(); i++) {
+      Cid ref = refs.get(i);
+      byte[] stateKey = LogKeys.nsKey(ns, ref);
+      byte[] state = s.state(stateKey);
+      if (entry.op() == Op.ADD) {
+        Block block = memories.get(ref);
+        // Already live, or forgotten (forget wins), or forgotten later in this batch: nothing to add.
+        if (state == null && block != null) {
+          byte[] listing = LogKeys.listing(position, i);
+          s.blocks.put(ref, block.data());
+          s.listings.put(new Staging.Key(LogKeys.nsKey(ns, listing)), ref.toBytes());
+          s.states.put(new Staging.Key(stateKey), LogKeys.addedState(listing));
+        } else if (state == null) {
+          s.states.put(new Staging.Key(stateKey), LogKeys.forgottenState());
+        }
+      } else {
+        if (state != null && state[0] == LogKeys.ADDED) {
+          byte[] listing = Arrays.copyOfRange(state, 1, state.length);
+          s.listings.put(new Staging.Key(LogKeys.nsKey(ns, listing)), null);
+          // Forget removes the memory's text from this node; the signed entry stays as a tombstone.
+          s.blocks.put(ref, null);
+        }
+        s.states.put(new Staging.Key(stateKey), LogKeys.forgottenState());
+      }
+    }
+  }
+
+  /** Commits a group: one durable RocksDB batch (blocks first on a store outside the engine). */
+  private void write(Staging root) throws IOException {
+    List<Block> external = new ArrayList<>();
+    List<Cid> externalDeletes = new ArrayList<>();
+    try (WriteBatch batch = new WriteBatch()) {
+      for (Map.Entry<Cid, byte[]> e : root.blocks.entrySet()) {
+        if (blocksInEngine) {
+          if (e.getValue() == null) {
+            batch.delete(storage.handle(Family.BLOCKS), e.getKey().toBytes());
+          } else {
+            batch.put(storage.handle(Family.BLOCKS), e.getKey().toBytes(), e.getValue());
+          }
+        } else if (e.getValue() == null) {
+          externalDeletes.add(e.getKey());
+        } else {
+          external.add(new Block(e.getKey(), e.getValue()));
+        }
+      }
+      for (Map.Entry<Cid, Long> e : root.entries.entrySet()) {
+        byte[] position = LogKeys.position(e.getValue());
+        batch.put(storage.handle(Family.ENTRIES), e.getKey().toBytes(), position);
+        batch.put(storage.handle(Family.POSITIONS), position, e.getKey().toBytes());
+      }
+      for (Map.Entry<String, Set<Cid>> e : root.heads.entrySet()) {
+        String ns = e.getKey();
+        Set<Cid> before = heads(ns);
+        for (Cid old : before) {
+          if (!e.getValue().contains(old)) {
+            batch.delete(storage.handle(Family.HEADS), LogKeys.nsKey(ns, old));
+          }
+        }
+        for (Cid head : e.getValue()) {
+          if (!before.contains(head)) {
+            batch.put(storage.handle(Family.HEADS), LogKeys.nsKey(ns, head), new byte[0]);
+          }
+        }
+      }
+      for (Map.Entry<String, Long> e : root.clocks.entrySet()) {
+        batch.put(storage.handle(Family.META), LogKeys.clockKey(e.getKey()), LogKeys.position(e.getValue()));
+      }
+      for (Map.Entry<Staging.Key, byte[]> e : root.states.entrySet()) {
+        batch.put(storage.handle(Family.STATES), e.getKey().bytes(), e.getValue());
+      }
+      for (Map.Entry<Staging.Key, byte[]> e : root.listings.entrySet()) {
+        if (e.getValue() == null) {
+          batch.delete(storage.handle(Family.MEMORIES), e.getKey().bytes());
+        } else {
+          batch.put(storage.handle(Family.MEMORIES), e.getKey().bytes(), e.getValue());
+        }
+      }
+      // A block store outside the engine must hold the blocks before the log points at them.
+      if (!external.isEmpty()) {
+        blocks.putAll(external);
+      }
+      storage.writeDurably(batch);
+    } catch (RocksDBException e) {
+      throw new IOException("staging the log batch failed: " + e.getMessage(), e);
+    }
+    for (Cid cid : externalDeletes) {
+      blocks.delete(cid);
+    }
+  }
+
+  @Override
+  public Set<Cid> heads(String ns) {
+    return committedHeads.computeIfAbsent(ns, reads::heads);
+  }
+
+  @Override
+  public long clock(String ns) {
+    return committedClocks.computeIfAbsent(ns, reads::clock);
+  }
+
+  @Override
+  public Long entryPosition(Cid entry) {
+    java.util.OptionalLong position = reads.position(entry);
+    return position.isPresent() ? position.getAsLong() : null;
+  }
+
+  @Override
+  public byte[] state(byte[] nsCidKey) {
+    return reads.rawState(nsCidKey);
+  }
+
+  private static int refCount(Request request) {
+    return switch (request) {
+      case Add add -> add.memories().size();
+      case Forget forget -> forget.refs().size();
+      case Apply apply -> apply.entries().size();
+    };
+  }
+
+  private static String namespace(Request request) {
+    return switch (request) {
+      case Add add -> add.ns();
+      case Forget forget -> forget.ns();
+      case Apply apply -> "";
+    };
+  }
+
+  private static CompletableFuture<?> future(Request request) {
+    return switch (request) {
+      case Add add -> add.done();
+      case Forget forget -> forget.done();
+      case Apply apply -> apply.done();
+    };
+  }
+}

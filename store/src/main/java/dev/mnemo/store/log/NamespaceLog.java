@@ -1,0 +1,439 @@
+package dev.mnemo.store.log;
+
+import dev.mnemo.store.InvalidFormatException;
+import dev.mnemo.store.block.Block;
+import dev.mnemo.store.block.BlockStore;
+import dev.mnemo.store.block.CorruptBlockException;
+import dev.mnemo.store.cid.Cid;
+import dev.mnemo.store.codec.DagCbor;
+import dev.mnemo.store.identity.AgentKey;
+import dev.mnemo.store.log.LogWriter.VerifiedEntry;
+import dev.mnemo.store.model.LogEntry;
+import dev.mnemo.store.model.Memory;
+import dev.mnemo.store.model.Namespace;
+import dev.mnemo.store.model.Op;
+import dev.mnemo.store.rocks.RocksBlockStore;
+import dev.mnemo.store.rocks.RocksStorage;
+import dev.mnemo.store.rocks.RocksStorage.Family;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.function.Predicate;
+import org.rocksdb.RocksIterator;
+
+/**
+ * The namespace logs of one node: append-only Merkle-DAGs of signed entries, and the state they
+ * imply (memories added and not forgotten; forget wins).
+ *
+ * <p>A write returns once its memory blocks, its signed entry and the namespace's new heads are
+ * durable in one atomic batch. Every applied entry gets the next local apply position, a counter
+ * that only grows, so derived state (the Lucene index) can record how far it got and resume with
+ * {@link #entriesAfter}. Writes go through a single writer thread (see {@code LogWriter}); reads
+ * go straight to the storage engine and see every acknowledged write.
+ */
+public final class NamespaceLog implements AutoCloseable {
+  private static final String CURSOR = "cursor";
+
+  private final RocksStorage storage;
+  private final BlockStore blocks;
+  private final LogWriter writer;
+
+  public NamespaceLog(RocksStorage storage, BlockStore blocks, AgentKey signer) {
+    this.storage = storage;
+    this.blocks = blocks;
+    boolean blocksInEngine = blocks instanceof RocksBlockStore r && r.isBackedBy(storage);
+    this.writer = new LogWriter(storage, blocks, blocksInEngine, signer, this);
+  }
+
+  public BlockStore blocks() {
+    return blocks;
+  }
+
+  // ---- writes ----
+
+  /** Remembers memories (a batch is all-or-nothing) and returns once they are durable. */
+  public Appended append(String ns, List<Memory> memories) throws IOException {
+    return await(appendAsync(ns, memories));
+  }
+
+  public CompletableFuture<Appended> appendAsync(String ns, List<Memory> memories) {
+    Namespace.requireValid(ns);
+    if (memories.isEmpty() || memories.size() > LogEntry.MAX_REFS) {
+      throw new IllegalArgumentException("a batch holds 1-" + LogEntry.MAX_REFS + " memories");
+    }
+    List<Block> encoded = new ArrayList<>(memories.size());
+    for (Memory memory : memories) {
+      if (!memory.ns().equals(ns)) {
+        throw new IllegalArgumentException("memory of namespace " + memory.ns() + " written to " + ns);
+      }
+      // Encoding and hashing happen on the caller's thread, in parallel; the writer only signs.
+      encoded.add(Block.dagCbor(memory.encode()));
+    }
+    CompletableFuture<Appended> done = new CompletableFuture<>();
+    return writer.submit(new LogWriter.Add(ns, List.copyOf(encoded), done), done);
+  }
+
+  /** Forgets live memories of a namespace; throws {@link MemoryNotFoundException} for any that is not. */
+  public Appended forget(String ns, List<Cid> memories) throws IOException, MemoryNotFoundException {
+    try {
+      return await(forgetAsync(ns, memories));
+    } catch (WrappedNotFound e) {
+      throw e.notFound;
+    }
+  }
+
+  public CompletableFuture<Appended> forgetAsync(String ns, List<Cid> memories) {
+    Namespace.requireValid(ns);
+    if (memories.isEmpty() || memories.size() > LogEntry.MAX_REFS || new HashSet<>(memories).size() != memories.size()) {
+      throw new IllegalArgumentException("a forget names 1-" + LogEntry.MAX_REFS + " distinct memories");
+    }
+    CompletableFuture<Appended> done = new CompletableFuture<>();
+    return writer.submit(new LogWriter.Forget(ns, List.copyOf(memories), done), done);
+  }
+
+  /**
+   * Applies log entries and memory blocks that came from outside (a CAR file, a peer). Every block
+   * is hash-checked, every entry decoded and its signature verified, every memory checked to
+   * belong to the namespace of the entry that adds it; then the entries are applied in causal
+   * order in one atomic batch. One bad block rejects the whole call and nothing of it is stored.
+   * Entries already applied are skipped, so applying is idempotent.
+   *
+   * @return how many entries were newly applied
+   */
+  public int applyBlocks(Collection<Block> received) throws IOException {
+    Map<Cid, Block> entryBlocks = new LinkedHashMap<>();
+    Map<Cid, LogEntry> entries = new HashMap<>();
+    Map<Cid, Memory> memories = new HashMap<>();
+    Map<Cid, Block> memoryBlocks = new HashMap<>();
+    for (Block block : received) {
+      if (!block.isIntact()) {
+        throw new CorruptBlockException(block.cid(), "bytes do not hash to the CID");
+      }
+      classify(block, entryBlocks, entries, memoryBlocks, memories);
+    }
+    Set<Cid> forgotten = new HashSet<>();
+    for (Map.Entry<Cid, LogEntry> e : entries.entrySet()) {
+      LogEntry entry = e.getValue();
+      if (!entry.hasValidSignature()) {
+        throw new RejectedEntryException(e.getKey(), "bad signature by " + entry.author());
+      }
+      for (Cid ref : entry.refs()) {
+        Memory memory = memories.get(ref);
+        if (memory != null && !memory.ns().equals(entry.ns())) {
+          throw new RejectedEntryException(e.getKey(), "memory " + ref + " belongs to namespace " + memory.ns());
+        }
+        if (entry.op() == Op.FORGET) {
+          forgotten.add(ref);
+        }
+      }
+    }
+    List<VerifiedEntry> ordered = new ArrayList<>();
+    for (Cid cid : causalOrder(entries)) {
+      ordered.add(new VerifiedEntry(entryBlocks.get(cid), entries.get(cid)));
+    }
+    CompletableFuture<Integer> done = new CompletableFuture<>();
+    return await(writer.submit(new LogWriter.Apply(ordered, memoryBlocks, forgotten, done), done));
+  }
+
+  private static void classify(Block block, Map<Cid, Block> entryBlocks, Map<Cid, LogEntry> entries,
+      Map<Cid, Block> memoryBlocks, Map<Cid, Memory> memories) throws IOException {
+    Map<String, Object> map;
+    try {
+      map = DagCbor.decodeMap(block.data());
+    } catch (InvalidFormatException e) {
+      throw new RejectedEntryException(block.cid(), e.getMessage());
+    }
+    try {
+      if (map.containsKey("op")) {
+        entries.put(block.cid(), LogEntry.decode(block.data()));
+        entryBlocks.put(block.cid(), block);
+      } else {
+        memories.put(block.cid(), Memory.decode(block.data()));
+        memoryBlocks.put(block.cid(), block);
+      }
+    } catch (InvalidFormatException e) {
+      throw new RejectedEntryException(block.cid(), e.getMessage());
+    }
+  }
+
+  /** Orders entries parents-first (Kahn's algorithm over the parents inside the set). */
+  static List<Cid> causalOrder(Map<Cid, LogEntry> entries) throws RejectedEntryException {
+    Map<Cid, Integer> waiting = new HashMap<>();
+    Map<Cid, List<Cid>> children = new HashMap<>();
+    for (Map.Entry<Cid, LogEntry> e : entries.entrySet()) {
+      int inSet = 0;
+      for (Cid parent : e.getValue().parents()) {
+        if (entries.containsKey(parent)) {
+          inSet++;
+          children.computeIfAbsent(parent, k -> new ArrayList<>()).add(e.getKey());
+        }
+      }
+      waiting.put(e.getKey(), inSet);
+    }
+    Deque<Cid> ready = new ArrayDeque<>(new TreeSet<>(waiting.entrySet().stream()
+        .filter(e -> e.getValue() == 0).map(Map.Entry::getKey).toList()));
+    List<Cid> order = new ArrayList<>(entries.size());
+    while (!ready.isEmpty()) {
+      Cid next = ready.poll();
+      order.add(next);
+      for (Cid child : children.getOrDefault(next, List.of())) {
+        if (waiting.merge(child, -1, Integer::sum) == 0) {
+          ready.add(child);
+        }
+      }
+    }
+    if (order.size() != entries.size()) {
+      Cid stuck = waiting.entrySet().stream().filter(e -> e.getValue() > 0).findFirst().orElseThrow().getKey();
+      throw new RejectedEntryException(stuck, "entries form a cycle");
+    }
+    return order;
+  }
+
+  // ---- reads ----
+
+  /** The namespace's current heads (entries no other entry names as a parent). */
+  public Set<Cid> heads(String ns) {
+    Set<Cid> heads = new TreeSet<>();
+    byte[] prefix = LogKeys.nsPrefix(ns);
+    try (RocksIterator it = storage.iterator(Family.HEADS)) {
+      for (it.seek(prefix); it.isValid() && LogKeys.hasPrefix(it.key(), prefix); it.next()) {
+        heads.add(cidOrCorrupt(LogKeys.suffix(it.key(), prefix)));
+      }
+    }
+    return heads;
+  }
+
+  /** Every namespace this node holds entries of. */
+  public Set<String> namespaces() {
+    Set<String> names = new TreeSet<>();
+    try (RocksIterator it = storage.iterator(Family.HEADS)) {
+      it.seekToFirst();
+      while (it.isValid()) {
+        byte[] key = it.key();
+        int zero = 0;
+        while (zero < key.length && key[zero] != 0) {
+          zero++;
+        }
+        String ns = new String(key, 0, zero, java.nio.charset.StandardCharsets.US_ASCII);
+        names.add(ns);
+        byte[] next = LogKeys.nsPrefix(ns);
+        next[next.length - 1] = 1;
+        it.seek(next);
+      }
+    }
+    return names;
+  }
+
+  /** The highest Lamport clock of any entry applied in the namespace (0 when none). */
+  public long clock(String ns) {
+    byte[] value = getOrFail(Family.META, LogKeys.clockKey(ns));
+    return value == null ? 0 : LogKeys.position(value);
+  }
+
+  /** The apply position of an entry, if it has been applied here. */
+  public OptionalLong position(Cid entry) {
+    byte[] value = getOrFail(Family.ENTRIES, entry.toBytes());
+    return value == null ? OptionalLong.empty() : OptionalLong.of(LogKeys.position(value));
+  }
+
+  /** The position of the last applied entry, 0 before the first. */
+  public long lastPosition() {
+    try (RocksIterator it = storage.iterator(Family.POSITIONS)) {
+      it.seekToLast();
+      return it.isValid() ? LogKeys.position(it.key()) : 0;
+    }
+  }
+
+  /** Up to {@code limit} applied entries after {@code position}, in apply order. */
+  public List<PositionedEntry> entriesAfter(long position, int limit) throws IOException {
+    List<PositionedEntry> out = new ArrayList<>();
+    try (RocksIterator it = storage.iterator(Family.POSITIONS)) {
+      for (it.seek(LogKeys.position(position + 1)); it.isValid() && out.size() < limit; it.next()) {
+        Cid cid = cidOrCorrupt(it.value());
+        out.add(new PositionedEntry(LogKeys.position(it.key()), cid, entry(cid).orElseThrow(
+            () -> new CorruptBlockException(cid, "applied entry's block is missing"))));
+      }
+    }
+    return out;
+  }
+
+  /** A stored entry, hash-verified and decoded. */
+  public Optional<LogEntry> entry(Cid cid) throws IOException {
+    Optional<byte[]> bytes = blocks.get(cid);
+    if (bytes.isEmpty()) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(LogEntry.decode(bytes.get()));
+    } catch (InvalidFormatException e) {
+      throw new CorruptBlockException(cid, "not a log entry: " + e.getMessage(), e);
+    }
+  }
+
+  /** A stored memory, hash-verified and decoded; empty when unknown or forgotten here. */
+  public Optional<Memory> memory(Cid cid) throws IOException {
+    Optional<byte[]> bytes = blocks.get(cid);
+    if (bytes.isEmpty()) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(Memory.decode(bytes.get()));
+    } catch (InvalidFormatException e) {
+      throw new CorruptBlockException(cid, "not a memory: " + e.getMessage(), e);
+    }
+  }
+
+  public MemoryState state(String ns, Cid memory) {
+    byte[] state = rawState(LogKeys.nsKey(ns, memory));
+    if (state == null) {
+      return MemoryState.UNKNOWN;
+    }
+    return state[0] == LogKeys.ADDED ? MemoryState.LIVE : MemoryState.FORGOTTEN;
+  }
+
+  byte[] rawState(byte[] nsCidKey) {
+    return getOrFail(Family.STATES, nsCidKey);
+  }
+
+  /**
+   * A page of the namespace's live memories in write order. {@code cursor} is null for the first
+   * page, else the {@code next} of the previous page; a malformed cursor is an
+   * {@link InvalidFormatException}.
+   */
+  public MemoryPage list(String ns, String cursor, int limit) throws InvalidFormatException {
+    if (limit < 1) {
+      throw new IllegalArgumentException("limit must be positive");
+    }
+    byte[] prefix = LogKeys.nsPrefix(ns);
+    byte[] start = cursor == null ? prefix : LogKeys.nsKey(ns, afterCursor(cursor));
+    List<Cid> page = new ArrayList<>();
+    byte[] lastKey = null;
+    boolean more = false;
+    try (RocksIterator it = storage.iterator(Family.MEMORIES)) {
+      for (it.seek(start); it.isValid() && LogKeys.hasPrefix(it.key(), prefix); it.next()) {
+        if (page.size() == limit) {
+          more = true;
+          break;
+        }
+        page.add(cidOrCorrupt(it.value()));
+        lastKey = it.key();
+      }
+    }
+    String next = more ? encodeCursor(LogKeys.suffix(lastKey, prefix)) : null;
+    return new MemoryPage(page, next);
+  }
+
+  private static String encodeCursor(byte[] listing) {
+    java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(listing);
+    return buf.getLong() + "." + buf.getInt();
+  }
+
+  /** The listing key just after the one a cursor names. */
+  private static byte[] afterCursor(String cursor) throws InvalidFormatException {
+    int dot = cursor.indexOf('.');
+    try {
+      long position = Long.parseLong(cursor.substring(0, dot));
+      int index = Integer.parseInt(cursor.substring(dot + 1));
+      if (position < 0 || index < 0 || index == Integer.MAX_VALUE) {
+        throw new NumberFormatException("negative");
+      }
+      return LogKeys.listing(position, index + 1);
+    } catch (RuntimeException e) {
+      throw new InvalidFormatException(CURSOR, "'" + cursor + "' is not a cursor this node issued");
+    }
+  }
+
+  /**
+   * Walks the namespace's DAG from its heads back through parents, breadth first, visiting each
+   * entry once. {@code visitor} returns whether to continue past an entry to its parents.
+   */
+  public void walk(String ns, Predicate<PositionedEntry> visitor) throws IOException {
+    Deque<Cid> pending = new ArrayDeque<>(heads(ns));
+    Set<Cid> seen = new HashSet<>(pending);
+    while (!pending.isEmpty()) {
+      Cid cid = pending.poll();
+      LogEntry entry = entry(cid).orElseThrow(() -> new CorruptBlockException(cid, "entry block is missing"));
+      long position = position(cid).orElse(0);
+      if (!visitor.test(new PositionedEntry(position, cid, entry))) {
+        continue;
+      }
+      for (Cid parent : entry.parents()) {
+        if (seen.add(parent)) {
+          pending.add(parent);
+        }
+      }
+    }
+  }
+
+  private byte[] getOrFail(Family family, byte[] key) {
+    try {
+      return storage.get(family, key);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private static Cid cidOrCorrupt(byte[] bytes) {
+    try {
+      return Cid.fromBytes(bytes);
+    } catch (InvalidFormatException e) {
+      throw new java.io.UncheckedIOException(new IOException("storage corruption detected: " + e.getMessage(), e));
+    }
+  }
+
+  private static <T> T await(CompletableFuture<T> future) throws IOException {
+    try {
+      return future.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while waiting for a durable write");
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof MemoryNotFoundException notFound) {
+        throw new WrappedNotFound(notFound);
+      }
+      if (cause instanceof IOException io) {
+        throw io;
+      }
+      if (cause instanceof RuntimeException re) {
+        throw re;
+      }
+      throw new IOException(cause);
+    }
+  }
+
+  /** Carries a MemoryNotFoundException through {@link #await} to {@link #forget}. */
+  private static final class WrappedNotFound extends RuntimeException {
+    final MemoryNotFoundException notFound;
+
+    WrappedNotFound(MemoryNotFoundException notFound) {
+      super(notFound.getMessage(), notFound, false, false);
+      this.notFound = notFound;
+    }
+  }
+
+  /** Stops the writer after it has committed what was queued. The storage engine is the caller's. */
+  @Override
+  public void close() throws IOException {
+    try {
+      writer.close();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while closing the log");
+    }
+  }
+}
