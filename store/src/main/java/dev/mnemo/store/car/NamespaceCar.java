@@ -72,6 +72,11 @@ public final class NamespaceCar {
   }
 
   public static Imported importCar(NamespaceLog log, InputStream in) throws IOException {
+    return importCar(log, in, null);
+  }
+
+  /** Imports a CAR whose entries must all belong to {@code expectedNs} (any namespace when null). */
+  public static Imported importCar(NamespaceLog log, InputStream in, String expectedNs) throws IOException {
     CarReader reader = new CarReader(in);
     List<Block> blocks = new ArrayList<>();
     long bytes = 0;
@@ -82,7 +87,7 @@ public final class NamespaceCar {
       }
       blocks.add(block);
     }
-    int applied = log.applyBlocks(blocks);
+    int applied = log.applyBlocks(blocks, expectedNs);
     return new Imported(reader.roots(), blocks.size(), applied);
   }
 }

@@ -48,7 +48,11 @@ public final class Cid implements Comparable<Cid> {
       throw new InvalidFormatException("CID", "too long (" + text.length() + " characters)");
     }
     if (text.length() == 46 && text.startsWith("Qm")) {
-      return fromBytes(Multibase.decodeBase58(text), "CID");
+      try {
+        return fromBytes(Multibase.decodeBase58(text), "CID");
+      } catch (InvalidFormatException e) {
+        throw e.format().equals("CID") ? e : new InvalidFormatException("CID", "'" + text + "' is not a CIDv0: " + e.getMessage(), e);
+      }
     }
     byte[] raw;
     try {

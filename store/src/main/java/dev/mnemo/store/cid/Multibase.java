@@ -86,10 +86,8 @@ public final class Multibase {
     int pos = 0;
     for (int i = 0; i < length; i++) {
       char c = body.charAt(i);
-      char lower = upper ? Character.toLowerCase(c) : c;
-      if (upper && Character.isLowerCase(c)) {
-        lower = '!';
-      }
+      // ASCII only: Character.toLowerCase would map look-alikes such as the Kelvin sign to 'k'.
+      char lower = upper ? (c >= 'A' && c <= 'Z' ? (char) (c + ('a' - 'A')) : (c >= '2' && c <= '7' ? c : '!')) : c;
       int v = BASE32.indexOf(lower);
       if (v < 0) {
         throw new InvalidFormatException("multibase", "invalid base32 character '" + c + "' at " + (i + 1));

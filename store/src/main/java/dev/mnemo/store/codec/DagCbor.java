@@ -51,8 +51,19 @@ public final class DagCbor {
     return (Map<String, Object>) value;
   }
 
+  /** Strict UTF-8: a lone surrogate is refused, where String.getBytes would write '?' and change the value. */
   static byte[] utf8(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
+    try {
+      java.nio.ByteBuffer bytes = StandardCharsets.UTF_8.newEncoder()
+          .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+          .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+          .encode(java.nio.CharBuffer.wrap(s));
+      byte[] out = new byte[bytes.remaining()];
+      bytes.get(out);
+      return out;
+    } catch (java.nio.charset.CharacterCodingException e) {
+      throw new IllegalArgumentException("string is not valid Unicode (lone surrogate)", e);
+    }
   }
 
   /** The IPLD kind of a decoded value, for error messages. */

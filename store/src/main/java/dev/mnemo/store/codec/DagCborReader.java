@@ -118,7 +118,7 @@ final class DagCborReader {
 
   private List<Object> readList(long length, int depth, int start) throws InvalidFormatException {
     // Every item takes at least one byte, so a length past the input is a lie, not an allocation.
-    if (length > in.length - pos) {
+    if (length < 0 || length > in.length - pos) {
       throw error("list of " + Long.toUnsignedString(length) + " items overruns the input at byte " + start);
     }
     List<Object> list = new ArrayList<>((int) length);
@@ -129,7 +129,7 @@ final class DagCborReader {
   }
 
   private Map<String, Object> readMap(long length, int depth, int start) throws InvalidFormatException {
-    if (length > (in.length - pos) / 2) {
+    if (length < 0 || length > (in.length - pos) / 2) {
       throw error("map of " + Long.toUnsignedString(length) + " entries overruns the input at byte " + start);
     }
     Map<String, Object> map = new LinkedHashMap<>((int) (length * 4 / 3) + 1);

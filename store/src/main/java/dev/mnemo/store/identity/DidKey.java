@@ -67,9 +67,17 @@ public final class DidKey {
     if (did.length() > 128) {
       throw new InvalidFormatException(FORMAT, "too long");
     }
-    byte[] decoded = Multibase.decodeBase58(did.substring(PREFIX.length()));
-    if (decoded.length != 34 || (decoded[0] & 0xFF) != Multicodec.ED25519_PUB || decoded[1] != 0x01) {
+    byte[] decoded;
+    try {
+      decoded = Multibase.decodeBase58(did.substring(PREFIX.length()));
+    } catch (InvalidFormatException e) {
+      throw new InvalidFormatException(FORMAT, e.getMessage(), e);
+    }
+    if (decoded.length < 2 || (decoded[0] & 0xFF) != Multicodec.ED25519_PUB || decoded[1] != 0x01) {
       throw new InvalidFormatException(FORMAT, "only Ed25519 keys (multicodec 0xed) are supported");
+    }
+    if (decoded.length != 34) {
+      throw new InvalidFormatException(FORMAT, "an Ed25519 key is 32 bytes, this one is " + (decoded.length - 2));
     }
     return new DidKey(Arrays.copyOfRange(decoded, 2, 34));
   }

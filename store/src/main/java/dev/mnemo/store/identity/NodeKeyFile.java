@@ -33,12 +33,15 @@ public final class NodeKeyFile {
     byte[] bytes = DagCbor.encode(Map.of(
         "v", VERSION, "type", "ed25519", "seed", key.seed(), "did", key.did().toString()));
     Path tmp = dataDir.resolve(FILE_NAME + ".tmp");
-    Files.write(tmp, bytes);
+    Files.deleteIfExists(tmp);
     try {
-      Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
+      // Created owner-only, so the seed is never readable by others, not even for a moment.
+      Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
     } catch (UnsupportedOperationException e) {
       // Not a POSIX file system: the directory's own permissions are all there is.
+      Files.createFile(tmp);
     }
+    Files.write(tmp, bytes);
     try {
       Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
     } catch (AtomicMoveNotSupportedException e) {

@@ -42,7 +42,8 @@ final class LogWriter implements Staging.Committed {
   record Forget(String ns, List<Cid> refs, CompletableFuture<Appended> done) implements Request {}
 
   /** Entries from outside, already hash- and signature-checked, in causal order. */
-  record Apply(List<VerifiedEntry> entries, Map<Cid, Block> memories, Set<Cid> forgotten,
+  /** {@code forgotten}: per namespace, the memories some entry of the batch forgets. */
+  record Apply(List<VerifiedEntry> entries, Map<Cid, Block> memories, Map<String, Set<Cid>> forgotten,
       CompletableFuture<Integer> done) implements Request {}
 
   record VerifiedEntry(Block block, LogEntry entry) {}
@@ -245,7 +246,7 @@ final class LogWriter implements Staging.Committed {
         if (entry.op() == Op.ADD) {
           for (Cid ref : entry.refs()) {
             boolean known = s.state(LogKeys.nsKey(entry.ns(), ref)) != null;
-            if (!known && !apply.memories().containsKey(ref) && !apply.forgotten().contains(ref)) {
+            if (!known && !apply.memories().containsKey(ref) && !apply.forgotten().getOrDefault(entry.ns(), Set.of()).contains(ref)) {
               throw new RejectedEntryException(cid, "its memory " + ref + " is missing");
             }
           }

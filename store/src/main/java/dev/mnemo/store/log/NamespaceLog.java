@@ -115,6 +115,11 @@ public final class NamespaceLog implements AutoCloseable {
    * @return how many entries were newly applied
    */
   public int applyBlocks(Collection<Block> received) throws IOException {
+    return applyBlocks(received, null);
+  }
+
+  /** As {@link #applyBlocks(Collection)}, refusing entries of any namespace but {@code expectedNs} (when not null). */
+  public int applyBlocks(Collection<Block> received, String expectedNs) throws IOException {
     Map<Cid, Block> entryBlocks = new LinkedHashMap<>();
     Map<Cid, LogEntry> entries = new HashMap<>();
     Map<Cid, Memory> memories = new HashMap<>();
@@ -125,9 +130,12 @@ public final class NamespaceLog implements AutoCloseable {
       }
       classify(block, entryBlocks, entries, memoryBlocks, memories);
     }
-    Set<Cid> forgotten = new HashSet<>();
+    Map<String, Set<Cid>> forgotten = new HashMap<>();
     for (Map.Entry<Cid, LogEntry> e : entries.entrySet()) {
       LogEntry entry = e.getValue();
+      if (expectedNs != null && !entry.ns().equals(expectedNs)) {
+        throw new RejectedEntryException(e.getKey(), "entry of namespace " + entry.ns() + " where " + expectedNs + " was expected");
+      }
       if (!entry.hasValidSignature()) {
         throw new RejectedEntryException(e.getKey(), "bad signature by " + entry.author());
       }
@@ -137,7 +145,7 @@ public final class NamespaceLog implements AutoCloseable {
           throw new RejectedEntryException(e.getKey(), "memory " + ref + " belongs to namespace " + memory.ns());
         }
         if (entry.op() == Op.FORGET) {
-          forgotten.add(ref);
+          forgotten.computeIfAbsent(entry.ns(), k -> new HashSet<>()).add(ref);
         }
       }
     }

@@ -42,6 +42,9 @@ final class IpldFields {
   }
 
   long integer(String key) throws InvalidFormatException {
+    if (map.get(key) instanceof java.math.BigInteger) {
+      throw new InvalidFormatException(format, "field '" + key + "' is outside the 64-bit signed integer range");
+    }
     return typed(key, Long.class, "int");
   }
 

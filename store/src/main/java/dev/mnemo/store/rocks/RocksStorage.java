@@ -23,6 +23,7 @@ import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
 import org.rocksdb.Status;
+import org.rocksdb.WALRecoveryMode;
 import org.rocksdb.WriteBatch;
 import org.rocksdb.WriteOptions;
 
@@ -82,6 +83,10 @@ public final class RocksStorage implements AutoCloseable {
         .setCreateIfMissing(true)
         .setCreateMissingColumnFamilies(true)
         .setParanoidChecks(true)
+        // The default (point-in-time recovery) treats a corrupted WAL record as the end of the log
+        // and silently drops every acknowledged write after it. Refuse to open instead; a record
+        // torn by a crash mid-write (never acknowledged) is still tolerated at the tail.
+        .setWalRecoveryMode(WALRecoveryMode.TolerateCorruptedTailRecords)
         .setMaxBackgroundJobs(2)
         .setKeepLogFileNum(4)
         .setInfoLogLevel(InfoLogLevel.WARN_LEVEL);

@@ -288,16 +288,19 @@ class DagCborTest {
   }
 
   @Test
-  void keyOrderIsByUtf8BytesNotJavaStringOrder() {
-    // U+FF21 (3 UTF-8 bytes) sorts after U+00E9 (2 bytes) by length; bytewise, 0xc3 < 0xef and
-    // "z" (0x7a) precedes both as the shortest.
+  void keyOrderIsByUtf8LengthThenBytesNotJavaStringOrder() {
+    // Java's String order would give aa, abc, abcd, z, é, Ａ, 😀; sorting by UTF-16 length first
+    // would put é before aa. DAG-CBOR sorts by UTF-8 length, then bytewise.
     Map<String, Object> map = new TreeMap<>();
-    map.put("\uff21", 1L);
-    map.put("\u00e9", 2L);
-    map.put("z", 3L);
-    map.put("\ud83d\ude00", 4L); // 4 bytes: f0 9f 98 80
-    assertThat(HEX.formatHex(DagCbor.encode(map)))
-        .isEqualTo("a4" + "617a03" + "62c3a902" + "63efbca101" + "64f09f988004");
+    map.put("\u00e9", 3L); // c3 a9
+    map.put("aa", 2L);
+    map.put("z", 1L);
+    map.put("\uff21", 5L); // ef bc a1
+    map.put("abc", 4L);
+    map.put("\ud83d\ude00", 7L); // f0 9f 98 80
+    map.put("abcd", 6L);
+    assertThat(HEX.formatHex(DagCbor.encode(map))).isEqualTo("a7"
+        + "617a01" + "62616102" + "62c3a903" + "6361626304" + "63efbca105" + "646162636406" + "64f09f988007");
   }
 
   @ParameterizedTest(name = "{0} -> {1}")
@@ -489,10 +492,11 @@ class DagCborTest {
       f6f6                       | trailing bytes
       a0a0                       | trailing bytes
       1901                       | end of input
-      6261                       | end of input
-      8201                       | end of input
+      6261                       | overruns the input
+      8201                       | overruns the input
+      820118                     | end of input
       a16161                     | end of input
-      a1                         | end of input
+      a1                         | overruns the input
       fb3ff0                     | end of input
       d82a                       | end of input
       d8                         | end of input
@@ -574,6 +578,11 @@ class DagCborTest {
     }
     byte[] bytes = DagCbor.encode(value);
     assertThat(DagCbor.encode(DagCbor.decode(bytes))).isEqualTo(bytes);
+
+    byte[] deeper = DagCbor.encode(List.of(value));
+    assertThatThrownBy(() -> DagCbor.decode(deeper))
+        .isInstanceOf(InvalidFormatException.class)
+        .hasMessageContaining("nesting deeper than " + DagCbor.MAX_DEPTH);
   }
 
   @Test
@@ -687,6 +696,17 @@ class DagCborTest {
     withNullKey.put(null, 1L);
     assertThatThrownBy(() -> DagCbor.encode(withNullKey)).isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> DagCbor.encode(List.of(Map.of("ok", Map.of(true, 1L))))).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  /**
+   * A lone surrogate has no UTF-8 form. {@code String.getBytes(UTF_8)} silently writes '?' for it,
+   * so the value would not survive a round trip; the encoder must refuse it like NaN.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"\ud800", "a\udc00b", "\ud83d"})
+  void encoderRefusesStringsThatAreNotValidUnicode(String text) {
+    assertThatThrownBy(() -> DagCbor.encode(text)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> DagCbor.encode(Map.of(text, 1L))).isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test

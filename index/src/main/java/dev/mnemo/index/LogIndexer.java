@@ -1,0 +1,158 @@
+package dev.mnemo.index;
+
+import dev.mnemo.store.cid.Cid;
+import dev.mnemo.store.log.MemoryState;
+import dev.mnemo.store.log.NamespaceLog;
+import dev.mnemo.store.log.PositionedEntry;
+import dev.mnemo.store.model.Memory;
+import dev.mnemo.store.model.Op;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Keeps a {@link MemoryIndex} caught up with the namespace log, in log position order: the one
+ * path by which local writes, entries from peers and catch-up after a crash reach the index.
+ *
+ * <p>{@link #awaitApplied} gives read-your-writes: a writer that got position P back from the log
+ * calls it before acknowledging, and returns once recall sees P. Concurrent callers share the
+ * work: whoever holds the lock applies everything pending, so a burst of writes costs one refresh.
+ * A background task commits the index every few seconds, saving how far it got.
+ */
+public final class LogIndexer implements AutoCloseable {
+  private static final int PAGE = 1_000;
+
+  private final NamespaceLog log;
+  private final MemoryIndex index;
+  private final ReentrantLock applying = new ReentrantLock();
+  private final ScheduledExecutorService committer;
+  private volatile long visible;
+
+  public LogIndexer(NamespaceLog log, MemoryIndex index, long commitIntervalMillis) throws IOException {
+    this.log = log;
+    this.index = index;
+    this.visible = index.appliedPosition();
+    this.committer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform()
+        .name("mnemo-index-commit").daemon(true).unstarted(r));
+    committer.scheduleWithFixedDelay(this::commitQuietly, commitIntervalMillis, commitIntervalMillis, TimeUnit.MILLISECONDS);
+  }
+
+  /** Progress of a catch-up or rebuild: entries applied so far of the total to apply. */
+  public interface Progress {
+    void update(long done, long total);
+  }
+
+  /** Applies everything the log holds that the index has not seen, then makes it visible. */
+  public long catchUp(Progress progress) throws IOException {
+    applying.lock();
+    try {
+      long start = index.appliedPosition();
+      long end = log.lastPosition();
+      long position = start;
+      while (true) {
+        List<PositionedEntry> page = log.entriesAfter(position, PAGE);
+        if (page.isEmpty()) {
+          break;
+        }
+        apply(page);
+        position = page.get(page.size() - 1).position();
+        if (progress != null) {
+          progress.update(position - start, Math.max(end - start, position - start));
+        }
+      }
+      index.refresh();
+      visible = index.appliedPosition();
+      return visible - start;
+    } finally {
+      applying.unlock();
+    }
+  }
+
+  /** Returns once recall sees everything up to {@code position}. */
+  public void awaitApplied(long position) throws IOException {
+    if (visible >= position) {
+      return;
+    }
+    catchUp(null);
+  }
+
+  public long visiblePosition() {
+    return visible;
+  }
+
+  /** Drops the index and rebuilds it from the log. */
+  public long rebuild(Progress progress) throws IOException {
+    applying.lock();
+    try {
+      index.clear();
+      visible = 0;
+      long applied = catchUp(progress);
+      index.commit();
+      return applied;
+    } finally {
+      applying.unlock();
+    }
+  }
+
+  private void apply(List<PositionedEntry> page) throws IOException {
+    List<IndexedMemory> adds = new ArrayList<>();
+    List<Cid> removes = new ArrayList<>();
+    for (PositionedEntry positioned : page) {
+      String ns = positioned.entry().ns();
+      for (Cid ref : positioned.entry().refs()) {
+        if (positioned.entry().op() == Op.FORGET) {
+          removes.add(ref);
+        } else if (log.state(ns, ref) == MemoryState.LIVE) {
+          // A memory forgotten since is skipped: its block may be gone, and it must not come back.
+          Optional<Memory> memory = log.memory(ref);
+          if (memory.isPresent()) {
+            adds.add(new IndexedMemory(ref, positioned.position(), memory.get()));
+          }
+        }
+      }
+      if (positioned.entry().op() == Op.FORGET && !adds.isEmpty()) {
+        // Keep add-then-forget order within the page.
+        flush(adds, removes);
+      }
+    }
+    flush(adds, removes);
+    index.markApplied(page.get(page.size() - 1).position());
+  }
+
+  private void flush(List<IndexedMemory> adds, List<Cid> removes) throws IOException {
+    if (!adds.isEmpty()) {
+      index.add(adds);
+      adds.clear();
+    }
+    if (!removes.isEmpty()) {
+      index.remove(removes);
+      removes.clear();
+    }
+  }
+
+  private void commitQuietly() {
+    try {
+      index.commit();
+    } catch (IOException | RuntimeException e) {
+      System.getLogger(LogIndexer.class.getName()).log(System.Logger.Level.WARNING,
+          "index commit failed (will retry): " + e.getMessage());
+    }
+  }
+
+  /** Stops the commit task and commits once more. The index itself is the caller's to close. */
+  @Override
+  public void close() throws IOException {
+    committer.shutdown();
+    try {
+      committer.awaitTermination(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    index.commit();
+  }
+}

@@ -1,0 +1,358 @@
+package dev.mnemo.index;
+
+import dev.mnemo.store.InvalidFormatException;
+import dev.mnemo.store.cid.Cid;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.lucene.analysis.Analyzer;
+import org.apache.lucene.analysis.en.EnglishAnalyzer;
+import org.apache.lucene.codecs.Codec;
+import org.apache.lucene.codecs.KnnVectorsFormat;
+import org.apache.lucene.codecs.lucene104.Lucene104Codec;
+import org.apache.lucene.codecs.lucene104.Lucene104HnswScalarQuantizedVectorsFormat;
+import org.apache.lucene.codecs.lucene99.Lucene99HnswVectorsFormat;
+import org.apache.lucene.document.Document;
+import org.apache.lucene.index.DirectoryReader;
+import org.apache.lucene.index.FloatVectorValues;
+import org.apache.lucene.index.IndexWriter;
+import org.apache.lucene.index.IndexWriterConfig;
+import org.apache.lucene.index.KnnVectorValues;
+import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.index.NumericDocValues;
+import org.apache.lucene.index.ReaderUtil;
+import org.apache.lucene.index.SegmentInfos;
+import org.apache.lucene.index.Term;
+import org.apache.lucene.search.BooleanClause.Occur;
+import org.apache.lucene.search.BooleanQuery;
+import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.KnnFloatVectorQuery;
+import org.apache.lucene.search.Query;
+import org.apache.lucene.search.ScoreDoc;
+import org.apache.lucene.search.SearcherFactory;
+import org.apache.lucene.search.SearcherManager;
+import org.apache.lucene.search.TermInSetQuery;
+import org.apache.lucene.search.TopDocs;
+import org.apache.lucene.store.Directory;
+import org.apache.lucene.store.FSDirectory;
+import org.apache.lucene.util.BytesRef;
+import org.apache.lucene.util.QueryBuilder;
+
+/**
+ * {@link MemoryIndex} on Lucene: one index a node, near-real-time search through a
+ * {@link SearcherManager}, BM25 over text (English analysis), HNSW over unit vectors (dot product
+ * = cosine), filters as FILTER clauses inside both searches, hybrid by reciprocal rank fusion.
+ * The applied log position and a schema version ride in each commit's user data.
+ */
+public final class LuceneMemoryIndex implements MemoryIndex {
+  /** Bumped when the schema changes; an index of another version must be rebuilt (mnemo reindex). */
+  public static final String SCHEMA_VERSION = "1";
+  private static final String POSITION_KEY = "mnemo.position";
+  private static final String VERSION_KEY = "mnemo.schema";
+  /** The k of reciprocal rank fusion; 60 is the value of the original paper and works without tuning. */
+  static final int RRF_K = 60;
+
+  private final IndexConfig config;
+  private final Directory directory;
+  private final Analyzer analyzer = new EnglishAnalyzer();
+  private final IndexWriter writer;
+  private final SearcherManager searchers;
+  private final AtomicLong applied = new AtomicLong();
+
+  private LuceneMemoryIndex(IndexConfig config, Directory directory) throws IOException {
+    this.config = config;
+    this.directory = directory;
+    long position = readCommittedPosition(directory);
+    IndexWriterConfig iwc = new IndexWriterConfig(analyzer)
+        .setCodec(codec(config))
+        .setOpenMode(IndexWriterConfig.OpenMode.CREATE_OR_APPEND)
+        .setRAMBufferSizeMB(64);
+    this.writer = new IndexWriter(directory, iwc);
+    this.searchers = new SearcherManager(writer, new SearcherFactory());
+    this.applied.set(position);
+  }
+
+  public static LuceneMemoryIndex open(Path dir, IndexConfig config) throws IOException {
+    return new LuceneMemoryIndex(config, FSDirectory.open(dir));
+  }
+
+  private static long readCommittedPosition(Directory directory) throws IOException {
+    if (!DirectoryReader.indexExists(directory)) {
+      return 0;
+    }
+    Map<String, String> data = SegmentInfos.readLatestCommit(directory).getUserData();
+    String version = data.get(VERSION_KEY);
+    if (version != null && !version.equals(SCHEMA_VERSION)) {
+      throw new InvalidFormatException("index", "schema version " + version + " found, this build writes "
+          + SCHEMA_VERSION + ": run 'mnemo reindex'");
+    }
+    String position = data.get(POSITION_KEY);
+    return position == null ? 0 : Long.parseLong(position);
+  }
+
+  private static Codec codec(IndexConfig config) {
+    KnnVectorsFormat format = switch (config.encoding()) {
+      case FLOAT32 -> new Lucene99HnswVectorsFormat(config.hnswM(), config.hnswBeamWidth());
+      case INT7 -> new Lucene104HnswScalarQuantizedVectorsFormat(config.hnswM(), config.hnswBeamWidth());
+    };
+    return new Lucene104Codec() {
+      @Override
+      public KnnVectorsFormat getKnnVectorsFormatForField(String field) {
+        return format;
+      }
+    };
+  }
+
+  public IndexConfig config() {
+    return config;
+  }
+
+  @Override
+  public void add(List<IndexedMemory> memories) throws IOException {
+    for (IndexedMemory memory : memories) {
+      Document doc = MemoryDocuments.toDocument(memory, config.dimension());
+      writer.updateDocument(new Term(MemoryDocuments.CID, memory.cid().toString()), doc);
+    }
+  }
+
+  @Override
+  public void remove(List<Cid> memories) throws IOException {
+    Term[] terms = memories.stream().map(c -> new Term(MemoryDocuments.CID, c.toString())).toArray(Term[]::new);
+    writer.deleteDocuments(terms);
+  }
+
+  @Override
+  public void markApplied(long position) {
+    applied.accumulateAndGet(position, Math::max);
+  }
+
+  @Override
+  public long appliedPosition() {
+    return applied.get();
+  }
+
+  @Override
+  public void refresh() throws IOException {
+    searchers.maybeRefreshBlocking();
+  }
+
+  @Override
+  public synchronized void commit() throws IOException {
+    Map<String, String> data = new HashMap<>();
+    data.put(POSITION_KEY, Long.toString(applied.get()));
+    data.put(VERSION_KEY, SCHEMA_VERSION);
+    writer.setLiveCommitData(data.entrySet());
+    writer.commit();
+  }
+
+  @Override
+  public synchronized void clear() throws IOException {
+    writer.deleteAll();
+    applied.set(0);
+    commit();
+    refresh();
+  }
+
+  @Override
+  public int size() throws IOException {
+    IndexSearcher searcher = searchers.acquire();
+    try {
+      return searcher.getIndexReader().numDocs();
+    } finally {
+      searchers.release(searcher);
+    }
+  }
+
+  @Override
+  public RecallResult recall(RecallQuery query) throws IOException {
+    long start = System.nanoTime();
+    IndexSearcher searcher = searchers.acquire();
+    try {
+      List<RecallHit> hits = new Recall(searcher, query).run();
+      return new RecallResult(hits, (System.nanoTime() - start) / 1e6);
+    } finally {
+      searchers.release(searcher);
+    }
+  }
+
+  /** One recall against one searcher snapshot. */
+  private final class Recall {
+    private final IndexSearcher searcher;
+    private final RecallQuery query;
+    private final Query filter;
+    private final int depth;
+    private final float[] vector;
+
+    Recall(IndexSearcher searcher, RecallQuery query) {
+      this.searcher = searcher;
+      this.query = query;
+      this.filter = MemoryDocuments.filterQuery(query.ns(), query.filter());
+      // Fusion and HNSW recall both want more candidates than the k asked for.
+      this.depth = Math.min(Math.max(query.k() * 4, config.searchDepth()), 1000);
+      this.vector = query.vector() == null ? null : MemoryDocuments.normalized(query.vector());
+    }
+
+    List<RecallHit> run() throws IOException {
+      Map<Integer, Double> keyword = new LinkedHashMap<>();
+      Map<Integer, Double> semantic = new LinkedHashMap<>();
+      if (query.mode() != RecallMode.VECTOR) {
+        Query text = keywordQuery();
+        if (text != null) {
+          collect(searcher.search(withFilter(text), depth), keyword, false);
+        }
+      }
+      if (query.mode() != RecallMode.KEYWORD && vector != null) {
+        collect(searcher.search(new KnnFloatVectorQuery(MemoryDocuments.VECTOR, vector, depth, filter), depth), semantic, true);
+      }
+      Map<Integer, Double> fused = fuse(keyword, semantic);
+      List<Integer> top = rankWithRecency(fused);
+      if (query.mode() == RecallMode.HYBRID) {
+        fillMissingKeywordScores(top, keyword);
+        fillMissingVectorScores(top, semantic);
+      }
+      List<RecallHit> hits = new ArrayList<>(top.size());
+      for (int doc : top) {
+        hits.add(new RecallHit(cidOf(doc), finalScores.get(doc), keyword.get(doc), semantic.get(doc), timestampOf(doc)));
+      }
+      return hits;
+    }
+
+    private final Map<Integer, Double> finalScores = new HashMap<>();
+
+    private Query keywordQuery() {
+      return new QueryBuilder(analyzer).createBooleanQuery(MemoryDocuments.TEXT, query.text(), Occur.SHOULD);
+    }
+
+    private Query withFilter(Query scored) {
+      return new BooleanQuery.Builder().add(scored, Occur.MUST).add(filter, Occur.FILTER).build();
+    }
+
+    private void collect(TopDocs top, Map<Integer, Double> into, boolean vectorScores) {
+      for (ScoreDoc sd : top.scoreDocs) {
+        // Lucene scores DOT_PRODUCT as (1 + cos) / 2; report the cosine itself.
+        into.put(sd.doc, vectorScores ? 2.0 * sd.score - 1 : (double) sd.score);
+      }
+    }
+
+    /** Reciprocal rank fusion, normalized so the best possible fused score is 1. */
+    private Map<Integer, Double> fuse(Map<Integer, Double> keyword, Map<Integer, Double> semantic) {
+      Map<Integer, Double> fused = new LinkedHashMap<>();
+      int lists = 0;
+      for (Map<Integer, Double> list : List.of(keyword, semantic)) {
+        if (list.isEmpty() && !(query.mode() == RecallMode.HYBRID)) {
+          continue;
+        }
+        lists++;
+        int rank = 0;
+        for (int doc : list.keySet()) {
+          rank++;
+          fused.merge(doc, 1.0 / (RRF_K + rank), Double::sum);
+        }
+      }
+      double best = Math.max(lists, 1) / (RRF_K + 1.0);
+      fused.replaceAll((doc, score) -> score / best);
+      return fused;
+    }
+
+    private List<Integer> rankWithRecency(Map<Integer, Double> fused) throws IOException {
+      double w = query.recencyWeight();
+      for (Map.Entry<Integer, Double> e : fused.entrySet()) {
+        double score = e.getValue();
+        if (w > 0) {
+          double age = Math.max(0, query.nowMillis() - timestampOf(e.getKey()));
+          double recency = Math.pow(0.5, age / query.recencyHalfLifeMillis());
+          score = (1 - w) * score + w * recency;
+        }
+        finalScores.put(e.getKey(), score);
+      }
+      return finalScores.entrySet().stream()
+          .sorted(Map.Entry.<Integer, Double>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()))
+          .limit(query.k())
+          .map(Map.Entry::getKey)
+          .toList();
+    }
+
+    /** BM25 of hits that only the vector search found, by scoring the text query on just them. */
+    private void fillMissingKeywordScores(List<Integer> top, Map<Integer, Double> keyword) throws IOException {
+      List<BytesRef> missing = new ArrayList<>();
+      for (int doc : top) {
+        if (!keyword.containsKey(doc)) {
+          missing.add(new BytesRef(cidOf(doc).toString()));
+        }
+      }
+      Query text = keywordQuery();
+      if (missing.isEmpty() || text == null) {
+        return;
+      }
+      Query only = new BooleanQuery.Builder()
+          .add(text, Occur.MUST)
+          .add(new TermInSetQuery(MemoryDocuments.CID, missing), Occur.FILTER)
+          .build();
+      for (ScoreDoc sd : searcher.search(only, missing.size()).scoreDocs) {
+        keyword.put(sd.doc, (double) sd.score);
+      }
+    }
+
+    /** Cosine of hits that only the keyword search found, from their stored vectors. */
+    private void fillMissingVectorScores(List<Integer> top, Map<Integer, Double> semantic) throws IOException {
+      if (vector == null) {
+        return;
+      }
+      List<LeafReaderContext> leaves = searcher.getIndexReader().leaves();
+      for (int doc : top) {
+        if (semantic.containsKey(doc)) {
+          continue;
+        }
+        LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(doc, leaves));
+        FloatVectorValues values = leaf.reader().getFloatVectorValues(MemoryDocuments.VECTOR);
+        if (values == null) {
+          continue;
+        }
+        KnnVectorValues.DocIndexIterator it = values.iterator();
+        int local = doc - leaf.docBase;
+        if (it.advance(local) == local) {
+          float[] v = values.vectorValue(it.index());
+          double dot = 0;
+          for (int i = 0; i < v.length; i++) {
+            dot += v[i] * vector[i];
+          }
+          semantic.put(doc, dot);
+        }
+      }
+    }
+
+    private Cid cidOf(int doc) throws IOException {
+      String text = searcher.storedFields().document(doc, java.util.Set.of(MemoryDocuments.CID)).get(MemoryDocuments.CID);
+      try {
+        return Cid.parse(text);
+      } catch (InvalidFormatException e) {
+        throw new IOException("index holds a malformed CID '" + text + "': run 'mnemo reindex'", e);
+      }
+    }
+
+    private long timestampOf(int doc) throws IOException {
+      List<LeafReaderContext> leaves = searcher.getIndexReader().leaves();
+      LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(doc, leaves));
+      NumericDocValues ts = leaf.reader().getNumericDocValues(MemoryDocuments.TS);
+      int local = doc - leaf.docBase;
+      return ts != null && ts.advanceExact(local) ? ts.longValue() : 0;
+    }
+  }
+
+
+  @Override
+  public void close() throws IOException {
+    try {
+      commit();
+    } finally {
+      searchers.close();
+      writer.close();
+      directory.close();
+    }
+  }
+}

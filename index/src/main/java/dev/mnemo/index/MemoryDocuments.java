@@ -1,0 +1,150 @@
+package dev.mnemo.index;
+
+import dev.mnemo.store.model.Embedding;
+import dev.mnemo.store.model.Memory;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.lucene.document.Document;
+import org.apache.lucene.document.DoublePoint;
+import org.apache.lucene.document.Field;
+import org.apache.lucene.document.KnnFloatVectorField;
+import org.apache.lucene.document.LongPoint;
+import org.apache.lucene.document.NumericDocValuesField;
+import org.apache.lucene.document.StoredField;
+import org.apache.lucene.document.StringField;
+import org.apache.lucene.document.TextField;
+import org.apache.lucene.index.Term;
+import org.apache.lucene.index.VectorSimilarityFunction;
+import org.apache.lucene.search.BooleanClause.Occur;
+import org.apache.lucene.search.BooleanQuery;
+import org.apache.lucene.search.MatchAllDocsQuery;
+import org.apache.lucene.search.Query;
+import org.apache.lucene.search.TermQuery;
+
+/**
+ * The index schema: how a memory becomes a Lucene document, and how a filter becomes a query on
+ * those fields. Metadata strings and booleans are exact terms under {@code m.<key>}; numbers are
+ * double points under {@code m.<key>#n}, so one field serves equality and ranges.
+ */
+final class MemoryDocuments {
+  static final String CID = "cid";
+  static final String NS = "ns";
+  static final String TEXT = "text";
+  static final String VECTOR = "vec";
+  static final String TS = "ts";
+  static final String POSITION = "pos";
+  static final String TAG = "tag";
+  private static final String META = "m.";
+  private static final String NUMERIC = "#n";
+
+  private MemoryDocuments() {}
+
+  static Document toDocument(IndexedMemory indexed, int dimension) {
+    Memory memory = indexed.memory();
+    Document doc = new Document();
+    doc.add(new StringField(CID, indexed.cid().toString(), Field.Store.YES));
+    doc.add(new StringField(NS, memory.ns(), Field.Store.NO));
+    doc.add(new TextField(TEXT, indexedText(memory), Field.Store.NO));
+    doc.add(new LongPoint(TS, memory.ts()));
+    doc.add(new NumericDocValuesField(TS, memory.ts()));
+    doc.add(new NumericDocValuesField(POSITION, indexed.position()));
+    for (String tag : memory.tags()) {
+      doc.add(new StringField(TAG, tag, Field.Store.NO));
+    }
+    for (Map.Entry<String, Object> e : memory.metadata().entrySet()) {
+      switch (e.getValue()) {
+        case Number n -> doc.add(new DoublePoint(META + e.getKey() + NUMERIC, n.doubleValue()));
+        default -> doc.add(new StringField(META + e.getKey(), String.valueOf(e.getValue()), Field.Store.NO));
+      }
+    }
+    float[] vector = usableVector(memory.embedding(), dimension);
+    if (vector != null) {
+      doc.add(new KnnFloatVectorField(VECTOR, vector, VectorSimilarityFunction.DOT_PRODUCT));
+    }
+    return doc;
+  }
+
+  /**
+   * The text BM25 sees: the memory's text plus the values of its string metadata (a speaker, a
+   * source, a date written out), since questions often name those rather than the text's words.
+   */
+  static String indexedText(Memory memory) {
+    StringBuilder text = new StringBuilder(memory.text());
+    for (Object value : memory.metadata().values()) {
+      if (value instanceof String s) {
+        text.append('\n').append(s);
+      }
+    }
+    return text.toString();
+  }
+
+  /** The memory's vector, unit length, or null when it has none of the index's dimension. */
+  static float[] usableVector(Embedding embedding, int dimension) {
+    if (embedding == null || embedding.dim() != dimension) {
+      return null;
+    }
+    return normalized(embedding.vector());
+  }
+
+  static float[] normalized(float[] vector) {
+    double sum = 0;
+    for (float f : vector) {
+      sum += (double) f * f;
+    }
+    if (sum == 0 || !Double.isFinite(sum)) {
+      return null;
+    }
+    float scale = (float) (1 / Math.sqrt(sum));
+    float[] out = new float[vector.length];
+    for (int i = 0; i < vector.length; i++) {
+      out[i] = vector[i] * scale;
+    }
+    return out;
+  }
+
+  /** The filter as a query of FILTER clauses (no scoring), always including the namespace. */
+  static Query filterQuery(String ns, RecallFilter filter) {
+    BooleanQuery.Builder b = new BooleanQuery.Builder();
+    b.add(new TermQuery(new Term(NS, ns)), Occur.FILTER);
+    for (Map.Entry<String, Object> e : filter.metadata().entrySet()) {
+      b.add(metadataEquals(e.getKey(), e.getValue()), Occur.FILTER);
+    }
+    for (Map.Entry<String, RecallFilter.NumericRange> e : filter.ranges().entrySet()) {
+      RecallFilter.NumericRange r = e.getValue();
+      double lo = r.gte() == null ? Double.NEGATIVE_INFINITY : r.gte();
+      double hi = r.lte() == null ? Double.POSITIVE_INFINITY : r.lte();
+      b.add(DoublePoint.newRangeQuery(META + e.getKey() + NUMERIC, lo, hi), Occur.FILTER);
+    }
+    for (String tag : filter.tags()) {
+      b.add(new TermQuery(new Term(TAG, tag)), Occur.FILTER);
+    }
+    if (filter.after() != null || filter.before() != null) {
+      long lo = filter.after() == null ? Long.MIN_VALUE : filter.after();
+      long hi = filter.before() == null ? Long.MAX_VALUE : filter.before() - 1;
+      b.add(LongPoint.newRangeQuery(TS, lo, hi), Occur.FILTER);
+    }
+    return b.build();
+  }
+
+  private static Query metadataEquals(String key, Object value) {
+    return switch (value) {
+      case Number n -> DoublePoint.newExactQuery(META + key + NUMERIC, n.doubleValue());
+      case Boolean bool -> new TermQuery(new Term(META + key, bool.toString()));
+      case String s -> new TermQuery(new Term(META + key, s));
+      default -> throw new IllegalArgumentException("metadata filter '" + key + "' must be a string, number or boolean");
+    };
+  }
+
+  static Query all() {
+    return new MatchAllDocsQuery();
+  }
+
+  static List<Term> cidTerms(List<String> cids) {
+    List<Term> terms = new ArrayList<>(cids.size());
+    for (String cid : cids) {
+      terms.add(new Term(CID, cid));
+    }
+    return terms;
+  }
+}

@@ -1,0 +1,43 @@
+package dev.mnemo.index;
+
+import dev.mnemo.store.cid.Cid;
+import java.io.Closeable;
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * The recall index: the SPI at the edge of the index module. It is derived state: it records the
+ * last log position it applied, persists it with each commit, and is caught up from the
+ * namespace log by {@link LogIndexer}. Changes become visible to {@link #recall} after
+ * {@link #refresh}; they survive a crash after {@link #commit}.
+ */
+public interface MemoryIndex extends Closeable {
+
+  /** Adds memories, replacing any already indexed under the same CID (so re-applying is harmless). */
+  void add(List<IndexedMemory> memories) throws IOException;
+
+  void remove(List<Cid> memories) throws IOException;
+
+  /** Records that everything up to {@code position} is applied; saved by the next commit. */
+  void markApplied(long position);
+
+  /** The position marked applied (after open: the one the last commit saved, 0 for a new index). */
+  long appliedPosition();
+
+  /** Makes applied changes visible to recall. */
+  void refresh() throws IOException;
+
+  /** Makes applied changes and the applied position durable. */
+  void commit() throws IOException;
+
+  /** Drops every document and resets the applied position to 0, for a rebuild. */
+  void clear() throws IOException;
+
+  /** Number of indexed memories. */
+  int size() throws IOException;
+
+  RecallResult recall(RecallQuery query) throws IOException;
+
+  /** Hits best first, and how long the search took. */
+  record RecallResult(List<RecallHit> hits, double tookMillis) {}
+}

@@ -1,0 +1,31 @@
+package dev.mnemo.index;
+
+/**
+ * One recall: the namespace, the query text and/or vector, how many results, which signals, the
+ * filter, and how much recency counts (0 = not at all, 1 = only recency) with its half-life.
+ */
+public record RecallQuery(String ns, String text, float[] vector, int k, RecallMode mode, RecallFilter filter,
+    double recencyWeight, long recencyHalfLifeMillis, long nowMillis) {
+
+  public static final long DEFAULT_HALF_LIFE = 30L * 24 * 3600 * 1000;
+
+  public RecallQuery {
+    if (k < 1) {
+      throw new IllegalArgumentException("k must be at least 1");
+    }
+    if (recencyWeight < 0 || recencyWeight > 1) {
+      throw new IllegalArgumentException("recency weight must be between 0 and 1");
+    }
+    if (mode != RecallMode.VECTOR && (text == null || text.isBlank())) {
+      throw new IllegalArgumentException(mode.name().toLowerCase() + " recall needs query text");
+    }
+    if (mode != RecallMode.KEYWORD && vector == null) {
+      throw new IllegalArgumentException(mode.name().toLowerCase() + " recall needs a query vector");
+    }
+    filter = filter == null ? RecallFilter.NONE : filter;
+  }
+
+  public static RecallQuery of(String ns, String text, float[] vector, int k, RecallMode mode) {
+    return new RecallQuery(ns, text, vector, k, mode, RecallFilter.NONE, 0, DEFAULT_HALF_LIFE, System.currentTimeMillis());
+  }
+}

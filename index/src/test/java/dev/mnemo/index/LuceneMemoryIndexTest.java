@@ -1,0 +1,98 @@
+package dev.mnemo.index;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mnemo.store.cid.Cid;
+import dev.mnemo.store.model.Embedding;
+import dev.mnemo.store.model.Memory;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LuceneMemoryIndexTest {
+  @TempDir Path dir;
+  LuceneMemoryIndex index;
+
+  @BeforeEach
+  void open() throws Exception {
+    index = LuceneMemoryIndex.open(dir, IndexConfig.defaults(4));
+  }
+
+  @AfterEach
+  void close() throws Exception {
+    index.close();
+  }
+
+  static IndexedMemory memory(String ns, String text, float[] vector, Map<String, Object> metadata, List<String> tags, long ts, long position) {
+    Memory memory = new Memory(ns, text, metadata, tags, ts, new Embedding("test", vector), null);
+    return new IndexedMemory(Cid.dagCbor(memory.encode()), position, memory);
+  }
+
+  @Test
+  void keywordVectorAndHybridFindTheRightMemoryWithPerSignalScores() throws Exception {
+    IndexedMemory tea = memory("alice", "Bob prefers green tea in the morning", new float[] {1, 0, 0, 0}, Map.of("source", "chat"), List.of("pref"), 1000, 1);
+    IndexedMemory car = memory("alice", "The car needs new tires before winter", new float[] {0, 1, 0, 0}, Map.of("source", "email"), List.of("todo"), 2000, 1);
+    IndexedMemory other = memory("bob", "Bob prefers green tea", new float[] {1, 0, 0, 0}, Map.of(), List.of(), 3000, 2);
+    index.add(List.of(tea, car, other));
+    index.refresh();
+
+    var keyword = index.recall(RecallQuery.of("alice", "tires", null, 5, RecallMode.KEYWORD)).hits();
+    assertThat(keyword).extracting(RecallHit::cid).containsExactly(car.cid());
+    assertThat(keyword.get(0).keyword()).isPositive();
+    assertThat(keyword.get(0).vector()).isNull();
+
+    var vector = index.recall(RecallQuery.of("alice", null, new float[] {0.9f, 0.1f, 0, 0}, 1, RecallMode.VECTOR)).hits();
+    assertThat(vector).extracting(RecallHit::cid).containsExactly(tea.cid());
+    assertThat(vector.get(0).vector()).isCloseTo(0.9938, org.assertj.core.data.Offset.offset(0.001));
+
+    var hybrid = index.recall(RecallQuery.of("alice", "what does Bob drink, tea?", new float[] {1, 0, 0, 0}, 2, RecallMode.HYBRID)).hits();
+    assertThat(hybrid.get(0).cid()).isEqualTo(tea.cid());
+    assertThat(hybrid.get(0).keyword()).isPositive();
+    assertThat(hybrid.get(0).vector()).isCloseTo(1.0, org.assertj.core.data.Offset.offset(0.001));
+    // The other namespace's identical memory never shows up.
+    assertThat(hybrid).extracting(RecallHit::cid).doesNotContain(other.cid());
+  }
+
+  @Test
+  void filtersApplyInsideTheSearch() throws Exception {
+    IndexedMemory a = memory("alice", "meeting notes about the budget", new float[] {1, 0, 0, 0}, Map.of("source", "chat", "priority", 3L), List.of("work"), 1000, 1);
+    IndexedMemory b = memory("alice", "meeting notes about the party", new float[] {1, 0.01f, 0, 0}, Map.of("source", "email", "priority", 1L), List.of("home"), 5000, 1);
+    index.add(List.of(a, b));
+    index.refresh();
+    float[] q = {1, 0, 0, 0};
+    assertThat(index.recall(query("alice", q, new RecallFilter(Map.of("source", "email"), Map.of(), List.of(), null, null))).hits())
+        .extracting(RecallHit::cid).containsExactly(b.cid());
+    assertThat(index.recall(query("alice", q, new RecallFilter(Map.of(), Map.of("priority", new RecallFilter.NumericRange(2.0, null)), List.of(), null, null))).hits())
+        .extracting(RecallHit::cid).containsExactly(a.cid());
+    assertThat(index.recall(query("alice", q, new RecallFilter(Map.of("priority", 1L), Map.of(), List.of(), null, null))).hits())
+        .extracting(RecallHit::cid).containsExactly(b.cid());
+    assertThat(index.recall(query("alice", q, new RecallFilter(Map.of(), Map.of(), List.of("home"), null, null))).hits())
+        .extracting(RecallHit::cid).containsExactly(b.cid());
+    assertThat(index.recall(query("alice", q, new RecallFilter(Map.of(), Map.of(), List.of(), 2000L, null))).hits())
+        .extracting(RecallHit::cid).containsExactly(b.cid());
+    assertThat(index.recall(query("alice", q, new RecallFilter(Map.of(), Map.of(), List.of(), null, 5000L))).hits())
+        .extracting(RecallHit::cid).containsExactly(a.cid());
+  }
+
+  @Test
+  void removeAndCommittedPositionSurviveReopen() throws Exception {
+    IndexedMemory a = memory("alice", "alpha", new float[] {1, 0, 0, 0}, Map.of(), List.of(), 1, 1);
+    IndexedMemory b = memory("alice", "beta", new float[] {0, 1, 0, 0}, Map.of(), List.of(), 2, 2);
+    index.add(List.of(a, b));
+    index.remove(List.of(a.cid()));
+    index.markApplied(7);
+    index.commit();
+    index.close();
+    index = LuceneMemoryIndex.open(dir, IndexConfig.defaults(4));
+    assertThat(index.appliedPosition()).isEqualTo(7);
+    assertThat(index.size()).isEqualTo(1);
+  }
+
+  private static RecallQuery query(String ns, float[] vector, RecallFilter filter) {
+    return new RecallQuery(ns, null, vector, 5, RecallMode.VECTOR, filter, 0, RecallQuery.DEFAULT_HALF_LIFE, System.currentTimeMillis());
+  }
+}

@@ -1,0 +1,191 @@
+package dev.mnemo.node;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mnemo.index.LogIndexer;
+import dev.mnemo.index.LuceneMemoryIndex;
+import dev.mnemo.node.api.HttpApi;
+import dev.mnemo.node.config.NodeConfig;
+import dev.mnemo.node.embed.Embedder;
+import dev.mnemo.node.embed.Embedders;
+import dev.mnemo.node.metrics.Metrics;
+import dev.mnemo.store.MnemoStore;
+import dev.mnemo.store.cid.Cid;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A running memory node: the store, the index kept caught up with it, the embedder, and the HTTP
+ * API on Vert.x. {@link #start} returns once the index has caught up and the port is bound;
+ * {@link #close} stops taking requests, then closes everything in reverse order.
+ */
+public final class MemoryNode implements AutoCloseable {
+  private static final System.Logger LOG = System.getLogger(MemoryNode.class.getName());
+  public static final String VERSION = "0.1.0";
+
+  private final NodeConfig config;
+  private final MnemoStore store;
+  private final LuceneMemoryIndex index;
+  private final LogIndexer indexer;
+  private final Embedder embedder;
+  private final Metrics metrics = new Metrics();
+  private final Vertx vertx;
+  private HttpServer server;
+
+  private MemoryNode(NodeConfig config, MnemoStore store, LuceneMemoryIndex index, LogIndexer indexer, Embedder embedder) {
+    this.config = config;
+    this.store = store;
+    this.index = index;
+    this.indexer = indexer;
+    this.embedder = embedder;
+    this.vertx = Vertx.vertx(new VertxOptions().setWorkerPoolSize(config.workerThreads()));
+  }
+
+  public static MemoryNode start(NodeConfig config) throws IOException {
+    MnemoStore store = MnemoStore.open(config.dataDir());
+    LuceneMemoryIndex index = null;
+    LogIndexer indexer = null;
+    Embedder embedder = null;
+    try {
+      index = LuceneMemoryIndex.open(indexDir(config.dataDir()), config.indexConfig());
+      indexer = new LogIndexer(store.log(), index, config.indexCommitIntervalMillis());
+      long behind = store.log().lastPosition() - index.appliedPosition();
+      if (behind > 0) {
+        LOG.log(System.Logger.Level.INFO, "index is " + behind + " log entries behind; catching up");
+      }
+      indexer.catchUp(null);
+      embedder = Embedders.create(config.embedder(), config.dimension());
+      MemoryNode node = new MemoryNode(config, store, index, indexer, embedder);
+      node.listen();
+      return node;
+    } catch (IOException | RuntimeException e) {
+      closeQuietly(embedder);
+      closeQuietly(indexer);
+      closeQuietly(index);
+      closeQuietly(store);
+      throw e;
+    }
+  }
+
+  public static Path indexDir(Path dataDir) {
+    return dataDir.resolve("index");
+  }
+
+  private void listen() throws IOException {
+    MemoryService service = new MemoryService(store, index, indexer, embedder, config.dimension());
+    registerGauges();
+    HttpApi api = new HttpApi(vertx, service, config.limits(), metrics, this::info);
+    try {
+      server = vertx.createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.port())
+              .setCompressionSupported(true))
+          .requestHandler(api.router())
+          .listen()
+          .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      vertx.close();
+      throw new IOException("cannot listen on " + config.host() + ":" + config.port() + ": " + rootMessage(e), e);
+    }
+    LOG.log(System.Logger.Level.INFO, "Mnemo node " + store.nodeKey().did() + " listening on http://" + config.host() + ":"
+        + port() + " with data in " + config.dataDir().toAbsolutePath().normalize() + " (embedder " + embedder.model() + ")");
+  }
+
+  private void registerGauges() {
+    metrics.gauge("mnemo_log_position", "Position of the last entry applied to the log", store.log()::lastPosition);
+    metrics.gauge("mnemo_index_position", "Log position the recall index has applied", indexer::visiblePosition);
+    metrics.gauge("mnemo_index_memories", "Memories in the recall index", () -> {
+      try {
+        return index.size();
+      } catch (IOException e) {
+        return -1;
+      }
+    });
+  }
+
+  /** The bound HTTP port (useful when configured as 0). */
+  public int port() {
+    return server.actualPort();
+  }
+
+  public NodeConfig config() {
+    return config;
+  }
+
+  public MnemoStore store() {
+    return store;
+  }
+
+  /** The operator view served at GET /v1/node. */
+  ObjectNode info() {
+    ObjectMapper json = new ObjectMapper();
+    ObjectNode node = json.createObjectNode();
+    node.put("id", store.nodeKey().did().toString());
+    node.put("version", VERSION);
+    ObjectNode http = node.putObject("http");
+    http.put("host", config.host());
+    http.put("port", port());
+    ObjectNode emb = node.putObject("embedder");
+    emb.put("model", embedder.model());
+    emb.put("dimension", config.dimension());
+    ObjectNode idx = node.putObject("index");
+    idx.put("appliedPosition", indexer.visiblePosition());
+    idx.put("logPosition", store.log().lastPosition());
+    idx.put("vectorEncoding", config.vectorEncoding().name().toLowerCase());
+    try {
+      idx.put("memories", index.size());
+    } catch (IOException e) {
+      idx.putNull("memories");
+    }
+    ArrayNode namespaces = node.putArray("namespaces");
+    for (String ns : store.log().namespaces()) {
+      ObjectNode n = namespaces.addObject();
+      n.put("name", ns);
+      n.put("clock", store.log().clock(ns));
+      ArrayNode heads = n.putArray("heads");
+      for (Cid head : store.log().heads(ns)) {
+        heads.add(head.toString());
+      }
+    }
+    return node;
+  }
+
+  @Override
+  public void close() {
+    try {
+      if (server != null) {
+        server.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      }
+      vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      LOG.log(System.Logger.Level.WARNING, "HTTP server did not stop cleanly: " + rootMessage(e));
+    }
+    closeQuietly(indexer);
+    closeQuietly(index);
+    closeQuietly(embedder);
+    closeQuietly(store);
+    LOG.log(System.Logger.Level.INFO, "Mnemo node stopped");
+  }
+
+  private static void closeQuietly(AutoCloseable closeable) {
+    if (closeable == null) {
+      return;
+    }
+    try {
+      closeable.close();
+    } catch (Exception e) {
+      LOG.log(System.Logger.Level.WARNING, "error while closing " + closeable.getClass().getSimpleName() + ": " + e.getMessage());
+    }
+  }
+
+  private static String rootMessage(Throwable e) {
+    while (e.getCause() != null) {
+      e = e.getCause();
+    }
+    return e.getMessage();
+  }
+}

@@ -1,0 +1,350 @@
+package dev.mnemo.node.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mnemo.index.RecallQuery;
+import dev.mnemo.node.MemoryService;
+import dev.mnemo.node.NewMemory;
+import dev.mnemo.node.embed.EmbedderUnavailableException;
+import dev.mnemo.node.metrics.Metrics;
+import dev.mnemo.store.InvalidFormatException;
+import dev.mnemo.store.block.CorruptBlockException;
+import dev.mnemo.store.car.NamespaceCar;
+import dev.mnemo.store.cid.Cid;
+import dev.mnemo.store.log.RejectedEntryException;
+import dev.mnemo.store.model.Memory;
+import dev.mnemo.store.model.Namespace;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.function.Supplier;
+
+/**
+ * The HTTP recall API (README "API"). Handlers only parse and route: every call that touches
+ * RocksDB, Lucene or the embedder runs through {@link #blocking} on a worker thread, and every
+ * failure reaches the one failure handler, which decides the status and error body a client sees.
+ */
+public final class HttpApi {
+  private static final System.Logger LOG = System.getLogger(HttpApi.class.getName());
+  private static final String JSON = "application/json";
+  private static final String CAR = "application/vnd.ipld.car";
+
+  /** A finished response. */
+  record Reply(int status, String contentType, Buffer body) {}
+
+  private final Vertx vertx;
+  private final MemoryService service;
+  private final Requests requests;
+  private final Responses responses;
+  private final Limits limits;
+  private final Metrics metrics;
+  private final Supplier<ObjectNode> nodeInfo;
+
+  public HttpApi(Vertx vertx, MemoryService service, Limits limits, Metrics metrics, Supplier<ObjectNode> nodeInfo) {
+    this.vertx = vertx;
+    this.service = service;
+    this.limits = limits;
+    this.metrics = metrics;
+    this.requests = new Requests(limits, service.dimension());
+    this.responses = new Responses(requests.mapper());
+    this.nodeInfo = nodeInfo;
+  }
+
+  public Requests requests() {
+    return requests;
+  }
+
+  public Router router() {
+    Router router = Router.router(vertx);
+    BodyHandler jsonBody = BodyHandler.create(false).setBodyLimit(limits.maxBodyBytes());
+    BodyHandler carBody = BodyHandler.create(false).setBodyLimit(limits.maxImportBytes());
+
+    router.post("/v1/namespaces/:ns/memories").handler(jsonBody).handler(ctx -> json(ctx, "remember", this::remember));
+    router.get("/v1/namespaces/:ns/memories").handler(ctx -> json(ctx, "list", this::list));
+    router.post("/v1/namespaces/:ns/recall").handler(jsonBody).handler(ctx -> json(ctx, "recall", this::recall));
+    router.delete("/v1/namespaces/:ns/memories/:cid").handler(ctx -> json(ctx, "forget", this::forget));
+    router.get("/v1/namespaces/:ns/export").handler(ctx -> blocking(ctx, "export", () -> export(ctx)));
+    router.post("/v1/namespaces/:ns/import").handler(carBody).handler(ctx -> blocking(ctx, "import", () -> importCar(ctx)));
+    router.get("/v1/memories/:cid").handler(ctx -> json(ctx, "get", this::get));
+    router.get("/v1/memories/:cid/history").handler(ctx -> json(ctx, "history", this::history));
+    router.get("/v1/blocks/:cid").handler(ctx -> blocking(ctx, "block", () -> block(ctx)));
+    router.get("/v1/node").handler(ctx -> json(ctx, "node", c -> nodeInfo.get()));
+    router.get("/health").handler(ctx -> send(ctx, new Reply(200, JSON, Buffer.buffer("{\"status\":\"ok\"}"))));
+    router.get("/metrics").handler(ctx -> send(ctx, new Reply(200, "text/plain; version=0.0.4; charset=utf-8",
+        Buffer.buffer(metrics.render()))));
+
+    router.route().failureHandler(this::failure);
+    router.errorHandler(404, ctx -> sendError(ctx, 404, "not_found", "no such endpoint: " + ctx.request().method() + " " + ctx.request().path()));
+    router.errorHandler(405, ctx -> sendError(ctx, 405, "method_not_allowed", ctx.request().method() + " is not allowed on " + ctx.request().path()));
+    return router;
+  }
+
+  /** A JSON endpoint: the work runs on a worker and returns the response object (status 200). */
+  private interface JsonWork {
+    Object run(RoutingContext ctx) throws Exception;
+  }
+
+  private void json(RoutingContext ctx, String route, JsonWork work) {
+    blocking(ctx, route, () -> {
+      Object result = work.run(ctx);
+      if (result instanceof Reply reply) {
+        return reply;
+      }
+      return new Reply(200, JSON, Buffer.buffer(requests.mapper().writeValueAsBytes(result)));
+    });
+  }
+
+  private void blocking(RoutingContext ctx, String route, Callable<Reply> work) {
+    long start = System.nanoTime();
+    Future<Reply> future = vertx.executeBlocking(work, false);
+    future.onComplete(ar -> {
+      double seconds = (System.nanoTime() - start) / 1e9;
+      metrics.observeSeconds("mnemo_http_request_duration_seconds", "HTTP request latency by route", "route=\"" + route + "\"", seconds);
+      if (ar.succeeded()) {
+        send(ctx, ar.result());
+        count(route, ar.result().status());
+      } else {
+        ctx.put("route", route);
+        ctx.fail(ar.cause());
+      }
+    });
+  }
+
+  private void count(String route, int status) {
+    metrics.count("mnemo_http_requests_total", "HTTP requests by route and status",
+        "route=\"" + route + "\",status=\"" + status + "\"", 1);
+  }
+
+  // ---- endpoints (worker threads) ----
+
+  private Object remember(RoutingContext ctx) throws Exception {
+    String ns = namespace(ctx);
+    requireJson(ctx);
+    ObjectNode body = requests.parseObject(bytes(ctx));
+    boolean batch = body.has("memories");
+    List<NewMemory> items = requests.memories(body);
+    List<Cid> cids = service.remember(ns, items);
+    metrics.count("mnemo_memories_remembered_total", "Memories durably remembered", "", cids.size());
+    ObjectNode out = responses.object();
+    if (batch) {
+      out.set("cids", responses.strings(cids));
+    } else {
+      out.put("cid", cids.get(0).toString());
+    }
+    return new Reply(201, JSON, Buffer.buffer(requests.mapper().writeValueAsBytes(out)));
+  }
+
+  private Object recall(RoutingContext ctx) throws Exception {
+    String ns = namespace(ctx);
+    requireJson(ctx);
+    ObjectNode body = requests.parseObject(bytes(ctx));
+    RecallQuery query = requests.recall(ns, body, service::queryVector);
+    double[] took = new double[1];
+    List<MemoryService.Recalled> results = service.recall(query, took);
+    ObjectNode out = responses.object();
+    ArrayNode array = out.putArray("results");
+    results.forEach(r -> array.add(responses.recalled(r)));
+    out.put("tookMs", Math.round(took[0] * 1000) / 1000.0);
+    return out;
+  }
+
+  private Object list(RoutingContext ctx) throws Exception {
+    String ns = namespace(ctx);
+    int limit = 100;
+    String limitParam = ctx.queryParams().get("limit");
+    if (limitParam != null) {
+      try {
+        limit = Integer.parseInt(limitParam);
+      } catch (NumberFormatException e) {
+        limit = -1;
+      }
+      if (limit < 1 || limit > limits.maxListLimit()) {
+        throw ApiException.badRequest("invalid_limit", "limit must be an integer from 1 to " + limits.maxListLimit());
+      }
+    }
+    MemoryService.ListedPage page = service.list(ns, ctx.queryParams().get("cursor"), limit);
+    ObjectNode out = responses.object();
+    ArrayNode array = out.putArray("memories");
+    page.memories().forEach(v -> array.add(responses.memory(v.cid(), v.memory())));
+    if (page.next() != null) {
+      out.put("next", page.next());
+    } else {
+      out.putNull("next");
+    }
+    return out;
+  }
+
+  private Object get(RoutingContext ctx) throws Exception {
+    Cid cid = Requests.cid(ctx.pathParam("cid"));
+    Memory memory = service.get(cid).orElseThrow(() -> ApiException.notFound("no memory " + cid));
+    return responses.memory(cid, memory);
+  }
+
+  private Object history(RoutingContext ctx) throws Exception {
+    Cid cid = Requests.cid(ctx.pathParam("cid"));
+    ObjectNode out = responses.object();
+    ArrayNode array = out.putArray("history");
+    for (MemoryService.Version v : service.history(cid, 1_000)) {
+      if (v.memory() == null) {
+        ObjectNode gone = responses.object();
+        gone.put("cid", v.cid().toString());
+        gone.put("forgotten", true);
+        array.add(gone);
+      } else {
+        array.add(responses.memory(v.cid(), v.memory()));
+      }
+    }
+    return out;
+  }
+
+  private Object forget(RoutingContext ctx) throws Exception {
+    String ns = namespace(ctx);
+    Cid cid = Requests.cid(ctx.pathParam("cid"));
+    var appended = service.forget(ns, cid);
+    metrics.count("mnemo_memories_forgotten_total", "Memories forgotten", "", 1);
+    ObjectNode out = responses.object();
+    out.put("cid", cid.toString());
+    out.put("forgotten", true);
+    out.put("entry", appended.entry().toString());
+    return out;
+  }
+
+  private Reply export(RoutingContext ctx) throws Exception {
+    String ns = namespace(ctx);
+    ByteArrayOutputStream car = new ByteArrayOutputStream();
+    service.export(ns, car);
+    return new Reply(200, CAR + "; version=1", Buffer.buffer(car.toByteArray()));
+  }
+
+  private Reply importCar(RoutingContext ctx) throws Exception {
+    String ns = namespace(ctx);
+    String type = String.valueOf(ctx.request().getHeader("Content-Type"));
+    if (!type.startsWith(CAR) && !type.startsWith("application/octet-stream")) {
+      throw new ApiException(415, "unsupported_media_type", "send the CAR file as " + CAR);
+    }
+    NamespaceCar.Imported imported = service.importCar(ns, new ByteArrayInputStream(bytes(ctx)));
+    ObjectNode out = responses.object();
+    out.set("roots", responses.strings(imported.roots()));
+    out.put("blocks", imported.blocks());
+    out.put("entriesApplied", imported.entriesApplied());
+    return new Reply(200, JSON, Buffer.buffer(requests.mapper().writeValueAsBytes(out)));
+  }
+
+  private Reply block(RoutingContext ctx) throws Exception {
+    Cid cid = Requests.cid(ctx.pathParam("cid"));
+    byte[] data = service.block(cid).orElseThrow(() -> ApiException.notFound("no block " + cid));
+    return new Reply(200, "application/vnd.ipld.raw", Buffer.buffer(data));
+  }
+
+  // ---- helpers ----
+
+  private static String namespace(RoutingContext ctx) {
+    String ns = ctx.pathParam("ns");
+    if (!Namespace.isValid(ns)) {
+      throw ApiException.badRequest("invalid_namespace",
+          "namespace names are 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit");
+    }
+    return ns;
+  }
+
+  private static void requireJson(RoutingContext ctx) {
+    String type = ctx.request().getHeader("Content-Type");
+    if (type == null || !type.toLowerCase().startsWith(JSON)) {
+      throw new ApiException(415, "unsupported_media_type", "send the body as " + JSON);
+    }
+  }
+
+  private static byte[] bytes(RoutingContext ctx) {
+    Buffer body = ctx.body() == null ? null : ctx.body().buffer();
+    return body == null ? new byte[0] : body.getBytes();
+  }
+
+  private void send(RoutingContext ctx, Reply reply) {
+    if (ctx.response().ended() || ctx.response().closed()) {
+      return;
+    }
+    ctx.response().setStatusCode(reply.status()).putHeader("Content-Type", reply.contentType()).end(reply.body());
+  }
+
+  private void failure(RoutingContext ctx) {
+    Throwable failure = ctx.failure();
+    String route = ctx.get("route", "unrouted");
+    int status;
+    String code;
+    String message;
+    switch (failure) {
+      case null -> {
+        status = ctx.statusCode() > 0 ? ctx.statusCode() : 500;
+        code = status == 413 ? "too_large" : status == 400 ? "bad_request" : "error";
+        message = status == 413 ? "the request body exceeds " + limits.maxBodyBytes() + " bytes" : "request failed";
+      }
+      case ApiException api -> {
+        status = api.status();
+        code = api.code();
+        message = api.getMessage();
+      }
+      case EmbedderUnavailableException none -> {
+        status = 422;
+        code = "no_embedder";
+        message = none.getMessage();
+      }
+      case RejectedEntryException rejected -> {
+        status = 422;
+        code = "rejected_block";
+        message = rejected.getMessage();
+      }
+      case CorruptBlockException corrupt -> {
+        status = 500;
+        code = "corrupt_block";
+        message = corrupt.getMessage();
+        LOG.log(System.Logger.Level.ERROR, "corrupt block detected: " + corrupt.getMessage());
+      }
+      case InvalidFormatException format -> {
+        status = route.equals("import") ? 422 : 400;
+        code = "invalid_" + format.format().toLowerCase().replace(' ', '_').replace(':', '_');
+        message = format.getMessage();
+      }
+      case JsonProcessingException json -> {
+        status = 400;
+        code = "invalid_json";
+        message = json.getOriginalMessage();
+      }
+      case IllegalArgumentException invalid -> {
+        status = 422;
+        code = "validation_failed";
+        message = invalid.getMessage();
+      }
+      default -> {
+        if (ctx.statusCode() == 413) {
+          status = 413;
+          code = "too_large";
+          message = "the request body exceeds the limit for this endpoint";
+        } else {
+          status = 500;
+          code = "internal";
+          message = "internal error; see the node log";
+          LOG.log(System.Logger.Level.ERROR, "request " + ctx.request().method() + " " + ctx.request().path() + " failed", failure);
+        }
+      }
+    }
+    count(route, status);
+    sendError(ctx, status, code, message);
+  }
+
+  private void sendError(RoutingContext ctx, int status, String code, String message) {
+    try {
+      byte[] body = requests.mapper().writeValueAsBytes(responses.error(code, message));
+      send(ctx, new Reply(status, JSON, Buffer.buffer(body)));
+    } catch (JsonProcessingException e) {
+      ctx.response().setStatusCode(500).end();
+    }
+  }
+}

@@ -1,0 +1,384 @@
+package dev.mnemo.node.api;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mnemo.index.RecallFilter;
+import dev.mnemo.index.RecallMode;
+import dev.mnemo.index.RecallQuery;
+import dev.mnemo.node.NewMemory;
+import dev.mnemo.store.InvalidFormatException;
+import dev.mnemo.store.cid.Cid;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Turns request bodies into validated values, or an {@link ApiException} that says exactly which
+ * field is wrong. Parsing is strict: unknown fields, duplicate keys, wrong types and values over a
+ * documented limit are all refused before anything is written.
+ */
+public final class Requests {
+  private static final Set<String> MEMORY_FIELDS = Set.of("text", "metadata", "tags", "vector", "ts", "prev");
+  private static final Set<String> RECALL_FIELDS = Set.of("query", "vector", "k", "mode", "filter", "recency");
+  private static final Set<String> FILTER_FIELDS = Set.of("metadata", "tags", "after", "before");
+  private static final Set<String> RECENCY_FIELDS = Set.of("weight", "halfLifeDays");
+
+  private final Limits limits;
+  private final int dimension;
+  private final ObjectMapper json;
+
+  public Requests(Limits limits, int dimension) {
+    this.limits = limits;
+    this.dimension = dimension;
+    this.json = JsonMapper.builder()
+        .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+        .build();
+    json.getFactory().setStreamReadConstraints(StreamReadConstraints.builder()
+        .maxNestingDepth(limits.maxJsonDepth())
+        .maxStringLength(limits.maxBodyBytes())
+        .build());
+  }
+
+  public ObjectMapper mapper() {
+    return json;
+  }
+
+  public ObjectNode parseObject(byte[] body) {
+    if (body == null || body.length == 0) {
+      throw ApiException.badRequest("invalid_json", "the request body is empty; send a JSON object");
+    }
+    JsonNode node;
+    try {
+      node = json.readTree(body);
+    } catch (StreamConstraintsException e) {
+      throw ApiException.badRequest("invalid_json", "JSON nested deeper than " + limits.maxJsonDepth() + " levels or too large");
+    } catch (JsonProcessingException e) {
+      throw ApiException.badRequest("invalid_json", "malformed JSON: " + e.getOriginalMessage());
+    } catch (IOException e) {
+      throw ApiException.badRequest("invalid_json", "unreadable JSON: " + e.getMessage());
+    }
+    if (node == null || !node.isObject()) {
+      throw ApiException.badRequest("invalid_json", "the request body must be a JSON object");
+    }
+    return (ObjectNode) node;
+  }
+
+  /** A remember body: one memory, or {@code {"memories": [...]}}. Returns the batch and whether it was one. */
+  public List<NewMemory> memories(ObjectNode body) {
+    if (body.has("memories")) {
+      if (body.size() != 1) {
+        throw invalid("a batch body holds only \"memories\"");
+      }
+      JsonNode list = body.get("memories");
+      if (!list.isArray() || list.isEmpty()) {
+        throw invalid("\"memories\" must be a non-empty array");
+      }
+      if (list.size() > limits.maxBatch()) {
+        throw new ApiException(422, "batch_too_large", "a batch holds at most " + limits.maxBatch() + " memories, got " + list.size());
+      }
+      List<NewMemory> out = new ArrayList<>(list.size());
+      for (int i = 0; i < list.size(); i++) {
+        if (!list.get(i).isObject()) {
+          throw invalid("memories[" + i + "] must be an object");
+        }
+        out.add(memory((ObjectNode) list.get(i), "memories[" + i + "]."));
+      }
+      return out;
+    }
+    return List.of(memory(body, ""));
+  }
+
+  private NewMemory memory(ObjectNode node, String at) {
+    onlyFields(node, MEMORY_FIELDS, at);
+    JsonNode text = node.get("text");
+    if (text == null || !text.isTextual()) {
+      throw invalid(at + "text is required and must be a string");
+    }
+    if (text.asText().isBlank()) {
+      throw invalid(at + "text must not be blank");
+    }
+    if (text.asText().length() > limits.maxTextChars()) {
+      throw new ApiException(422, "text_too_long", at + "text has " + text.asText().length()
+          + " characters; the limit is " + limits.maxTextChars());
+    }
+    Map<String, Object> metadata = metadata(node.get("metadata"), at + "metadata");
+    List<String> tags = tags(node.get("tags"), at + "tags");
+    float[] vector = node.has("vector") ? vector(node.get("vector"), at + "vector") : null;
+    Long ts = null;
+    if (node.has("ts")) {
+      if (!node.get("ts").isIntegralNumber() || !node.get("ts").canConvertToLong() || node.get("ts").asLong() < 0) {
+        throw invalid(at + "ts must be a non-negative integer (epoch milliseconds)");
+      }
+      ts = node.get("ts").asLong();
+    }
+    Cid prev = node.has("prev") ? cid(node.get("prev"), at + "prev") : null;
+    return new NewMemory(text.asText(), metadata, tags, vector, ts, prev);
+  }
+
+  private Map<String, Object> metadata(JsonNode node, String at) {
+    if (node == null || node.isNull()) {
+      return Map.of();
+    }
+    if (!node.isObject()) {
+      throw invalid(at + " must be an object of string, number or boolean values");
+    }
+    if (node.size() > limits.maxMetadataKeys()) {
+      throw invalid(at + " has " + node.size() + " keys; the limit is " + limits.maxMetadataKeys());
+    }
+    Map<String, Object> out = new LinkedHashMap<>();
+    for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      String key = e.getKey();
+      if (key.isEmpty() || key.length() > limits.maxKeyChars()) {
+        throw invalid(at + " keys must be 1-" + limits.maxKeyChars() + " characters");
+      }
+      out.put(key, scalar(e.getValue(), at + "." + key));
+    }
+    return out;
+  }
+
+  private Object scalar(JsonNode value, String at) {
+    if (value.isTextual()) {
+      if (value.asText().length() > limits.maxValueChars()) {
+        throw invalid(at + " is longer than " + limits.maxValueChars() + " characters");
+      }
+      return value.asText();
+    }
+    if (value.isBoolean()) {
+      return value.asBoolean();
+    }
+    if (value.isIntegralNumber()) {
+      if (!value.canConvertToLong()) {
+        throw invalid(at + " is outside the 64-bit integer range");
+      }
+      return value.asLong();
+    }
+    if (value.isNumber()) {
+      double d = value.asDouble();
+      if (!Double.isFinite(d)) {
+        throw invalid(at + " must be a finite number");
+      }
+      return d;
+    }
+    throw invalid(at + " must be a string, number or boolean");
+  }
+
+  private List<String> tags(JsonNode node, String at) {
+    if (node == null || node.isNull()) {
+      return List.of();
+    }
+    if (!node.isArray()) {
+      throw invalid(at + " must be an array of strings");
+    }
+    if (node.size() > limits.maxTags()) {
+      throw invalid(at + " has " + node.size() + " tags; the limit is " + limits.maxTags());
+    }
+    List<String> out = new ArrayList<>();
+    for (JsonNode tag : node) {
+      if (!tag.isTextual() || tag.asText().isEmpty() || tag.asText().length() > limits.maxTagChars()) {
+        throw invalid(at + " must hold strings of 1-" + limits.maxTagChars() + " characters");
+      }
+      out.add(tag.asText());
+    }
+    return out;
+  }
+
+  /** A vector of the node's dimension, finite, not all zero. */
+  public float[] vector(JsonNode node, String at) {
+    if (!node.isArray()) {
+      throw new ApiException(422, "invalid_vector", at + " must be an array of numbers");
+    }
+    if (node.size() != dimension) {
+      throw new ApiException(422, "invalid_vector", at + " has " + node.size() + " dimensions; this node uses " + dimension);
+    }
+    float[] out = new float[dimension];
+    boolean nonZero = false;
+    for (int i = 0; i < dimension; i++) {
+      JsonNode v = node.get(i);
+      if (!v.isNumber()) {
+        throw new ApiException(422, "invalid_vector", at + "[" + i + "] is not a number");
+      }
+      float f = (float) v.asDouble();
+      if (!Float.isFinite(f)) {
+        throw new ApiException(422, "invalid_vector", at + "[" + i + "] is not a finite 32-bit float");
+      }
+      nonZero |= f != 0;
+      out[i] = f;
+    }
+    if (!nonZero) {
+      throw new ApiException(422, "invalid_vector", at + " is all zeros and has no direction");
+    }
+    return out;
+  }
+
+  public static Cid cid(JsonNode node, String at) {
+    if (!node.isTextual()) {
+      throw invalid(at + " must be a CID string");
+    }
+    return cid(node.asText());
+  }
+
+  public static Cid cid(String text) {
+    try {
+      return Cid.parse(text);
+    } catch (InvalidFormatException e) {
+      throw ApiException.badRequest("invalid_cid", e.getMessage());
+    }
+  }
+
+  /** A recall body; {@code embed} turns query text into a vector when the mode needs one. */
+  public RecallQuery recall(String ns, ObjectNode body, java.util.function.Function<String, float[]> embed) {
+    onlyFields(body, RECALL_FIELDS, "");
+    String text = null;
+    if (body.has("query")) {
+      if (!body.get("query").isTextual() || body.get("query").asText().isBlank()) {
+        throw invalid("query must be a non-blank string");
+      }
+      text = body.get("query").asText();
+      if (text.length() > limits.maxTextChars()) {
+        throw new ApiException(422, "text_too_long", "query is longer than " + limits.maxTextChars() + " characters");
+      }
+    }
+    float[] vector = body.has("vector") ? vector(body.get("vector"), "vector") : null;
+    if (text == null && vector == null) {
+      throw invalid("send \"query\" text, a \"vector\", or both");
+    }
+    RecallMode mode;
+    if (body.has("mode")) {
+      if (!body.get("mode").isTextual()) {
+        throw invalid("mode must be \"keyword\", \"vector\" or \"hybrid\"");
+      }
+      try {
+        mode = RecallMode.parse(body.get("mode").asText());
+      } catch (IllegalArgumentException e) {
+        throw invalid(e.getMessage());
+      }
+    } else {
+      mode = text == null ? RecallMode.VECTOR : RecallMode.HYBRID;
+    }
+    if (mode == RecallMode.KEYWORD && text == null) {
+      throw invalid("keyword recall needs \"query\" text");
+    }
+    int k = 10;
+    if (body.has("k")) {
+      JsonNode kn = body.get("k");
+      if (!kn.isIntegralNumber() || !kn.canConvertToInt() || kn.asInt() < 1 || kn.asInt() > limits.maxK()) {
+        throw invalid("k must be an integer from 1 to " + limits.maxK());
+      }
+      k = kn.asInt();
+    }
+    RecallFilter filter = filter(body.get("filter"));
+    double weight = 0;
+    long halfLife = RecallQuery.DEFAULT_HALF_LIFE;
+    if (body.has("recency")) {
+      JsonNode r = body.get("recency");
+      if (!r.isObject()) {
+        throw invalid("recency must be an object {\"weight\", \"halfLifeDays\"}");
+      }
+      onlyFields((ObjectNode) r, RECENCY_FIELDS, "recency.");
+      if (r.has("weight")) {
+        if (!r.get("weight").isNumber() || r.get("weight").asDouble() < 0 || r.get("weight").asDouble() > 1) {
+          throw invalid("recency.weight must be a number from 0 to 1");
+        }
+        weight = r.get("weight").asDouble();
+      }
+      if (r.has("halfLifeDays")) {
+        if (!r.get("halfLifeDays").isNumber() || !(r.get("halfLifeDays").asDouble() > 0)) {
+          throw invalid("recency.halfLifeDays must be a positive number");
+        }
+        halfLife = (long) (r.get("halfLifeDays").asDouble() * 24 * 3600 * 1000);
+      }
+    }
+    if (mode != RecallMode.KEYWORD && vector == null) {
+      vector = embed.apply(text);
+    }
+    return new RecallQuery(ns, text, vector, k, mode, filter, weight, Math.max(halfLife, 1), System.currentTimeMillis());
+  }
+
+  private RecallFilter filter(JsonNode node) {
+    if (node == null || node.isNull()) {
+      return RecallFilter.NONE;
+    }
+    if (!node.isObject()) {
+      throw invalid("filter must be an object");
+    }
+    onlyFields((ObjectNode) node, FILTER_FIELDS, "filter.");
+    Map<String, Object> equals = new LinkedHashMap<>();
+    Map<String, RecallFilter.NumericRange> ranges = new LinkedHashMap<>();
+    JsonNode metadata = node.get("metadata");
+    if (metadata != null) {
+      if (!metadata.isObject()) {
+        throw invalid("filter.metadata must be an object");
+      }
+      for (Iterator<Map.Entry<String, JsonNode>> it = metadata.fields(); it.hasNext(); ) {
+        Map.Entry<String, JsonNode> e = it.next();
+        if (e.getValue().isObject()) {
+          ranges.put(e.getKey(), range((ObjectNode) e.getValue(), "filter.metadata." + e.getKey()));
+        } else {
+          equals.put(e.getKey(), scalar(e.getValue(), "filter.metadata." + e.getKey()));
+        }
+      }
+    }
+    List<String> tags = tags(node.get("tags"), "filter.tags");
+    Long after = time(node.get("after"), "filter.after");
+    Long before = time(node.get("before"), "filter.before");
+    return new RecallFilter(equals, ranges, tags, after, before);
+  }
+
+  private static RecallFilter.NumericRange range(ObjectNode node, String at) {
+    onlyFields(node, Set.of("gte", "lte"), at + ".");
+    Double gte = null;
+    Double lte = null;
+    for (String bound : List.of("gte", "lte")) {
+      JsonNode v = node.get(bound);
+      if (v == null) {
+        continue;
+      }
+      if (!v.isNumber() || !Double.isFinite(v.asDouble())) {
+        throw invalid(at + "." + bound + " must be a finite number");
+      }
+      if (bound.equals("gte")) {
+        gte = v.asDouble();
+      } else {
+        lte = v.asDouble();
+      }
+    }
+    if (gte == null && lte == null) {
+      throw invalid(at + " must have \"gte\" and/or \"lte\"");
+    }
+    return new RecallFilter.NumericRange(gte, lte);
+  }
+
+  private static Long time(JsonNode node, String at) {
+    if (node == null || node.isNull()) {
+      return null;
+    }
+    if (!node.isIntegralNumber() || !node.canConvertToLong()) {
+      throw invalid(at + " must be an integer (epoch milliseconds)");
+    }
+    return node.asLong();
+  }
+
+  private static void onlyFields(ObjectNode node, Set<String> allowed, String at) {
+    for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
+      String name = it.next();
+      if (!allowed.contains(name)) {
+        throw invalid("unknown field \"" + at + name + "\"; allowed: " + new java.util.TreeSet<>(allowed));
+      }
+    }
+  }
+
+  private static ApiException invalid(String message) {
+    return ApiException.unprocessable("validation_failed", message);
+  }
+}

@@ -1,0 +1,94 @@
+package dev.mnemo.node.api;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mnemo.node.MemoryService;
+import dev.mnemo.store.cid.Cid;
+import dev.mnemo.store.model.Memory;
+import java.util.List;
+import java.util.Map;
+
+/** JSON shapes of responses; field names here are part of the API contract (README). */
+final class Responses {
+  private final ObjectMapper json;
+
+  Responses(ObjectMapper json) {
+    this.json = json;
+  }
+
+  ObjectNode object() {
+    return json.createObjectNode();
+  }
+
+  ObjectNode memory(Cid cid, Memory memory) {
+    ObjectNode node = object();
+    node.put("cid", cid.toString());
+    node.put("ns", memory.ns());
+    node.put("text", memory.text());
+    node.set("metadata", metadata(memory.metadata()));
+    ArrayNode tags = node.putArray("tags");
+    memory.tags().forEach(tags::add);
+    node.put("ts", memory.ts());
+    if (memory.prev() != null) {
+      node.put("prev", memory.prev().toString());
+    }
+    if (memory.embedding() != null) {
+      ObjectNode embedding = node.putObject("embedding");
+      embedding.put("model", memory.embedding().model());
+      embedding.put("dim", memory.embedding().dim());
+    }
+    return node;
+  }
+
+  ObjectNode metadata(Map<String, Object> metadata) {
+    ObjectNode node = object();
+    metadata.forEach((k, v) -> {
+      switch (v) {
+        case String s -> node.put(k, s);
+        case Long l -> node.put(k, l);
+        case Double d -> node.put(k, d);
+        case Boolean b -> node.put(k, b);
+        default -> node.put(k, String.valueOf(v));
+      }
+    });
+    return node;
+  }
+
+  ObjectNode recalled(MemoryService.Recalled r) {
+    ObjectNode node = object();
+    node.put("cid", r.hit().cid().toString());
+    node.put("text", r.memory().text());
+    node.put("score", r.hit().score());
+    ObjectNode scores = node.putObject("scores");
+    if (r.hit().keyword() != null) {
+      scores.put("keyword", r.hit().keyword());
+    } else {
+      scores.putNull("keyword");
+    }
+    if (r.hit().vector() != null) {
+      scores.put("vector", r.hit().vector());
+    } else {
+      scores.putNull("vector");
+    }
+    node.set("metadata", metadata(r.memory().metadata()));
+    ArrayNode tags = node.putArray("tags");
+    r.memory().tags().forEach(tags::add);
+    node.put("ts", r.memory().ts());
+    return node;
+  }
+
+  ObjectNode error(String code, String message) {
+    ObjectNode node = object();
+    ObjectNode error = node.putObject("error");
+    error.put("code", code);
+    error.put("message", message);
+    return node;
+  }
+
+  ArrayNode strings(List<?> values) {
+    ArrayNode array = json.createArrayNode();
+    values.forEach(v -> array.add(String.valueOf(v)));
+    return array;
+  }
+}

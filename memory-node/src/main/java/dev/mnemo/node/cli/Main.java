@@ -1,0 +1,24 @@
+package dev.mnemo.node.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code mnemo} command: {@code node}, {@code reindex}, {@code export}, {@code import}. */
+@Command(name = "mnemo", mixinStandardHelpOptions = true, version = "mnemo 0.1.0",
+    description = "Decentralized long-term memory for AI agents.",
+    subcommands = {NodeCommand.class, ReindexCommand.class, ExportCommand.class, ImportCommand.class})
+public final class Main implements Runnable {
+
+  public static void main(String[] args) {
+    System.exit(run(args));
+  }
+
+  public static int run(String... args) {
+    return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
+  }
+
+  @Override
+  public void run() {
+    new CommandLine(this).usage(System.out);
+  }
+}

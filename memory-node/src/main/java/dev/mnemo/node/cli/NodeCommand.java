@@ -1,0 +1,58 @@
+package dev.mnemo.node.cli;
+
+import dev.mnemo.node.MemoryNode;
+import dev.mnemo.node.config.ConfigLoader;
+import dev.mnemo.node.config.NodeConfig;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code mnemo node}: runs a memory node until SIGTERM or SIGINT, then shuts down cleanly. */
+@Command(name = "node", mixinStandardHelpOptions = true,
+    description = "Run a memory node. Flags override MNEMO_* environment variables, which override the config file.")
+final class NodeCommand implements Callable<Integer> {
+  @Option(names = "--config", description = "JSON config file") Path config;
+  @Option(names = "--host", description = "HTTP address to bind (default 127.0.0.1)") String host;
+  @Option(names = "--port", description = "HTTP port (default 7700; 0 picks a free one)") Integer port;
+  @Option(names = "--data", description = "data directory (default ./mnemo-data)") Path data;
+  @Option(names = "--gossip-port", description = "gossip port (default 7701)") Integer gossipPort;
+  @Option(names = "--seed", description = "a peer's gossip HOST:PORT; repeat for more") List<String> seeds;
+  @Option(names = "--embedder", description = "bge-small-en-v1.5 (default), all-minilm-l6-v2 or none") String embedder;
+
+  @Override
+  public Integer call() throws Exception {
+    Map<String, String> flags = new LinkedHashMap<>();
+    put(flags, "host", host);
+    put(flags, "port", port);
+    put(flags, "data", data);
+    put(flags, "gossipPort", gossipPort);
+    put(flags, "seeds", seeds == null ? null : String.join(",", seeds));
+    put(flags, "embedder", embedder);
+    NodeConfig nodeConfig;
+    try {
+      nodeConfig = ConfigLoader.load(config, System.getenv(), flags);
+    } catch (ConfigLoader.ConfigException e) {
+      System.err.println("mnemo: " + e.getMessage());
+      return 2;
+    }
+    MemoryNode node = MemoryNode.start(nodeConfig);
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("mnemo-shutdown").unstarted(() -> {
+      node.close();
+      stopped.countDown();
+    }));
+    stopped.await();
+    return 0;
+  }
+
+  private static void put(Map<String, String> flags, String key, Object value) {
+    if (value != null) {
+      flags.put(key, value.toString());
+    }
+  }
+}

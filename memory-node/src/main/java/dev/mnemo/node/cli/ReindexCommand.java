@@ -1,0 +1,33 @@
+package dev.mnemo.node.cli;
+
+import dev.mnemo.index.IndexConfig;
+import dev.mnemo.index.LogIndexer;
+import dev.mnemo.index.LuceneMemoryIndex;
+import dev.mnemo.node.MemoryNode;
+import dev.mnemo.node.config.NodeConfig;
+import dev.mnemo.store.MnemoStore;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code mnemo reindex}: rebuilds the recall index from the store, with a progress bar. */
+@Command(name = "reindex", mixinStandardHelpOptions = true,
+    description = "Rebuild the recall index from the namespace logs (the node must be stopped).")
+final class ReindexCommand implements Callable<Integer> {
+  @Option(names = "--data", required = true, description = "data directory") Path data;
+  @Option(names = "--dimension", defaultValue = "" + NodeConfig.DEFAULT_DIMENSION, description = "vector dimension (default 384)") int dimension;
+
+  @Override
+  public Integer call() throws Exception {
+    try (MnemoStore store = MnemoStore.open(data);
+         LuceneMemoryIndex index = LuceneMemoryIndex.open(MemoryNode.indexDir(data), IndexConfig.defaults(dimension));
+         LogIndexer indexer = new LogIndexer(store.log(), index, 60_000)) {
+      ProgressBar bar = new ProgressBar("reindex", "entries");
+      long applied = indexer.rebuild(bar::update);
+      bar.finish();
+      System.err.printf("reindexed %d log entries into %d memories%n", applied, index.size());
+    }
+    return 0;
+  }
+}

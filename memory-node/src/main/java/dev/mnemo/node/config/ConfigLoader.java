@@ -1,0 +1,144 @@
+package dev.mnemo.node.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mnemo.index.IndexConfig;
+import dev.mnemo.node.api.Limits;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Merges configuration layers: defaults, then the JSON file, then environment variables
+ * ({@code MNEMO_} + the key in upper snake case: {@code MNEMO_PORT}, {@code MNEMO_GOSSIP_PORT}),
+ * then flags. Keys: host, port, data, gossipPort, seeds (comma-separated in the environment),
+ * embedder, dimension, vectorEncoding (float32|int7), hnswM, hnswBeamWidth,
+ * indexCommitIntervalMs, workerThreads. Unknown keys in the file are an error, not a silent typo.
+ */
+public final class ConfigLoader {
+  static final Set<String> KEYS = Set.of("host", "port", "data", "gossipPort", "seeds", "embedder", "dimension",
+      "vectorEncoding", "hnswM", "hnswBeamWidth", "indexCommitIntervalMs", "workerThreads");
+
+  /** A configuration mistake, with the key and layer at fault. */
+  public static final class ConfigException extends Exception {
+    public ConfigException(String message) {
+      super(message);
+    }
+  }
+
+  private ConfigLoader() {}
+
+  public static NodeConfig load(Path file, Map<String, String> env, Map<String, String> flags) throws ConfigException {
+    Map<String, String> merged = new LinkedHashMap<>();
+    merged.put("host", NodeConfig.DEFAULT_HOST);
+    merged.put("port", Integer.toString(NodeConfig.DEFAULT_PORT));
+    merged.put("data", NodeConfig.DEFAULT_DATA);
+    merged.put("gossipPort", Integer.toString(NodeConfig.DEFAULT_GOSSIP_PORT));
+    merged.put("seeds", "");
+    merged.put("embedder", NodeConfig.DEFAULT_EMBEDDER);
+    merged.put("vectorEncoding", "float32");
+    merged.put("hnswM", "16");
+    merged.put("hnswBeamWidth", "100");
+    merged.put("indexCommitIntervalMs", "5000");
+    merged.put("workerThreads", "32");
+    if (file != null) {
+      merged.putAll(readFile(file));
+    }
+    for (String key : KEYS) {
+      String value = env.get(envName(key));
+      if (value != null && !value.isBlank()) {
+        merged.put(key, value);
+      }
+    }
+    flags.forEach((k, v) -> {
+      if (v != null) {
+        merged.put(k, v);
+      }
+    });
+    return build(merged);
+  }
+
+  static String envName(String key) {
+    return "MNEMO_" + key.replaceAll("([a-z])([A-Z])", "$1_$2").toUpperCase(Locale.ROOT);
+  }
+
+  private static Map<String, String> readFile(Path file) throws ConfigException {
+    JsonNode root;
+    try {
+      root = new ObjectMapper().readTree(Files.readAllBytes(file));
+    } catch (IOException e) {
+      throw new ConfigException("cannot read config file " + file + ": " + e.getMessage());
+    }
+    if (root == null || !root.isObject()) {
+      throw new ConfigException("config file " + file + " must hold a JSON object");
+    }
+    Map<String, String> values = new LinkedHashMap<>();
+    for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      if (!KEYS.contains(e.getKey())) {
+        throw new ConfigException("config file " + file + ": unknown key '" + e.getKey() + "'; known keys: " + new java.util.TreeSet<>(KEYS));
+      }
+      JsonNode v = e.getValue();
+      if (v.isArray()) {
+        StringBuilder joined = new StringBuilder();
+        v.forEach(item -> joined.append(joined.isEmpty() ? "" : ",").append(item.asText()));
+        values.put(e.getKey(), joined.toString());
+      } else {
+        values.put(e.getKey(), v.asText());
+      }
+    }
+    return values;
+  }
+
+  private static NodeConfig build(Map<String, String> m) throws ConfigException {
+    String embedder = m.get("embedder");
+    if (!List.of("bge-small-en-v1.5", "all-minilm-l6-v2", "none").contains(embedder)) {
+      throw new ConfigException("embedder must be bge-small-en-v1.5, all-minilm-l6-v2 or none, not '" + embedder + "'");
+    }
+    int dimension = m.containsKey("dimension") ? integer(m, "dimension", 1, 4096) : NodeConfig.DEFAULT_DIMENSION;
+    if (!embedder.equals("none") && dimension != NodeConfig.DEFAULT_DIMENSION) {
+      throw new ConfigException("dimension " + dimension + " does not match embedder " + embedder + " (384); set embedder to none to use another");
+    }
+    IndexConfig.VectorEncoding encoding;
+    try {
+      encoding = IndexConfig.VectorEncoding.valueOf(m.get("vectorEncoding").toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException("vectorEncoding must be float32 or int7, not '" + m.get("vectorEncoding") + "'");
+    }
+    List<String> seeds = Arrays.stream(m.get("seeds").split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+    for (String seed : seeds) {
+      if (!seed.matches("[^:\\s]+:\\d{1,5}")) {
+        throw new ConfigException("seed '" + seed + "' must be HOST:PORT");
+      }
+    }
+    String data = m.get("data");
+    if (data == null || data.isBlank()) {
+      throw new ConfigException("data directory must not be empty");
+    }
+    return new NodeConfig(m.get("host"), integer(m, "port", 0, 65535), Path.of(data),
+        integer(m, "gossipPort", 0, 65535), seeds, embedder, dimension, encoding,
+        integer(m, "hnswM", 2, 512), integer(m, "hnswBeamWidth", 1, 3200),
+        integer(m, "indexCommitIntervalMs", 100, 3_600_000), integer(m, "workerThreads", 1, 1024),
+        Limits.defaults());
+  }
+
+  private static int integer(Map<String, String> m, String key, int min, int max) throws ConfigException {
+    String value = m.get(key);
+    try {
+      int parsed = Integer.parseInt(value.trim());
+      if (parsed < min || parsed > max) {
+        throw new NumberFormatException();
+      }
+      return parsed;
+    } catch (NumberFormatException | NullPointerException e) {
+      throw new ConfigException(key + " must be an integer from " + min + " to " + max + ", not '" + value + "'");
+    }
+  }
+}

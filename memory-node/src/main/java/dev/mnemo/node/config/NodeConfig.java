@@ -1,0 +1,41 @@
+package dev.mnemo.node.config;
+
+import dev.mnemo.index.IndexConfig;
+import dev.mnemo.node.api.Limits;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Everything a node is started with. Built by {@link ConfigLoader} from defaults, a JSON config
+ * file, {@code MNEMO_*} environment variables and command-line flags, later ones winning.
+ *
+ * @param embedder {@code bge-small-en-v1.5} (default), {@code all-minilm-l6-v2}, or {@code none}
+ *     (clients send vectors)
+ * @param dimension vector length; must match the embedder's unless the embedder is {@code none}
+ */
+public record NodeConfig(
+    String host,
+    int port,
+    Path dataDir,
+    int gossipPort,
+    List<String> seeds,
+    String embedder,
+    int dimension,
+    IndexConfig.VectorEncoding vectorEncoding,
+    int hnswM,
+    int hnswBeamWidth,
+    long indexCommitIntervalMillis,
+    int workerThreads,
+    Limits limits) {
+
+  public static final String DEFAULT_HOST = "127.0.0.1";
+  public static final int DEFAULT_PORT = 7700;
+  public static final int DEFAULT_GOSSIP_PORT = 7701;
+  public static final String DEFAULT_DATA = "./mnemo-data";
+  public static final String DEFAULT_EMBEDDER = "bge-small-en-v1.5";
+  public static final int DEFAULT_DIMENSION = 384;
+
+  public IndexConfig indexConfig() {
+    return new IndexConfig(dimension, vectorEncoding, hnswM, hnswBeamWidth, 64);
+  }
+}

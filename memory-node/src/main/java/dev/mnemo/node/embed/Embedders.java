@@ -1,0 +1,51 @@
+package dev.mnemo.node.embed;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** Builds the embedder a node runs, from the names used in configuration. */
+public final class Embedders {
+  /** The default model: BGE-small-en-v1.5, quantized. */
+  public static final String DEFAULT = OnnxEmbedder.Model.BGE_SMALL_EN_V15.configName();
+
+  /** No embedder: clients send vectors. */
+  public static final String NONE = "none";
+
+  private Embedders() {}
+
+  /** Every name {@link #create} accepts, the default first. */
+  public static List<String> names() {
+    List<String> names = new ArrayList<>();
+    for (OnnxEmbedder.Model model : OnnxEmbedder.Model.values()) {
+      names.add(model.configName());
+    }
+    names.add(NONE);
+    return List.copyOf(names);
+  }
+
+  /**
+   * The node's embedder for {@code name}: for a model, a {@link CachingEmbedder} over a {@link
+   * BatchingEmbedder} over an {@link OnnxEmbedder} with its defaults; for {@link #NONE}, one that
+   * throws {@link EmbedderUnavailableException}.
+   *
+   * @param dimension the vector length the node is configured for: required for {@code none};
+   *     for a model, 0 or the model's own (a mismatch fails here rather than in the index)
+   * @throws IllegalArgumentException for an unknown name or a mismatched dimension
+   */
+  public static Embedder create(String name, int dimension) {
+    if (NONE.equals(name)) {
+      return new NoEmbedder(dimension);
+    }
+    OnnxEmbedder.Model model =
+        OnnxEmbedder.Model.named(name)
+            .orElseThrow(
+                () -> new IllegalArgumentException(
+                    "unknown embedder '" + name + "'; choose one of " + names()));
+    if (dimension != 0 && dimension != model.dimension()) {
+      throw new IllegalArgumentException(
+          name + " makes " + model.dimension() + "-dimension vectors, but the node is configured for "
+              + dimension);
+    }
+    return new CachingEmbedder(new BatchingEmbedder(new OnnxEmbedder(model)));
+  }
+}
