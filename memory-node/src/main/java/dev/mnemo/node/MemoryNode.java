@@ -12,6 +12,10 @@ import dev.mnemo.node.embed.Embedders;
 import dev.mnemo.node.metrics.Metrics;
 import dev.mnemo.store.MnemoStore;
 import dev.mnemo.store.cid.Cid;
+import dev.mnemo.sync.Peer;
+import dev.mnemo.sync.PeerClient;
+import dev.mnemo.sync.Replicator;
+import dev.mnemo.sync.ScaleCubeMembership;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServer;
@@ -37,6 +41,7 @@ public final class MemoryNode implements AutoCloseable {
   private final Metrics metrics = new Metrics();
   private final Vertx vertx;
   private HttpServer server;
+  private Replicator replicator;
 
   private MemoryNode(NodeConfig config, MnemoStore store, LuceneMemoryIndex index, LogIndexer indexer, Embedder embedder) {
     this.config = config;
@@ -62,7 +67,12 @@ public final class MemoryNode implements AutoCloseable {
       indexer.catchUp(null);
       embedder = Embedders.create(config.embedder(), config.dimension());
       MemoryNode node = new MemoryNode(config, store, index, indexer, embedder);
-      node.listen();
+      try {
+        node.listen();
+      } catch (IOException | RuntimeException e) {
+        node.close();
+        throw e;
+      }
       return node;
     } catch (IOException | RuntimeException e) {
       closeQuietly(embedder);
@@ -91,8 +101,31 @@ public final class MemoryNode implements AutoCloseable {
       vertx.close();
       throw new IOException("cannot listen on " + config.host() + ":" + config.port() + ": " + rootMessage(e), e);
     }
+    startSync(service);
     LOG.log(System.Logger.Level.INFO, "Mnemo node " + store.nodeKey().did() + " listening on http://" + config.host() + ":"
-        + port() + " with data in " + config.dataDir().toAbsolutePath().normalize() + " (embedder " + embedder.model() + ")");
+        + port() + " with data in " + config.dataDir().toAbsolutePath().normalize() + " (embedder " + embedder.model()
+        + ", gossip " + replicator.membership().localAddress() + ")");
+  }
+
+  /** Joins the gossip cluster; remote entries reach the index through the same log tailer as local ones. */
+  private void startSync(MemoryService service) throws IOException {
+    String http = config.advertiseHttp() != null ? config.advertiseHttp() : "http://" + config.host() + ":" + port();
+    ScaleCubeMembership membership = new ScaleCubeMembership(config.syncConfig(), http);
+    replicator = new Replicator(store.log(), membership, new PeerClient(), config.syncConfig(), http, ns -> {
+      try {
+        indexer.catchUp(null);
+      } catch (IOException e) {
+        LOG.log(System.Logger.Level.WARNING, "index catch-up after sync failed: " + e.getMessage());
+      }
+    });
+    replicator.start();
+    service.afterWrite(replicator::announce);
+    metrics.gauge("mnemo_sync_peers", "Live peers", () -> membership.peers().size());
+    metrics.gauge("mnemo_sync_entries_applied_total", "Entries applied from peers", () -> replicator.status().entriesApplied());
+    metrics.gauge("mnemo_sync_blocks_fetched_total", "Blocks fetched from peers", () -> replicator.status().blocksFetched());
+    metrics.gauge("mnemo_sync_bytes_fetched_total", "Bytes fetched from peers", () -> replicator.status().bytesFetched());
+    metrics.gauge("mnemo_sync_rejected_total", "Blocks or entries from peers rejected (bad hash, signature, namespace)",
+        () -> replicator.status().rejected());
   }
 
   private void registerGauges() {
@@ -141,11 +174,34 @@ public final class MemoryNode implements AutoCloseable {
     } catch (IOException e) {
       idx.putNull("memories");
     }
+    if (replicator == null) {
+      return node;
+    }
+    Replicator.Status sync = replicator.status();
+    ObjectNode gossip = node.putObject("sync");
+    gossip.put("memberId", replicator.membership().localId());
+    gossip.put("gossipAddress", replicator.membership().localAddress());
+    gossip.put("pulls", sync.pulls());
+    gossip.put("entriesApplied", sync.entriesApplied());
+    gossip.put("blocksFetched", sync.blocksFetched());
+    gossip.put("bytesFetched", sync.bytesFetched());
+    gossip.put("rejected", sync.rejected());
+    gossip.put("lastRejection", sync.lastRejection());
+    ArrayNode peers = node.putArray("peers");
+    for (Peer peer : replicator.membership().peers()) {
+      ObjectNode p = peers.addObject();
+      p.put("id", peer.id());
+      p.put("http", peer.http());
+      p.put("state", "alive");
+      ArrayNode ns = p.putArray("namespaces");
+      peer.namespaces().forEach(ns::add);
+    }
     ArrayNode namespaces = node.putArray("namespaces");
     for (String ns : store.log().namespaces()) {
       ObjectNode n = namespaces.addObject();
       n.put("name", ns);
       n.put("clock", store.log().clock(ns));
+      n.put("replicationLagMs", sync.lagMillis().getOrDefault(ns, 0L));
       ArrayNode heads = n.putArray("heads");
       for (Cid head : store.log().heads(ns)) {
         heads.add(head.toString());
@@ -156,6 +212,9 @@ public final class MemoryNode implements AutoCloseable {
 
   @Override
   public void close() {
+    if (replicator != null) {
+      replicator.close();
+    }
     try {
       if (server != null) {
         server.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);

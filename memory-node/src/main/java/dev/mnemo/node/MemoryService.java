@@ -42,6 +42,7 @@ public final class MemoryService {
   private final LogIndexer indexer;
   private final Embedder embedder;
   private final int dimension;
+  private volatile java.util.function.Consumer<String> afterWrite = ns -> {};
 
   public MemoryService(MnemoStore store, MemoryIndex index, LogIndexer indexer, Embedder embedder, int dimension) {
     this.store = store;
@@ -50,6 +51,11 @@ public final class MemoryService {
     this.indexer = indexer;
     this.embedder = embedder;
     this.dimension = dimension;
+  }
+
+  /** Called with the namespace after every acknowledged local write (sync announces heads). */
+  public void afterWrite(java.util.function.Consumer<String> listener) {
+    this.afterWrite = listener;
   }
 
   public Embedder embedder() {
@@ -78,6 +84,7 @@ public final class MemoryService {
     }
     Appended appended = log.append(ns, memories);
     indexer.awaitApplied(appended.position());
+    afterWrite.accept(ns);
     return appended.memories();
   }
 
@@ -157,6 +164,7 @@ public final class MemoryService {
     try {
       Appended appended = log.forget(ns, List.of(cid));
       indexer.awaitApplied(appended.position());
+      afterWrite.accept(ns);
       return appended;
     } catch (MemoryNotFoundException e) {
       throw ApiException.notFound(e.getMessage());
@@ -167,6 +175,21 @@ public final class MemoryService {
     return store.blocks().get(cid);
   }
 
+  /** The requested blocks this node has, as CAR v1 with no roots (the sync batch endpoint). */
+  public void blocksAsCar(List<Cid> cids, OutputStream out) throws IOException {
+    dev.mnemo.store.car.CarWriter car = new dev.mnemo.store.car.CarWriter(out, List.of());
+    for (Cid cid : cids) {
+      Optional<byte[]> data = store.blocks().get(cid);
+      if (data.isPresent()) {
+        car.write(new dev.mnemo.store.block.Block(cid, data.get()));
+      }
+    }
+  }
+
+  public byte[] headsDigest() {
+    return dev.mnemo.sync.HeadsDigest.of(log).encode();
+  }
+
   public NamespaceCar.Exported export(String ns, OutputStream out) throws IOException {
     return NamespaceCar.export(log, ns, out);
   }
@@ -174,6 +197,9 @@ public final class MemoryService {
   public NamespaceCar.Imported importCar(String ns, InputStream in) throws IOException {
     NamespaceCar.Imported imported = NamespaceCar.importCar(log, in, ns);
     indexer.awaitApplied(log.lastPosition());
+    if (imported.entriesApplied() > 0) {
+      afterWrite.accept(ns);
+    }
     return imported;
   }
 }

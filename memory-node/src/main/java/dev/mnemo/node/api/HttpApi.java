@@ -36,6 +36,7 @@ public final class HttpApi {
   private static final System.Logger LOG = System.getLogger(HttpApi.class.getName());
   private static final String JSON = "application/json";
   private static final String CAR = "application/vnd.ipld.car";
+  private static final String DAG_CBOR = "application/vnd.ipld.dag-cbor";
 
   /** A finished response. */
   record Reply(int status, String contentType, Buffer body) {}
@@ -76,6 +77,9 @@ public final class HttpApi {
     router.get("/v1/memories/:cid").handler(ctx -> json(ctx, "get", this::get));
     router.get("/v1/memories/:cid/history").handler(ctx -> json(ctx, "history", this::history));
     router.get("/v1/blocks/:cid").handler(ctx -> blocking(ctx, "block", () -> block(ctx)));
+    router.get("/v1/sync/heads").handler(ctx -> blocking(ctx, "sync_heads",
+        () -> new Reply(200, DAG_CBOR, Buffer.buffer(service.headsDigest()))));
+    router.post("/v1/sync/blocks").handler(jsonBody).handler(ctx -> blocking(ctx, "sync_blocks", () -> syncBlocks(ctx)));
     router.get("/v1/node").handler(ctx -> json(ctx, "node", c -> nodeInfo.get()));
     router.get("/health").handler(ctx -> send(ctx, new Reply(200, JSON, Buffer.buffer("{\"status\":\"ok\"}"))));
     router.get("/metrics").handler(ctx -> send(ctx, new Reply(200, "text/plain; version=0.0.4; charset=utf-8",
@@ -236,6 +240,18 @@ public final class HttpApi {
     out.put("blocks", imported.blocks());
     out.put("entriesApplied", imported.entriesApplied());
     return new Reply(200, JSON, Buffer.buffer(requests.mapper().writeValueAsBytes(out)));
+  }
+
+  private Reply syncBlocks(RoutingContext ctx) throws Exception {
+    dev.mnemo.sync.BlockRequest request;
+    try {
+      request = dev.mnemo.sync.BlockRequest.decode(bytes(ctx));
+    } catch (InvalidFormatException e) {
+      throw ApiException.badRequest("invalid_block_request", e.getMessage());
+    }
+    ByteArrayOutputStream car = new ByteArrayOutputStream();
+    service.blocksAsCar(request.cids(), car);
+    return new Reply(200, CAR + "; version=1", Buffer.buffer(car.toByteArray()));
   }
 
   private Reply block(RoutingContext ctx) throws Exception {

@@ -44,6 +44,8 @@ final class NodeCommand implements Callable<Integer> {
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("mnemo-shutdown").unstarted(() -> {
       node.close();
+      // java.util.logging may already be shut down by its own hook; say it plainly.
+      System.err.println("mnemo: node stopped cleanly");
       stopped.countDown();
     }));
     stopped.await();

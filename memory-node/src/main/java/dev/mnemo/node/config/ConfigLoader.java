@@ -20,11 +20,13 @@ import java.util.Set;
  * ({@code MNEMO_} + the key in upper snake case: {@code MNEMO_PORT}, {@code MNEMO_GOSSIP_PORT}),
  * then flags. Keys: host, port, data, gossipPort, seeds (comma-separated in the environment),
  * embedder, dimension, vectorEncoding (float32|int7), hnswM, hnswBeamWidth,
- * indexCommitIntervalMs, workerThreads. Unknown keys in the file are an error, not a silent typo.
+ * indexCommitIntervalMs, workerThreads, replicate (namespaces, comma-separated, or *),
+ * advertiseHttp (base URL peers use to reach this node), advertiseGossip (HOST:PORT), antiEntropyMs. Unknown keys in the file are an error, not a silent typo.
  */
 public final class ConfigLoader {
   static final Set<String> KEYS = Set.of("host", "port", "data", "gossipPort", "seeds", "embedder", "dimension",
-      "vectorEncoding", "hnswM", "hnswBeamWidth", "indexCommitIntervalMs", "workerThreads");
+      "vectorEncoding", "hnswM", "hnswBeamWidth", "indexCommitIntervalMs", "workerThreads",
+      "replicate", "advertiseHttp", "advertiseGossip", "antiEntropyMs");
 
   /** A configuration mistake, with the key and layer at fault. */
   public static final class ConfigException extends Exception {
@@ -48,6 +50,8 @@ public final class ConfigLoader {
     merged.put("hnswBeamWidth", "100");
     merged.put("indexCommitIntervalMs", "5000");
     merged.put("workerThreads", "32");
+    merged.put("replicate", "*");
+    merged.put("antiEntropyMs", "2000");
     if (file != null) {
       merged.putAll(readFile(file));
     }
@@ -118,6 +122,20 @@ public final class ConfigLoader {
         throw new ConfigException("seed '" + seed + "' must be HOST:PORT");
       }
     }
+    List<String> replicate = Arrays.stream(m.get("replicate").split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+    for (String ns : replicate) {
+      if (!ns.equals("*") && !dev.mnemo.store.model.Namespace.isValid(ns)) {
+        throw new ConfigException("replicate: '" + ns + "' is not a namespace name or *");
+      }
+    }
+    String advertiseHttp = m.get("advertiseHttp");
+    if (advertiseHttp != null && !advertiseHttp.matches("https?://[^/\\s]+")) {
+      throw new ConfigException("advertiseHttp must be a base URL like http://10.0.0.5:7700, not '" + advertiseHttp + "'");
+    }
+    String advertiseGossip = m.get("advertiseGossip");
+    if (advertiseGossip != null && !advertiseGossip.matches("[^:\\s]+:\\d{1,5}")) {
+      throw new ConfigException("advertiseGossip must be HOST:PORT, not '" + advertiseGossip + "'");
+    }
     String data = m.get("data");
     if (data == null || data.isBlank()) {
       throw new ConfigException("data directory must not be empty");
@@ -126,6 +144,7 @@ public final class ConfigLoader {
         integer(m, "gossipPort", 0, 65535), seeds, embedder, dimension, encoding,
         integer(m, "hnswM", 2, 512), integer(m, "hnswBeamWidth", 1, 3200),
         integer(m, "indexCommitIntervalMs", 100, 3_600_000), integer(m, "workerThreads", 1, 1024),
+        replicate, advertiseHttp, advertiseGossip, integer(m, "antiEntropyMs", 100, 3_600_000),
         Limits.defaults());
   }
 

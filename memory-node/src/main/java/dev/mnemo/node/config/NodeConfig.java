@@ -26,6 +26,10 @@ public record NodeConfig(
     int hnswBeamWidth,
     long indexCommitIntervalMillis,
     int workerThreads,
+    List<String> replicate,
+    String advertiseHttp,
+    String advertiseGossip,
+    long antiEntropyMillis,
     Limits limits) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
@@ -34,6 +38,12 @@ public record NodeConfig(
   public static final String DEFAULT_DATA = "./mnemo-data";
   public static final String DEFAULT_EMBEDDER = "bge-small-en-v1.5";
   public static final int DEFAULT_DIMENSION = 384;
+
+  public dev.mnemo.sync.SyncConfig syncConfig() {
+    dev.mnemo.sync.SyncConfig d = dev.mnemo.sync.SyncConfig.defaults(gossipPort, seeds);
+    return new dev.mnemo.sync.SyncConfig(gossipPort, seeds, replicate, advertiseGossip, antiEntropyMillis,
+        d.gossipIntervalMillis(), d.pingIntervalMillis(), d.membershipSyncMillis());
+  }
 
   public IndexConfig indexConfig() {
     return new IndexConfig(dimension, vectorEncoding, hnswM, hnswBeamWidth, 64);

@@ -13,13 +13,16 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Coalesces concurrent callers' texts into few model calls, made by one dedicated thread; each
- * caller blocks until its own vectors are back. Group commit for embeddings: sixteen workers
- * asking at once cost one call over a full batch rather than sixteen calls contending for the
- * same cores.
+ * caller blocks until its own vectors are back. Group commit for embeddings: however many workers
+ * ask at once, the model sees one call at a time, so the number of texts in flight stays bounded by
+ * the model's own threads and queries can be put first. For an embeddings endpoint a call is a
+ * request, so batches save round trips. For {@link OnnxEmbedder} it does not raise throughput (a
+ * text costs the same alone or in a batch; see EmbedderThroughput): it bounds concurrency.
  *
  * <p>A request larger than the batch limit is split, so one big import cannot hold the thread for
- * long. Queries go first (a recall is waiting on each), but every batch also takes at least one
- * waiting passage request, so neither kind starves. If a model call fails, each request in it is
+ * long. Each round takes up to {@code maxBatch} query texts and up to {@code maxBatch} passage
+ * texts, whole requests in arrival order, and embeds the queries first: a recall waits for at most
+ * one round of passages, and neither kind starves. If a model call fails, each request in it is
  * retried alone, so only the caller whose text failed sees the exception.
  *
  * <p>{@link #close} stops taking requests, finishes those queued, then closes the delegate.
@@ -45,7 +48,9 @@ public final class BatchingEmbedder implements Embedder {
     this(delegate, DEFAULT_MAX_BATCH);
   }
 
-  /** @param maxBatch the most texts of one kind (queries or passages) in one model call */
+  /**
+   * @param maxBatch the most texts of one kind (queries or passages) in one model call
+   */
   public BatchingEmbedder(Embedder delegate, int maxBatch) {
     if (maxBatch < 1) {
       throw new IllegalArgumentException("maxBatch must be at least 1, got " + maxBatch);
@@ -109,7 +114,8 @@ public final class BatchingEmbedder implements Embedder {
         throw new IllegalStateException("embedder is closed");
       }
       for (int from = 0; from < texts.size(); from += maxBatch) {
-        List<String> part = List.copyOf(texts.subList(from, Math.min(texts.size(), from + maxBatch)));
+        List<String> part =
+            List.copyOf(texts.subList(from, Math.min(texts.size(), from + maxBatch)));
         Request request = new Request(part, new CompletableFuture<>());
         queue.add(request);
         parts.add(request.result);
@@ -193,7 +199,12 @@ public final class BatchingEmbedder implements Embedder {
       vectors = query ? delegate.embedQueries(texts) : delegate.embedPassages(texts);
       if (vectors.size() != texts.size()) {
         throw new IllegalStateException(
-            delegate.model() + " returned " + vectors.size() + " vectors for " + texts.size() + " texts");
+            delegate.model()
+                + " returned "
+                + vectors.size()
+                + " vectors for "
+                + texts.size()
+                + " texts");
       }
     } catch (Throwable t) {
       if (batch.size() == 1) {

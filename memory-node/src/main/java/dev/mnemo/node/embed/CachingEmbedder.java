@@ -7,8 +7,8 @@ import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Remembers query vectors, least recently used out first: agents repeat their recall queries, and
- * a hit costs a map lookup instead of a model run. Passages go straight through; each is embedded
+ * Remembers query vectors, least recently used out first: agents repeat their recall queries, and a
+ * hit costs a map lookup instead of a model run. Passages go straight through; each is embedded
  * once, when stored.
  *
  * <p>Bounded by entries (about 1.6 KB of vector each at 384 dimensions) and by query length:

@@ -9,16 +9,18 @@ import java.util.List;
  * (client vectors only; {@link EmbedderUnavailableException}). {@link Embedders#create} builds the
  * stack the node uses: a query cache over a batcher over a model.
  *
- * <p>Calls block for as long as the model runs, so callers on an event loop move them to a
- * worker. Implementations are thread-safe. Vectors come back L2-normalized, so cosine similarity
- * is a dot product; each returned array belongs to the caller.
+ * <p>Calls block for as long as the model runs, so callers on an event loop move them to a worker.
+ * Implementations are thread-safe. Vectors come back L2-normalized, so cosine similarity is a dot
+ * product; each returned array belongs to the caller.
  *
  * <p>Texts must not be blank ({@link IllegalArgumentException}). A closed embedder refuses calls
  * with {@link IllegalStateException}.
  */
 public interface Embedder extends AutoCloseable {
 
-  /** A stable model name, recorded in each memory's embedding (e.g. {@code bge-small-en-v1.5-q}). */
+  /**
+   * A stable model name, recorded in each memory's embedding (e.g. {@code bge-small-en-v1.5-q}).
+   */
   String model();
 
   /** The length of every vector this embedder returns. */

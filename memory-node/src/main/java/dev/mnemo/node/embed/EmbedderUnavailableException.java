@@ -1,8 +1,8 @@
 package dev.mnemo.node.embed;
 
 /**
- * Thrown when a node configured without an embedder is asked to embed: the client must send its
- * own vectors. A client mistake, not a fault of the node.
+ * Thrown when a node configured without an embedder is asked to embed: the client must send its own
+ * vectors. A client mistake, not a fault of the node.
  */
 public final class EmbedderUnavailableException extends RuntimeException {
   private final int dimension;

@@ -28,8 +28,8 @@ public final class Embedders {
    * BatchingEmbedder} over an {@link OnnxEmbedder} with its defaults; for {@link #NONE}, one that
    * throws {@link EmbedderUnavailableException}.
    *
-   * @param dimension the vector length the node is configured for: required for {@code none};
-   *     for a model, 0 or the model's own (a mismatch fails here rather than in the index)
+   * @param dimension the vector length the node is configured for: required for {@code none}; for a
+   *     model, 0 or the model's own (a mismatch fails here rather than in the index)
    * @throws IllegalArgumentException for an unknown name or a mismatched dimension
    */
   public static Embedder create(String name, int dimension) {
@@ -39,11 +39,15 @@ public final class Embedders {
     OnnxEmbedder.Model model =
         OnnxEmbedder.Model.named(name)
             .orElseThrow(
-                () -> new IllegalArgumentException(
-                    "unknown embedder '" + name + "'; choose one of " + names()));
+                () ->
+                    new IllegalArgumentException(
+                        "unknown embedder '" + name + "'; choose one of " + names()));
     if (dimension != 0 && dimension != model.dimension()) {
       throw new IllegalArgumentException(
-          name + " makes " + model.dimension() + "-dimension vectors, but the node is configured for "
+          name
+              + " makes "
+              + model.dimension()
+              + "-dimension vectors, but the node is configured for "
               + dimension);
     }
     return new CachingEmbedder(new BatchingEmbedder(new OnnxEmbedder(model)));

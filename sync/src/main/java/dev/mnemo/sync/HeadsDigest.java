@@ -1,0 +1,49 @@
+package dev.mnemo.sync;
+
+import dev.mnemo.store.InvalidFormatException;
+import dev.mnemo.store.cid.Cid;
+import dev.mnemo.store.codec.DagCbor;
+import dev.mnemo.store.log.NamespaceLog;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Anti-entropy digest: every namespace a node holds and its heads. DAG-CBOR
+ * {@code {v: 1, namespaces: {ns: [heads]}}}, served at {@code GET /v1/sync/heads}.
+ */
+public record HeadsDigest(Map<String, List<Cid>> namespaces) {
+  static final long VERSION = 1;
+  private static final String FORMAT = "heads digest";
+
+  public static HeadsDigest of(NamespaceLog log) {
+    Map<String, List<Cid>> namespaces = new TreeMap<>();
+    for (String ns : log.namespaces()) {
+      namespaces.put(ns, List.copyOf(log.heads(ns)));
+    }
+    return new HeadsDigest(namespaces);
+  }
+
+  public byte[] encode() {
+    Map<String, Object> map = new LinkedHashMap<>();
+    map.put("v", VERSION);
+    map.put("namespaces", new TreeMap<>(namespaces));
+    return DagCbor.encode(map);
+  }
+
+  public static HeadsDigest decode(byte[] bytes) throws InvalidFormatException {
+    Map<String, Object> map = DagCbor.decodeMap(bytes);
+    if (!Long.valueOf(VERSION).equals(map.get("v")) || !(map.get("namespaces") instanceof Map<?, ?> raw)) {
+      throw new InvalidFormatException(FORMAT, "unsupported version or missing namespaces");
+    }
+    Map<String, List<Cid>> namespaces = new TreeMap<>();
+    for (Map.Entry<?, ?> e : raw.entrySet()) {
+      if (!(e.getValue() instanceof List<?> list) || !list.stream().allMatch(Cid.class::isInstance)) {
+        throw new InvalidFormatException(FORMAT, "heads of " + e.getKey() + " must be a list of links");
+      }
+      namespaces.put((String) e.getKey(), list.stream().map(Cid.class::cast).toList());
+    }
+    return new HeadsDigest(namespaces);
+  }
+}

@@ -1,0 +1,264 @@
+package dev.mnemo.sync;
+
+import dev.mnemo.store.InvalidFormatException;
+import dev.mnemo.store.block.Block;
+import dev.mnemo.store.block.CorruptBlockException;
+import dev.mnemo.store.cid.Cid;
+import dev.mnemo.store.log.MemoryState;
+import dev.mnemo.store.log.NamespaceLog;
+import dev.mnemo.store.log.RejectedEntryException;
+import dev.mnemo.store.model.LogEntry;
+import dev.mnemo.store.model.Op;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
+
+/**
+ * Replicates namespaces between nodes. Three small pieces around one pull:
+ *
+ * <ul>
+ *   <li>announce: after a local write, gossip the namespace's new heads;
+ *   <li>on an announcement naming heads this node lacks, pull from the announcer;
+ *   <li>anti-entropy: every few seconds, compare head digests with a random live peer and pull
+ *       whatever differs, which heals gossip lost to a crash or a partition.
+ * </ul>
+ *
+ * <p>A pull walks back from the unknown heads one level of parents per request until it reaches
+ * entries this node has, fetches the memories those entries add, and applies everything through
+ * {@link NamespaceLog#applyBlocks}: hashes and signatures are verified there, and one bad block
+ * rejects the whole pull with nothing stored. All pulls run on one thread, so two announcements of
+ * the same heads never fetch twice.
+ */
+public final class Replicator implements AutoCloseable {
+  private static final System.Logger LOG = System.getLogger(Replicator.class.getName());
+  /** A pull that needs more blocks than this is cut short and finished by later rounds. */
+  private static final int MAX_PULL_BLOCKS = 2_000_000;
+
+  /** Sync counters and per-namespace lag, for GET /v1/node and /metrics. */
+  public record Status(long pulls, long entriesApplied, long blocksFetched, long bytesFetched, long rejected,
+      String lastRejection, Map<String, Long> lagMillis) {}
+
+  private final NamespaceLog log;
+  private final Membership membership;
+  private final PeerClient client;
+  private final SyncConfig config;
+  private final String localHttp;
+  private final Consumer<String> onApplied;
+  private final ScheduledExecutorService worker;
+  private final Map<String, HeadsAnnouncement> pending = new ConcurrentHashMap<>();
+  private final Map<String, Long> behindSince = new ConcurrentHashMap<>();
+  private final AtomicBoolean drainScheduled = new AtomicBoolean();
+  private final LongAdder pulls = new LongAdder();
+  private final LongAdder entriesApplied = new LongAdder();
+  private final LongAdder blocksFetched = new LongAdder();
+  private final LongAdder rejected = new LongAdder();
+  private volatile String lastRejection = "";
+
+  public Replicator(NamespaceLog log, Membership membership, PeerClient client, SyncConfig config, String localHttp,
+      Consumer<String> onApplied) {
+    this.log = log;
+    this.membership = membership;
+    this.client = client;
+    this.config = config;
+    this.localHttp = localHttp;
+    this.onApplied = onApplied;
+    this.worker = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("mnemo-sync").daemon(true).unstarted(r));
+  }
+
+  public void start() throws IOException {
+    membership.start(new Membership.Listener() {
+      @Override
+      public void onGossip(byte[] payload) {
+        received(payload);
+      }
+
+      @Override
+      public void onPeerJoined(Peer peer) {
+        // A new or returning peer may hold what this node missed: compare soon.
+        worker.execute(() -> antiEntropyWith(peer));
+      }
+    });
+    worker.scheduleWithFixedDelay(this::antiEntropyRound, config.antiEntropyMillis(), config.antiEntropyMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  public Membership membership() {
+    return membership;
+  }
+
+  /** Gossips the namespace's heads; called after every local write. Never blocks on the network. */
+  public void announce(String ns) {
+    if (!config.replicates(ns)) {
+      return;
+    }
+    membership.gossip(new HeadsAnnouncement(ns, List.copyOf(log.heads(ns)), localHttp).encode());
+  }
+
+  private void received(byte[] payload) {
+    HeadsAnnouncement announcement;
+    try {
+      announcement = HeadsAnnouncement.decode(payload);
+    } catch (InvalidFormatException e) {
+      reject("unreadable gossip: " + e.getMessage());
+      return;
+    }
+    if (!config.replicates(announcement.ns()) || announcement.http().equals(localHttp) || allKnown(announcement.heads())) {
+      return;
+    }
+    behindSince.putIfAbsent(announcement.ns(), System.currentTimeMillis());
+    pending.put(announcement.ns(), announcement);
+    if (drainScheduled.compareAndSet(false, true)) {
+      worker.execute(this::drainPending);
+    }
+  }
+
+  private void drainPending() {
+    drainScheduled.set(false);
+    for (String ns : List.copyOf(pending.keySet())) {
+      HeadsAnnouncement announcement = pending.remove(ns);
+      if (announcement != null) {
+        pull(announcement.http(), ns, announcement.heads());
+      }
+    }
+  }
+
+  private void antiEntropyRound() {
+    List<Peer> peers = membership.peers();
+    if (!peers.isEmpty()) {
+      antiEntropyWith(peers.get(ThreadLocalRandom.current().nextInt(peers.size())));
+    }
+  }
+
+  private void antiEntropyWith(Peer peer) {
+    HeadsDigest digest;
+    try {
+      digest = client.digest(peer.http());
+    } catch (IOException | RuntimeException e) {
+      LOG.log(System.Logger.Level.DEBUG, "anti-entropy with " + peer.http() + " failed: " + e.getMessage());
+      return;
+    }
+    for (Map.Entry<String, List<Cid>> e : digest.namespaces().entrySet()) {
+      if (config.replicates(e.getKey()) && !allKnown(e.getValue())) {
+        behindSince.putIfAbsent(e.getKey(), System.currentTimeMillis());
+        pull(peer.http(), e.getKey(), e.getValue());
+      }
+    }
+  }
+
+  private boolean allKnown(Collection<Cid> heads) {
+    for (Cid head : heads) {
+      if (log.position(head).isEmpty()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Fetches what is missing behind {@code heads} from one peer and applies it, all or nothing. */
+  void pull(String peerHttp, String ns, List<Cid> heads) {
+    pulls.increment();
+    try {
+      Map<Cid, Block> fetched = new LinkedHashMap<>();
+      Set<Cid> memories = new LinkedHashSet<>();
+      List<Cid> level = heads.stream().filter(h -> log.position(h).isEmpty()).toList();
+      while (!level.isEmpty() && fetched.size() < MAX_PULL_BLOCKS) {
+        List<Block> blocks = client.blocks(peerHttp, level);
+        blocksFetched.add(blocks.size());
+        Set<Cid> next = new LinkedHashSet<>();
+        for (Block block : blocks) {
+          LogEntry entry = decodeEntry(block, ns);
+          fetched.put(block.cid(), block);
+          for (Cid parent : entry.parents()) {
+            if (!fetched.containsKey(parent) && log.position(parent).isEmpty()) {
+              next.add(parent);
+            }
+          }
+          if (entry.op() == Op.ADD) {
+            for (Cid ref : entry.refs()) {
+              if (log.state(ns, ref) == MemoryState.UNKNOWN) {
+                memories.add(ref);
+              }
+            }
+          }
+        }
+        if (blocks.size() < level.size()) {
+          // The peer lacks part of what it announced (it may have been forgotten, or it lies);
+          // applying checks completeness, so go on with what came.
+          LOG.log(System.Logger.Level.DEBUG, peerHttp + " lacked " + (level.size() - blocks.size()) + " entries");
+        }
+        level = List.copyOf(next);
+      }
+      if (fetched.isEmpty()) {
+        return;
+      }
+      List<Block> all = new ArrayList<>(fetched.values());
+      if (!memories.isEmpty()) {
+        List<Block> memoryBlocks = client.blocks(peerHttp, List.copyOf(memories));
+        blocksFetched.add(memoryBlocks.size());
+        all.addAll(memoryBlocks);
+      }
+      int applied = log.applyBlocks(all, ns);
+      entriesApplied.add(applied);
+      if (allKnown(heads)) {
+        behindSince.remove(ns);
+      }
+      if (applied > 0) {
+        onApplied.accept(ns);
+      }
+    } catch (RejectedEntryException | CorruptBlockException | InvalidFormatException e) {
+      reject("from " + peerHttp + " for " + ns + ": " + e.getMessage());
+    } catch (IOException | RuntimeException e) {
+      LOG.log(System.Logger.Level.WARNING, "pull of " + ns + " from " + peerHttp + " failed (anti-entropy will retry): " + e.getMessage());
+    }
+  }
+
+  private static LogEntry decodeEntry(Block block, String ns) throws IOException {
+    LogEntry entry;
+    try {
+      entry = LogEntry.decode(block.data());
+    } catch (InvalidFormatException e) {
+      throw new RejectedEntryException(block.cid(), "not a log entry: " + e.getMessage());
+    }
+    if (!entry.ns().equals(ns)) {
+      throw new RejectedEntryException(block.cid(), "entry of namespace " + entry.ns() + " offered for " + ns);
+    }
+    return entry;
+  }
+
+  private void reject(String what) {
+    rejected.increment();
+    lastRejection = what;
+    LOG.log(System.Logger.Level.WARNING, "rejected data " + what);
+  }
+
+  public Status status() {
+    long now = System.currentTimeMillis();
+    Map<String, Long> lag = new LinkedHashMap<>();
+    behindSince.forEach((ns, since) -> lag.put(ns, now - since));
+    return new Status(pulls.sum(), entriesApplied.sum(), blocksFetched.sum(), client.bytesReceived(), rejected.sum(),
+        lastRejection, lag);
+  }
+
+  @Override
+  public void close() {
+    worker.shutdownNow();
+    try {
+      worker.awaitTermination(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    membership.close();
+  }
+}

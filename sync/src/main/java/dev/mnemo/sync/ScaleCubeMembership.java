@@ -1,0 +1,169 @@
+package dev.mnemo.sync;
+
+import io.scalecube.cluster.Cluster;
+import io.scalecube.cluster.ClusterImpl;
+import io.scalecube.cluster.ClusterMessageHandler;
+import io.scalecube.cluster.Member;
+import io.scalecube.cluster.membership.MembershipEvent;
+import io.scalecube.cluster.metadata.MetadataCodec;
+import io.scalecube.cluster.transport.api.Message;
+import io.scalecube.transport.netty.tcp.TcpTransportFactory;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * {@link Membership} on ScaleCube's SWIM cluster over TCP. A member's metadata is a small UTF-8
+ * string {@code v1|<http base URL>|<ns,ns,…>} (never Java-serialized), so peers learn where to
+ * fetch blocks and which namespaces each carries. Timers use ScaleCube's LAN defaults shortened
+ * for a small cluster: failure is suspected within a couple of seconds.
+ */
+public final class ScaleCubeMembership implements Membership {
+  private static final System.Logger LOG = System.getLogger(ScaleCubeMembership.class.getName());
+  private static final String GOSSIP_QUALIFIER = "mnemo/v1/gossip";
+
+  private final SyncConfig config;
+  private final String localHttp;
+  private ClusterImpl cluster;
+
+  public ScaleCubeMembership(SyncConfig config, String localHttp) {
+    this.config = config;
+    this.localHttp = localHttp;
+  }
+
+  @Override
+  public void start(Listener listener) throws IOException {
+    String metadata = "v1|" + localHttp + "|" + String.join(",", config.namespaces());
+    ClusterImpl c = new ClusterImpl()
+        .config(cfg -> {
+          cfg = cfg.metadata(metadata).metadataCodec(new StringMetadataCodec());
+          if (config.advertiseGossip() != null) {
+            String[] hostPort = config.advertiseGossip().split(":");
+            cfg = cfg.externalHost(hostPort[0]).externalPort(Integer.parseInt(hostPort[1]));
+          }
+          return cfg;
+        })
+        .transport(t -> t.port(config.gossipPort()).messageCodec(new FilteredMessageCodec()))
+        .transportFactory(TcpTransportFactory::new)
+        .membership(m -> m.seedMembers(config.seeds()).syncInterval(config.membershipSyncMillis()).suspicionMult(3))
+        .failureDetector(f -> f.pingInterval(config.pingIntervalMillis()).pingTimeout(Math.max(200, config.pingIntervalMillis() / 2)))
+        .gossip(g -> g.gossipInterval(config.gossipIntervalMillis()))
+        .handler(cl -> new ClusterMessageHandler() {
+          @Override
+          public void onGossip(Message gossip) {
+            if (GOSSIP_QUALIFIER.equals(gossip.qualifier()) && gossip.data() instanceof byte[] payload) {
+              listener.onGossip(payload);
+            }
+          }
+
+          @Override
+          public void onMembershipEvent(MembershipEvent event) {
+            Optional<Peer> peer = peerOf(event.member(), event.isRemoved() ? event.oldMetadata() : event.newMetadata());
+            if (peer.isEmpty()) {
+              return;
+            }
+            if (event.isAdded()) {
+              listener.onPeerJoined(peer.get());
+            } else if (event.isRemoved() || event.isLeaving()) {
+              listener.onPeerLeft(peer.get());
+            }
+          }
+        });
+    try {
+      this.cluster = (ClusterImpl) c.start().block(Duration.ofSeconds(30));
+    } catch (RuntimeException e) {
+      throw new IOException("cannot start gossip on port " + config.gossipPort() + ": " + e.getMessage(), e);
+    }
+    LOG.log(System.Logger.Level.INFO, "gossip " + cluster.address() + " as " + cluster.member().id()
+        + (config.seeds().isEmpty() ? " (no seeds)" : ", seeds " + config.seeds()));
+  }
+
+  @Override
+  public List<Peer> peers() {
+    List<Peer> peers = new ArrayList<>();
+    if (cluster == null) {
+      return peers;
+    }
+    for (Member member : cluster.otherMembers()) {
+      cluster.<String>metadata(member).flatMap(m -> parse(member.id(), m)).ifPresent(peers::add);
+    }
+    return peers;
+  }
+
+  @Override
+  public String localId() {
+    return cluster == null ? "" : cluster.member().id();
+  }
+
+  @Override
+  public String localAddress() {
+    return cluster == null ? "" : cluster.address();
+  }
+
+  @Override
+  public void gossip(byte[] payload) {
+    if (cluster == null || cluster.otherMembers().isEmpty()) {
+      return;
+    }
+    cluster.spreadGossip(Message.withData(payload).qualifier(GOSSIP_QUALIFIER).build())
+        .subscribe(id -> {}, e -> LOG.log(System.Logger.Level.DEBUG, "gossip failed: " + e.getMessage()));
+  }
+
+  private Optional<Peer> peerOf(Member member, ByteBuffer metadata) {
+    if (metadata == null) {
+      return cluster == null ? Optional.empty() : cluster.<String>metadata(member).flatMap(m -> parse(member.id(), m));
+    }
+    return parse(member.id(), (String) new StringMetadataCodec().deserialize(metadata.duplicate()));
+  }
+
+  static Optional<Peer> parse(String id, String metadata) {
+    if (metadata == null) {
+      return Optional.empty();
+    }
+    String[] parts = metadata.split("\\|", -1);
+    if (parts.length != 3 || !parts[0].equals("v1") || !parts[1].startsWith("http")) {
+      LOG.log(System.Logger.Level.WARNING, "ignoring member " + id + " with unreadable metadata");
+      return Optional.empty();
+    }
+    Set<String> namespaces = new LinkedHashSet<>(Arrays.asList(parts[2].split(",")));
+    namespaces.remove("");
+    return Optional.of(new Peer(id, parts[1], namespaces));
+  }
+
+  @Override
+  public void close() {
+    if (cluster != null) {
+      cluster.shutdown();
+      try {
+        cluster.onShutdown().block(Duration.ofSeconds(10));
+      } catch (RuntimeException e) {
+        LOG.log(System.Logger.Level.WARNING, "gossip shutdown: " + e.getMessage());
+      }
+    }
+  }
+
+  /** Member metadata as plain UTF-8 text rather than Java serialization. */
+  static final class StringMetadataCodec implements MetadataCodec {
+    @Override
+    public Object deserialize(ByteBuffer buffer) {
+      if (buffer == null || buffer.remaining() == 0) {
+        return null;
+      }
+      byte[] bytes = new byte[buffer.remaining()];
+      buffer.get(bytes);
+      return new String(bytes, StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public ByteBuffer serialize(Object metadata) {
+      return metadata == null ? null : ByteBuffer.wrap(metadata.toString().getBytes(StandardCharsets.UTF_8));
+    }
+  }
+}
