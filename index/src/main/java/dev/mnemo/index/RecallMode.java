@@ -6,7 +6,7 @@ public enum RecallMode {
   KEYWORD,
   /** HNSW k-nearest-neighbours over the memory vectors. */
   VECTOR,
-  /** Both, fused by reciprocal rank. */
+  /** Both, fused by a weighted sum of normalized scores (see LuceneMemoryIndex for the measured reason). */
   HYBRID;
 
   public static RecallMode parse(String name) {

@@ -9,6 +9,8 @@ import dev.mnemo.node.api.HttpApi;
 import dev.mnemo.node.config.NodeConfig;
 import dev.mnemo.node.embed.Embedder;
 import dev.mnemo.node.embed.Embedders;
+import dev.mnemo.node.ipfs.KuboBlockStore;
+import dev.mnemo.node.ipfs.KuboClient;
 import dev.mnemo.node.metrics.Metrics;
 import dev.mnemo.store.MnemoStore;
 import dev.mnemo.store.cid.Cid;
@@ -43,17 +45,24 @@ public final class MemoryNode implements AutoCloseable {
   private HttpServer server;
   private Replicator replicator;
 
-  private MemoryNode(NodeConfig config, MnemoStore store, LuceneMemoryIndex index, LogIndexer indexer, Embedder embedder) {
+  private MemoryNode(NodeConfig config, Vertx vertx, MnemoStore store, LuceneMemoryIndex index, LogIndexer indexer, Embedder embedder) {
     this.config = config;
+    this.vertx = vertx;
     this.store = store;
     this.index = index;
     this.indexer = indexer;
     this.embedder = embedder;
-    this.vertx = Vertx.vertx(new VertxOptions().setWorkerPoolSize(config.workerThreads()));
   }
 
   public static MemoryNode start(NodeConfig config) throws IOException {
-    MnemoStore store = MnemoStore.open(config.dataDir());
+    Vertx vertx = Vertx.vertx(new VertxOptions().setWorkerPoolSize(config.workerThreads()));
+    MnemoStore store;
+    try {
+      store = openStore(config, vertx);
+    } catch (IOException | RuntimeException e) {
+      vertx.close();
+      throw e;
+    }
     LuceneMemoryIndex index = null;
     LogIndexer indexer = null;
     Embedder embedder = null;
@@ -66,7 +75,7 @@ public final class MemoryNode implements AutoCloseable {
       }
       indexer.catchUp(null);
       embedder = Embedders.create(config.embedder(), config.dimension());
-      MemoryNode node = new MemoryNode(config, store, index, indexer, embedder);
+      MemoryNode node = new MemoryNode(config, vertx, store, index, indexer, embedder);
       try {
         node.listen();
       } catch (IOException | RuntimeException e) {
@@ -79,8 +88,25 @@ public final class MemoryNode implements AutoCloseable {
       closeQuietly(indexer);
       closeQuietly(index);
       closeQuietly(store);
+      vertx.close();
       throw e;
     }
+  }
+
+  /** The embedded store, or blocks on an IPFS node with the rest of the state kept locally. */
+  private static MnemoStore openStore(NodeConfig config, Vertx vertx) throws IOException {
+    if (!config.blockStore().equals(NodeConfig.IPFS)) {
+      return MnemoStore.open(config.dataDir());
+    }
+    KuboClient client = new KuboClient(vertx, java.net.URI.create(config.ipfsApi()), config.ipfsTimeoutMillis(), 2);
+    try {
+      String id = client.id().toCompletionStage().toCompletableFuture().get(config.ipfsTimeoutMillis() * 3, TimeUnit.MILLISECONDS);
+      LOG.log(System.Logger.Level.INFO, "blocks go to the IPFS node " + id + " at " + config.ipfsApi());
+    } catch (Exception e) {
+      // Start anyway: writes answer 503 until the IPFS node is back, which an operator can see.
+      LOG.log(System.Logger.Level.WARNING, "the IPFS node at " + config.ipfsApi() + " does not answer yet: " + rootMessage(e));
+    }
+    return MnemoStore.open(config.dataDir(), new KuboBlockStore(client, config.ipfsTimeoutMillis(), 2));
   }
 
   public static Path indexDir(Path dataDir) {
@@ -169,6 +195,11 @@ public final class MemoryNode implements AutoCloseable {
     idx.put("appliedPosition", indexer.visiblePosition());
     idx.put("logPosition", store.log().lastPosition());
     idx.put("vectorEncoding", config.vectorEncoding().name().toLowerCase());
+    ObjectNode blocks = node.putObject("blockStore");
+    blocks.put("type", config.blockStore());
+    if (config.blockStore().equals(NodeConfig.IPFS)) {
+      blocks.put("api", config.ipfsApi());
+    }
     try {
       idx.put("memories", index.size());
     } catch (IOException e) {

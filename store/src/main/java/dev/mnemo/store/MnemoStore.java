@@ -39,6 +39,16 @@ public final class MnemoStore implements AutoCloseable {
     return new MnemoStore(dataDir, key, storage, new RocksBlockStore(storage));
   }
 
+  /**
+   * Opens the data directory with blocks kept in {@code blocks} (an IPFS node, say) instead of the
+   * embedded engine. Heads, positions, namespace state and the node key stay in the data directory.
+   */
+  public static MnemoStore open(Path dataDir, BlockStore blocks) throws IOException {
+    AgentKey key = NodeKeyFile.loadOrCreate(dataDir);
+    RocksStorage storage = openStorage(dataDir);
+    return new MnemoStore(dataDir, key, storage, blocks);
+  }
+
   private static RocksStorage openStorage(Path dataDir) throws IOException {
     try {
       return RocksStorage.open(dataDir.resolve("store"), DEFAULT_CACHE_BYTES);

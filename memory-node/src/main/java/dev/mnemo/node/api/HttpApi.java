@@ -317,6 +317,12 @@ public final class HttpApi {
         code = "rejected_block";
         message = rejected.getMessage();
       }
+      case dev.mnemo.store.block.BlockStoreUnavailableException unavailable -> {
+        status = 503;
+        code = "unavailable";
+        message = unavailable.getMessage() + "; retry in " + unavailable.retryAfterSeconds() + " s";
+        ctx.response().putHeader("Retry-After", Long.toString(unavailable.retryAfterSeconds()));
+      }
       case CorruptBlockException corrupt -> {
         status = 500;
         code = "corrupt_block";

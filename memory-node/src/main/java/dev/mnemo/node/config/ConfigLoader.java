@@ -21,12 +21,13 @@ import java.util.Set;
  * then flags. Keys: host, port, data, gossipPort, seeds (comma-separated in the environment),
  * embedder, dimension, vectorEncoding (float32|int7), hnswM, hnswBeamWidth,
  * indexCommitIntervalMs, workerThreads, replicate (namespaces, comma-separated, or *),
- * advertiseHttp (base URL peers use to reach this node), advertiseGossip (HOST:PORT), antiEntropyMs. Unknown keys in the file are an error, not a silent typo.
+ * advertiseHttp (base URL peers use to reach this node), advertiseGossip (HOST:PORT), antiEntropyMs,
+ * blockStore (embedded|ipfs), ipfsApi (the Kubo RPC base URL), ipfsTimeoutMs. Unknown keys in the file are an error, not a silent typo.
  */
 public final class ConfigLoader {
   static final Set<String> KEYS = Set.of("host", "port", "data", "gossipPort", "seeds", "embedder", "dimension",
       "vectorEncoding", "hnswM", "hnswBeamWidth", "indexCommitIntervalMs", "workerThreads",
-      "replicate", "advertiseHttp", "advertiseGossip", "antiEntropyMs");
+      "replicate", "advertiseHttp", "advertiseGossip", "antiEntropyMs", "blockStore", "ipfsApi", "ipfsTimeoutMs");
 
   /** A configuration mistake, with the key and layer at fault. */
   public static final class ConfigException extends Exception {
@@ -52,6 +53,9 @@ public final class ConfigLoader {
     merged.put("workerThreads", "32");
     merged.put("replicate", "*");
     merged.put("antiEntropyMs", "2000");
+    merged.put("blockStore", NodeConfig.EMBEDDED);
+    merged.put("ipfsApi", "http://127.0.0.1:5001");
+    merged.put("ipfsTimeoutMs", "10000");
     if (file != null) {
       merged.putAll(readFile(file));
     }
@@ -136,6 +140,14 @@ public final class ConfigLoader {
     if (advertiseGossip != null && !advertiseGossip.matches("[^:\\s]+:\\d{1,5}")) {
       throw new ConfigException("advertiseGossip must be HOST:PORT, not '" + advertiseGossip + "'");
     }
+    String blockStore = m.get("blockStore");
+    if (!List.of(NodeConfig.EMBEDDED, NodeConfig.IPFS).contains(blockStore)) {
+      throw new ConfigException("blockStore must be embedded or ipfs, not '" + blockStore + "'");
+    }
+    String ipfsApi = m.get("ipfsApi");
+    if (!ipfsApi.matches("https?://[^/\\s]+/?")) {
+      throw new ConfigException("ipfsApi must be a base URL like http://127.0.0.1:5001, not '" + ipfsApi + "'");
+    }
     String data = m.get("data");
     if (data == null || data.isBlank()) {
       throw new ConfigException("data directory must not be empty");
@@ -145,6 +157,7 @@ public final class ConfigLoader {
         integer(m, "hnswM", 2, 512), integer(m, "hnswBeamWidth", 1, 3200),
         integer(m, "indexCommitIntervalMs", 100, 3_600_000), integer(m, "workerThreads", 1, 1024),
         replicate, advertiseHttp, advertiseGossip, integer(m, "antiEntropyMs", 100, 3_600_000),
+        blockStore, ipfsApi, integer(m, "ipfsTimeoutMs", 100, 600_000),
         Limits.defaults());
   }
 

@@ -30,6 +30,9 @@ public record NodeConfig(
     String advertiseHttp,
     String advertiseGossip,
     long antiEntropyMillis,
+    String blockStore,
+    String ipfsApi,
+    long ipfsTimeoutMillis,
     Limits limits) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
@@ -38,6 +41,8 @@ public record NodeConfig(
   public static final String DEFAULT_DATA = "./mnemo-data";
   public static final String DEFAULT_EMBEDDER = "bge-small-en-v1.5";
   public static final int DEFAULT_DIMENSION = 384;
+  public static final String EMBEDDED = "embedded";
+  public static final String IPFS = "ipfs";
 
   public dev.mnemo.sync.SyncConfig syncConfig() {
     dev.mnemo.sync.SyncConfig d = dev.mnemo.sync.SyncConfig.defaults(gossipPort, seeds);
