@@ -51,7 +51,7 @@ import org.apache.lucene.util.QueryBuilder;
  */
 public final class LuceneMemoryIndex implements MemoryIndex {
   /** Bumped when the schema changes; an index of another version must be rebuilt (mnemo reindex). */
-  public static final String SCHEMA_VERSION = "1";
+  public static final String SCHEMA_VERSION = "2";
   private static final String POSITION_KEY = "mnemo.position";
   private static final String VERSION_KEY = "mnemo.schema";
   /**
@@ -82,9 +82,17 @@ public final class LuceneMemoryIndex implements MemoryIndex {
     this.config = config;
     this.directory = directory;
     long position = readCommittedPosition(directory);
+    // The index is derived state: one written with another schema is dropped and rebuilt from
+    // the log (position 0), rather than read wrongly or left for an operator to notice.
+    boolean rebuild = position < 0;
+    if (rebuild) {
+      System.getLogger(LuceneMemoryIndex.class.getName()).log(System.Logger.Level.WARNING,
+          "the recall index has an older schema; rebuilding it from the log");
+      position = 0;
+    }
     IndexWriterConfig iwc = new IndexWriterConfig(analyzer)
         .setCodec(codec(config))
-        .setOpenMode(IndexWriterConfig.OpenMode.CREATE_OR_APPEND)
+        .setOpenMode(rebuild ? IndexWriterConfig.OpenMode.CREATE : IndexWriterConfig.OpenMode.CREATE_OR_APPEND)
         .setRAMBufferSizeMB(64);
     this.writer = new IndexWriter(directory, iwc);
     this.searchers = new SearcherManager(writer, new SearcherFactory());
@@ -95,6 +103,7 @@ public final class LuceneMemoryIndex implements MemoryIndex {
     return new LuceneMemoryIndex(config, FSDirectory.open(dir));
   }
 
+  /** The applied position of the last commit; -1 when that commit has another schema version. */
   private static long readCommittedPosition(Directory directory) throws IOException {
     if (!DirectoryReader.indexExists(directory)) {
       return 0;
@@ -102,8 +111,7 @@ public final class LuceneMemoryIndex implements MemoryIndex {
     Map<String, String> data = SegmentInfos.readLatestCommit(directory).getUserData();
     String version = data.get(VERSION_KEY);
     if (version != null && !version.equals(SCHEMA_VERSION)) {
-      throw new InvalidFormatException("index", "schema version " + version + " found, this build writes "
-          + SCHEMA_VERSION + ": run 'mnemo reindex'");
+      return -1;
     }
     String position = data.get(POSITION_KEY);
     return position == null ? 0 : Long.parseLong(position);

@@ -42,6 +42,8 @@ final class MemoryDocuments {
   static final String TAG = "tag";
   private static final String META = "m.";
   private static final String NUMERIC = "#n";
+  /** Booleans have their own field, so {@code true} never matches the string {@code "true"}. */
+  private static final String BOOLEAN = "#b";
 
   private MemoryDocuments() {}
 
@@ -60,6 +62,7 @@ final class MemoryDocuments {
     for (Map.Entry<String, Object> e : memory.metadata().entrySet()) {
       switch (e.getValue()) {
         case Number n -> doc.add(new DoublePoint(META + e.getKey() + NUMERIC, n.doubleValue()));
+        case Boolean bool -> doc.add(new StringField(META + e.getKey() + BOOLEAN, bool.toString(), Field.Store.NO));
         default -> doc.add(new StringField(META + e.getKey(), String.valueOf(e.getValue()), Field.Store.NO));
       }
     }
@@ -196,7 +199,7 @@ final class MemoryDocuments {
   private static Query metadataEquals(String key, Object value) {
     return switch (value) {
       case Number n -> DoublePoint.newExactQuery(META + key + NUMERIC, n.doubleValue());
-      case Boolean bool -> new TermQuery(new Term(META + key, bool.toString()));
+      case Boolean bool -> new TermQuery(new Term(META + key + BOOLEAN, bool.toString()));
       case String s -> new TermQuery(new Term(META + key, s));
       default -> throw new IllegalArgumentException("metadata filter '" + key + "' must be a string, number or boolean");
     };

@@ -65,6 +65,7 @@ public final class MemoryNode implements AutoCloseable {
     }
     LuceneMemoryIndex index = null;
     LogIndexer indexer = null;
+    MemoryNode node = null;
     Embedder embedder = null;
     try {
       index = LuceneMemoryIndex.open(indexDir(config.dataDir()), config.indexConfig());
@@ -75,15 +76,15 @@ public final class MemoryNode implements AutoCloseable {
       }
       indexer.catchUp(null);
       embedder = Embedders.create(config.embedder(), config.dimension());
-      MemoryNode node = new MemoryNode(config, vertx, store, index, indexer, embedder);
-      try {
-        node.listen();
-      } catch (IOException | RuntimeException e) {
+      node = new MemoryNode(config, vertx, store, index, indexer, embedder);
+      node.listen();
+      return node;
+    } catch (IOException | RuntimeException e) {
+      if (node != null) {
+        // The node owns every part now; closing them here as well would close them twice.
         node.close();
         throw e;
       }
-      return node;
-    } catch (IOException | RuntimeException e) {
       closeQuietly(embedder);
       closeQuietly(indexer);
       closeQuietly(index);

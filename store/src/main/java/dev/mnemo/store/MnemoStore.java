@@ -23,6 +23,7 @@ public final class MnemoStore implements AutoCloseable {
   private final RocksStorage storage;
   private final BlockStore blocks;
   private final NamespaceLog log;
+  private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
   private MnemoStore(Path dataDir, AgentKey nodeKey, RocksStorage storage, BlockStore blocks) {
     this.dataDir = dataDir;
@@ -83,6 +84,9 @@ public final class MnemoStore implements AutoCloseable {
   /** Finishes queued writes, then closes the log, the block store and the engine. */
   @Override
   public void close() throws IOException {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
     try {
       log.close();
       blocks.close();

@@ -68,18 +68,20 @@ public final class HttpApi {
     BodyHandler jsonBody = BodyHandler.create(false).setBodyLimit(limits.maxBodyBytes());
     BodyHandler carBody = BodyHandler.create(false).setBodyLimit(limits.maxImportBytes());
 
-    router.post("/v1/namespaces/:ns/memories").handler(jsonBody).handler(ctx -> json(ctx, "remember", this::remember));
+    // Content types are checked before a body handler runs: it would otherwise try to decode a
+    // form body (and fail with a 500 past its 1 KiB field limit) before any handler could refuse it.
+    router.post("/v1/namespaces/:ns/memories").handler(requireType(JSON)).handler(jsonBody).handler(ctx -> json(ctx, "remember", this::remember));
     router.get("/v1/namespaces/:ns/memories").handler(ctx -> json(ctx, "list", this::list));
-    router.post("/v1/namespaces/:ns/recall").handler(jsonBody).handler(ctx -> json(ctx, "recall", this::recall));
+    router.post("/v1/namespaces/:ns/recall").handler(requireType(JSON)).handler(jsonBody).handler(ctx -> json(ctx, "recall", this::recall));
     router.delete("/v1/namespaces/:ns/memories/:cid").handler(ctx -> json(ctx, "forget", this::forget));
     router.get("/v1/namespaces/:ns/export").handler(ctx -> blocking(ctx, "export", () -> export(ctx)));
-    router.post("/v1/namespaces/:ns/import").handler(carBody).handler(ctx -> blocking(ctx, "import", () -> importCar(ctx)));
+    router.post("/v1/namespaces/:ns/import").handler(requireType(CAR, "application/octet-stream")).handler(carBody).handler(ctx -> blocking(ctx, "import", () -> importCar(ctx)));
     router.get("/v1/memories/:cid").handler(ctx -> json(ctx, "get", this::get));
     router.get("/v1/memories/:cid/history").handler(ctx -> json(ctx, "history", this::history));
     router.get("/v1/blocks/:cid").handler(ctx -> blocking(ctx, "block", () -> block(ctx)));
     router.get("/v1/sync/heads").handler(ctx -> blocking(ctx, "sync_heads",
         () -> new Reply(200, DAG_CBOR, Buffer.buffer(service.headsDigest()))));
-    router.post("/v1/sync/blocks").handler(jsonBody).handler(ctx -> blocking(ctx, "sync_blocks", () -> syncBlocks(ctx)));
+    router.post("/v1/sync/blocks").handler(requireType(DAG_CBOR)).handler(jsonBody).handler(ctx -> blocking(ctx, "sync_blocks", () -> syncBlocks(ctx)));
     router.get("/v1/node").handler(ctx -> json(ctx, "node", c -> nodeInfo.get()));
     router.get("/health").handler(ctx -> send(ctx, new Reply(200, JSON, Buffer.buffer("{\"status\":\"ok\"}"))));
     router.get("/metrics").handler(ctx -> send(ctx, new Reply(200, "text/plain; version=0.0.4; charset=utf-8",
@@ -269,6 +271,26 @@ public final class HttpApi {
           "namespace names are 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit");
     }
     return ns;
+  }
+
+  /**
+   * Refuses (415) a request whose Content-Type starts with none of {@code types}. A platform
+   * handler, because Vert.x runs those before body handlers, which is the point.
+   */
+  private static io.vertx.ext.web.handler.PlatformHandler requireType(String... types) {
+    return new io.vertx.ext.web.handler.PlatformHandler() {
+      @Override
+      public void handle(RoutingContext ctx) {
+        String type = String.valueOf(ctx.request().getHeader("Content-Type")).toLowerCase();
+        for (String accepted : types) {
+          if (type.startsWith(accepted)) {
+            ctx.next();
+            return;
+          }
+        }
+        ctx.fail(new ApiException(415, "unsupported_media_type", "send the body as " + String.join(" or ", types)));
+      }
+    };
   }
 
   private static void requireJson(RoutingContext ctx) {

@@ -42,6 +42,8 @@ public final class Requests {
     this.dimension = dimension;
     this.json = JsonMapper.builder()
         .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+        // "{...} {...}" or "{...} garbage" is malformed, not a request to ignore the rest.
+        .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
         .build();
     json.getFactory().setStreamReadConstraints(StreamReadConstraints.builder()
         .maxNestingDepth(limits.maxJsonDepth())

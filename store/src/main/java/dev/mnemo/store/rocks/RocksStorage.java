@@ -75,6 +75,7 @@ public final class RocksStorage implements AutoCloseable {
   private final List<ColumnFamilyHandle> allHandles = new ArrayList<>();
   private final WriteOptions durable;
   private final ReadOptions verifying;
+  private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
   private RocksStorage(Path dir, long cacheBytes) throws IOException {
     this.dir = dir;
@@ -202,16 +203,23 @@ public final class RocksStorage implements AutoCloseable {
     return e.getStatus() != null && e.getStatus().getCode() == Status.Code.Corruption;
   }
 
+  /**
+   * Closes the engine once; later calls do nothing. Native handles must never be touched after
+   * they are freed (RocksDB would crash the JVM, not throw), hence the guard.
+   */
   @Override
   public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
     if (db != null) {
-      for (ColumnFamilyHandle handle : allHandles) {
-        handle.close();
-      }
       try {
         db.syncWal();
       } catch (RocksDBException e) {
         // Every acknowledged write was synced already; this only tidies up.
+      }
+      for (ColumnFamilyHandle handle : allHandles) {
+        handle.close();
       }
       db.close();
     }

@@ -1,0 +1,197 @@
+package dev.mnemo.node;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpRequest.BodyPublisher;
+import java.net.http.HttpRequest.BodyPublishers;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A JSON client for one node's HTTP API over real sockets (HTTP/1.1, as agents and curl talk to
+ * it). Low-level calls return every response as it came; the conveniences ({@link #remember},
+ * {@link #recall}, …) also assert the success status, so a test reads as the calls it makes.
+ */
+public final class ApiClient {
+  public static final ObjectMapper JSON = new ObjectMapper();
+  public static final String JSON_TYPE = "application/json";
+  public static final String CAR_TYPE = "application/vnd.ipld.car";
+
+  /** One HTTP response. */
+  public record Response(String request, int status, String contentType, byte[] body) {
+    public String text() {
+      return new String(body, StandardCharsets.UTF_8);
+    }
+
+    public JsonNode json() {
+      try {
+        return JSON.readTree(body);
+      } catch (IOException e) {
+        throw new AssertionError(request + " -> " + status + ": body is not JSON: " + abbreviated(), e);
+      }
+    }
+
+    String abbreviated() {
+      String text = text();
+      return text.length() > 500 ? text.substring(0, 500) + "…" : text;
+    }
+
+    @Override
+    public String toString() {
+      return request + " -> " + status + " " + abbreviated();
+    }
+  }
+
+  private final HttpClient http;
+  private final String base;
+
+  public ApiClient(int port) {
+    this.base = "http://127.0.0.1:" + port;
+    this.http = HttpClient.newBuilder()
+        .version(HttpClient.Version.HTTP_1_1)
+        .connectTimeout(Duration.ofSeconds(5))
+        .build();
+  }
+
+  // ---- raw calls ----
+
+  public Response send(String method, String path, String contentType, BodyPublisher body) {
+    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path))
+        .timeout(Duration.ofSeconds(60))
+        .method(method, body);
+    if (contentType != null) {
+      request.header("Content-Type", contentType);
+    }
+    try {
+      HttpResponse<byte[]> response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+      return new Response(method + " " + path, response.statusCode(),
+          response.headers().firstValue("Content-Type").orElse(""), response.body());
+    } catch (IOException e) {
+      throw new UncheckedIOException(method + " " + path + " failed: " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public Response get(String path) {
+    return send("GET", path, null, BodyPublishers.noBody());
+  }
+
+  public Response delete(String path) {
+    return send("DELETE", path, null, BodyPublishers.noBody());
+  }
+
+  /** POSTs {@code body} serialized as JSON with the JSON content type. */
+  public Response post(String path, Object body) {
+    return postRaw(path, JSON_TYPE, bytes(body));
+  }
+
+  public Response postRaw(String path, String contentType, byte[] body) {
+    return send("POST", path, contentType, BodyPublishers.ofByteArray(body));
+  }
+
+  public Response postRaw(String path, String contentType, String body) {
+    return postRaw(path, contentType, body.getBytes(StandardCharsets.UTF_8));
+  }
+
+  public static byte[] bytes(Object body) {
+    try {
+      return JSON.writeValueAsBytes(body);
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException(e);
+    }
+  }
+
+  // ---- conveniences that assert success ----
+
+  /** Remembers one memory; returns its CID. */
+  public String remember(String ns, Map<String, ?> memory) {
+    Response r = post("/v1/namespaces/" + ns + "/memories", memory);
+    assertThat(r.status()).as("%s", r).isEqualTo(201);
+    assertThat(r.contentType()).startsWith(JSON_TYPE);
+    String cid = r.json().path("cid").asText();
+    assertThat(cid).as("%s", r).startsWith("bafyrei");
+    return cid;
+  }
+
+  /** Remembers a batch; returns the CIDs in the order the node gave them. */
+  public List<String> rememberAll(String ns, List<? extends Map<String, ?>> memories) {
+    Response r = post("/v1/namespaces/" + ns + "/memories", Map.of("memories", memories));
+    assertThat(r.status()).as("%s", r).isEqualTo(201);
+    JsonNode cids = r.json().path("cids");
+    assertThat(cids.isArray()).as("%s", r).isTrue();
+    List<String> out = new ArrayList<>();
+    cids.forEach(c -> out.add(c.asText()));
+    return out;
+  }
+
+  /** The results array of a successful recall. */
+  public JsonNode recall(String ns, Map<String, ?> request) {
+    Response r = post("/v1/namespaces/" + ns + "/recall", request);
+    assertThat(r.status()).as("%s", r).isEqualTo(200);
+    JsonNode body = r.json();
+    assertThat(body.path("results").isArray()).as("%s", r).isTrue();
+    assertThat(body.path("tookMs").isNumber()).as("%s", r).isTrue();
+    return body.path("results");
+  }
+
+  /** The CIDs of a successful recall, best first. */
+  public List<String> recallCids(String ns, Map<String, ?> request) {
+    return cids(recall(ns, request));
+  }
+
+  public JsonNode getJson(String path) {
+    Response r = get(path);
+    assertThat(r.status()).as("%s", r).isEqualTo(200);
+    return r.json();
+  }
+
+  /** Every live memory of the namespace in write order, following the cursor to the end. */
+  public List<String> listAll(String ns) {
+    List<String> out = new ArrayList<>();
+    String cursor = null;
+    do {
+      JsonNode page = getJson("/v1/namespaces/" + ns + "/memories?limit=1000"
+          + (cursor == null ? "" : "&cursor=" + cursor));
+      out.addAll(cids(page.path("memories")));
+      cursor = page.path("next").isNull() ? null : page.path("next").asText();
+    } while (cursor != null);
+    return out;
+  }
+
+  public static List<String> cids(JsonNode results) {
+    List<String> out = new ArrayList<>();
+    results.forEach(r -> out.add(r.path("cid").asText()));
+    return out;
+  }
+
+  /**
+   * Asserts the documented error shape: the status, {@code {"error": {"code", "message"}}} with the
+   * code and a non-empty message, served as JSON.
+   */
+  public static void assertError(Response r, int status, String code) {
+    assertThat(r.status()).as("status of %s", r).isEqualTo(status);
+    assertThat(r.contentType()).as("content type of %s", r).startsWith(JSON_TYPE);
+    JsonNode body = r.json();
+    assertThat(body.isObject() && body.size() == 1 && body.path("error").isObject())
+        .as("error body shape of %s", r).isTrue();
+    JsonNode error = body.path("error");
+    assertThat(error.path("code").isTextual()).as("error.code of %s", r).isTrue();
+    assertThat(error.path("code").asText()).as("error.code of %s", r).isEqualTo(code);
+    assertThat(error.path("message").isTextual()).as("error.message of %s", r).isTrue();
+    assertThat(error.path("message").asText()).as("error.message of %s", r).isNotBlank();
+  }
+}

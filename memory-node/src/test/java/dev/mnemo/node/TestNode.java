@@ -1,0 +1,46 @@
+package dev.mnemo.node;
+
+import dev.mnemo.node.config.ConfigLoader;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * A memory node started in-process on a free port, with a client for its API. {@code embedder}
+ * is {@code none} (clients send 384-dim vectors: fast) or {@code bge-small-en-v1.5} (the node
+ * embeds text: slower, for tests where meaning matters).
+ */
+public final class TestNode implements AutoCloseable {
+  public static final String NONE = "none";
+  public static final String BGE = "bge-small-en-v1.5";
+
+  private final MemoryNode node;
+  private final ApiClient api;
+
+  private TestNode(MemoryNode node) {
+    this.node = node;
+    this.api = new ApiClient(node.port());
+  }
+
+  public static TestNode start(Path dataDir, String embedder) {
+    try {
+      return new TestNode(MemoryNode.start(ConfigLoader.load(null, Map.of(),
+          Map.of("port", "0", "gossipPort", "0", "data", dataDir.toString(), "embedder", embedder))));
+    } catch (IOException | ConfigLoader.ConfigException e) {
+      throw new IllegalStateException("cannot start a node on " + dataDir + ": " + e.getMessage(), e);
+    }
+  }
+
+  public ApiClient api() {
+    return api;
+  }
+
+  public MemoryNode node() {
+    return node;
+  }
+
+  @Override
+  public void close() {
+    node.close();
+  }
+}
