@@ -32,10 +32,24 @@ public final class LogIndexer implements AutoCloseable {
   private final ReentrantLock applying = new ReentrantLock();
   private final ScheduledExecutorService committer;
   private volatile long visible;
+  private final long minRefreshNanos;
+  private long lastRefreshNanos;
 
   public LogIndexer(NamespaceLog log, MemoryIndex index, long commitIntervalMillis) throws IOException {
+    this(log, index, commitIntervalMillis, DEFAULT_MIN_REFRESH_MILLIS);
+  }
+
+  /**
+   * Writes acknowledged within {@code minRefreshMillis} of each other share one searcher refresh.
+   * A refresh per write made a tiny segment per write, and merging those rebuilt HNSW graphs over
+   * and over (the largest cost of ingest when profiled); a writer waits at most this long extra.
+   */
+  public static final long DEFAULT_MIN_REFRESH_MILLIS = 25;
+
+  public LogIndexer(NamespaceLog log, MemoryIndex index, long commitIntervalMillis, long minRefreshMillis) throws IOException {
     this.log = log;
     this.index = index;
+    this.minRefreshNanos = TimeUnit.MILLISECONDS.toNanos(minRefreshMillis);
     this.visible = index.appliedPosition();
     this.committer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform()
         .name("mnemo-index-commit").daemon(true).unstarted(r));
@@ -52,33 +66,66 @@ public final class LogIndexer implements AutoCloseable {
     applying.lock();
     try {
       long start = index.appliedPosition();
-      long end = log.lastPosition();
-      long position = start;
-      while (true) {
-        List<PositionedEntry> page = log.entriesAfter(position, PAGE);
-        if (page.isEmpty()) {
-          break;
-        }
-        apply(page);
-        position = page.get(page.size() - 1).position();
-        if (progress != null) {
-          progress.update(position - start, Math.max(end - start, position - start));
-        }
-      }
-      index.refresh();
-      visible = index.appliedPosition();
+      applyAll(progress);
+      refresh();
       return visible - start;
     } finally {
       applying.unlock();
     }
   }
 
-  /** Returns once recall sees everything up to {@code position}. */
+  /** Applies every log entry after the index's position, page by page; the caller holds the lock. */
+  private void applyAll(Progress progress) throws IOException {
+    long start = index.appliedPosition();
+    long end = log.lastPosition();
+    long position = start;
+    while (true) {
+      List<PositionedEntry> page = log.entriesAfter(position, PAGE);
+      if (page.isEmpty()) {
+        return;
+      }
+      apply(page);
+      position = page.get(page.size() - 1).position();
+      if (progress != null) {
+        progress.update(position - start, Math.max(end - start, position - start));
+      }
+    }
+  }
+
+  /**
+   * Returns once recall sees everything up to {@code position}. Whoever holds the lock applies
+   * everything the log holds and refreshes; writers that queued behind it find their position
+   * visible and return without work of their own.
+   */
   public void awaitApplied(long position) throws IOException {
     if (visible >= position) {
       return;
     }
-    catchUp(null);
+    applying.lock();
+    try {
+      if (visible >= position) {
+        return;
+      }
+      applyAll(null);
+      long wait = lastRefreshNanos + minRefreshNanos - System.nanoTime();
+      if (wait > 0) {
+        TimeUnit.NANOSECONDS.sleep(wait);
+        // Writers acknowledged while this one waited are in the log already: one refresh for all.
+        applyAll(null);
+      }
+      refresh();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while waiting for the index");
+    } finally {
+      applying.unlock();
+    }
+  }
+
+  private void refresh() throws IOException {
+    index.refresh();
+    lastRefreshNanos = System.nanoTime();
+    visible = index.appliedPosition();
   }
 
   public long visiblePosition() {

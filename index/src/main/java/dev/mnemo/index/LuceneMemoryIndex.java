@@ -9,7 +9,10 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.lucene.util.quantization.QuantizedByteVectorValues;
 import org.apache.lucene.analysis.Analyzer;
 import org.apache.lucene.codecs.Codec;
 import org.apache.lucene.codecs.KnnVectorsFormat;
@@ -77,6 +80,7 @@ public final class LuceneMemoryIndex implements MemoryIndex {
   private final IndexWriter writer;
   private final SearcherManager searchers;
   private final AtomicLong applied = new AtomicLong();
+  private ExecutorService mergeExecutor;
 
   private LuceneMemoryIndex(IndexConfig config, Directory directory) throws IOException {
     this.config = config;
@@ -117,10 +121,19 @@ public final class LuceneMemoryIndex implements MemoryIndex {
     return position == null ? 0 : Long.parseLong(position);
   }
 
-  private static Codec codec(IndexConfig config) {
+  private Codec codec(IndexConfig config) {
+    // HNSW merges rebuild graphs, the costliest part of ingest (profiled); with more than one
+    // core they run on a small pool of their own rather than one merge thread.
+    int workers = Math.min(2, Runtime.getRuntime().availableProcessors());
+    ExecutorService merges = workers > 1 ? mergeWorkers(workers) : null;
     KnnVectorsFormat format = switch (config.encoding()) {
-      case FLOAT32 -> new Lucene99HnswVectorsFormat(config.hnswM(), config.hnswBeamWidth());
-      case INT7 -> new Lucene104HnswScalarQuantizedVectorsFormat(config.hnswM(), config.hnswBeamWidth());
+      case FLOAT32 -> workers > 1
+          ? new Lucene99HnswVectorsFormat(config.hnswM(), config.hnswBeamWidth(), workers, merges)
+          : new Lucene99HnswVectorsFormat(config.hnswM(), config.hnswBeamWidth());
+      case INT7 -> workers > 1
+          ? new Lucene104HnswScalarQuantizedVectorsFormat(QuantizedByteVectorValues.ScalarEncoding.SEVEN_BIT,
+              config.hnswM(), config.hnswBeamWidth(), workers, merges)
+          : new Lucene104HnswScalarQuantizedVectorsFormat(config.hnswM(), config.hnswBeamWidth());
     };
     return new Lucene104Codec() {
       @Override
@@ -128,6 +141,11 @@ public final class LuceneMemoryIndex implements MemoryIndex {
         return format;
       }
     };
+  }
+
+  private ExecutorService mergeWorkers(int workers) {
+    mergeExecutor = Executors.newFixedThreadPool(workers, r -> Thread.ofPlatform().name("mnemo-hnsw-merge").daemon(true).unstarted(r));
+    return mergeExecutor;
   }
 
   public IndexConfig config() {
@@ -396,6 +414,9 @@ public final class LuceneMemoryIndex implements MemoryIndex {
       searchers.close();
       writer.close();
       directory.close();
+      if (mergeExecutor != null) {
+        mergeExecutor.shutdown();
+      }
     }
   }
 }
