@@ -219,6 +219,7 @@ public final class MemoryNode implements AutoCloseable {
     gossip.put("bytesFetched", sync.bytesFetched());
     gossip.put("rejected", sync.rejected());
     gossip.put("lastRejection", sync.lastRejection());
+    gossip.put("ignoredAnnouncements", sync.ignoredAnnouncements());
     ArrayNode peers = node.putArray("peers");
     for (Peer peer : replicator.membership().peers()) {
       ObjectNode p = peers.addObject();

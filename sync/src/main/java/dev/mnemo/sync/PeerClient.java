@@ -16,27 +16,54 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Fetches from peers over their HTTP API: head digests ({@code GET /v1/sync/heads}) and blocks in
  * batches ({@code POST /v1/sync/blocks}, answered as CAR). Every block is checked against its CID
  * by the CAR reader as it arrives, and a peer that sends a block nobody asked for is refused.
- * Blocking calls: the replicator runs them on its own thread, never on an event loop.
+ *
+ * <p>Peers are not trusted: every call has a timeout, so a peer that accepts connections and
+ * never answers costs a bounded wait, and a response larger than any honest answer is cut off
+ * rather than buffered. {@link #blocks} blocks its caller (the replicator's pull threads, never an
+ * event loop); {@link #digestAsync} does not.
  */
 public final class PeerClient {
-  private static final Duration TIMEOUT = Duration.ofSeconds(30);
+  private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(3);
+  /** A digest is small; a peer that takes longer than this is treated as unreachable this round. */
+  private static final Duration DIGEST_TIMEOUT = Duration.ofSeconds(5);
+  /** Up to {@link BlockRequest#MAX_CIDS} blocks; generous for a loaded peer on a slow link. */
+  private static final Duration BLOCKS_TIMEOUT = Duration.ofSeconds(20);
+  /** Largest digest accepted: about 100,000 namespaces with a head each. */
+  static final int MAX_DIGEST_BYTES = 16 << 20;
+  /** Largest block response accepted: the node's CAR import limit. */
+  static final int MAX_BLOCKS_BYTES = 256 << 20;
+
   private final HttpClient http = HttpClient.newBuilder()
-      .connectTimeout(Duration.ofSeconds(5))
+      .connectTimeout(CONNECT_TIMEOUT)
       .version(HttpClient.Version.HTTP_1_1)
       .build();
   private final LongAdder bytesReceived = new LongAdder();
   private final LongAdder requests = new LongAdder();
 
-  public HeadsDigest digest(String peerHttp) throws IOException {
-    HttpRequest request = HttpRequest.newBuilder(URI.create(peerHttp + "/v1/sync/heads")).timeout(TIMEOUT).GET().build();
-    byte[] body = send(request);
-    return HeadsDigest.decode(body);
+  /** The peer's heads digest; completes exceptionally when the peer cannot be asked or answers badly. */
+  public CompletableFuture<HeadsDigest> digestAsync(String peerHttp) {
+    HttpRequest request;
+    try {
+      request = HttpRequest.newBuilder(URI.create(peerHttp + "/v1/sync/heads")).timeout(DIGEST_TIMEOUT).GET().build();
+    } catch (IllegalArgumentException e) {
+      return CompletableFuture.failedFuture(new IOException("bad peer address " + peerHttp, e));
+    }
+    return http.sendAsync(request, HttpResponse.BodyHandlers.ofInputStream())
+        .thenApply(response -> {
+          try {
+            return HeadsDigest.decode(body(request, response, MAX_DIGEST_BYTES));
+          } catch (IOException e) {
+            throw new CompletionException(e);
+          }
+        });
   }
 
   /** The blocks the peer has among {@code cids}, each verified against its CID. */
@@ -45,11 +72,11 @@ public final class PeerClient {
     for (int from = 0; from < cids.size(); from += BlockRequest.MAX_CIDS) {
       List<Cid> chunk = cids.subList(from, Math.min(cids.size(), from + BlockRequest.MAX_CIDS));
       HttpRequest request = HttpRequest.newBuilder(URI.create(peerHttp + "/v1/sync/blocks"))
-          .timeout(TIMEOUT)
+          .timeout(BLOCKS_TIMEOUT)
           .header("Content-Type", "application/vnd.ipld.dag-cbor")
           .POST(HttpRequest.BodyPublishers.ofByteArray(new BlockRequest(chunk).encode()))
           .build();
-      byte[] body = send(request);
+      byte[] body = send(request, MAX_BLOCKS_BYTES);
       Set<Cid> asked = new HashSet<>(chunk);
       try (InputStream in = new ByteArrayInputStream(body)) {
         CarReader car = new CarReader(in);
@@ -64,20 +91,31 @@ public final class PeerClient {
     return out;
   }
 
-  private byte[] send(HttpRequest request) throws IOException {
-    HttpResponse<byte[]> response;
+  private byte[] send(HttpRequest request, int maxBytes) throws IOException {
+    HttpResponse<InputStream> response;
     try {
-      response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+      response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new java.io.InterruptedIOException("interrupted talking to " + request.uri());
     }
+    return body(request, response, maxBytes);
+  }
+
+  /** Reads a response body up to {@code maxBytes}; a non-200 answer or a longer body is an error. */
+  private byte[] body(HttpRequest request, HttpResponse<InputStream> response, int maxBytes) throws IOException {
     requests.increment();
-    bytesReceived.add(response.body().length);
-    if (response.statusCode() != 200) {
-      throw new IOException(request.uri() + " answered " + response.statusCode());
+    try (InputStream in = response.body()) {
+      if (response.statusCode() != 200) {
+        throw new IOException(request.uri() + " answered " + response.statusCode());
+      }
+      byte[] body = in.readNBytes(maxBytes + 1);
+      bytesReceived.add(body.length);
+      if (body.length > maxBytes) {
+        throw new IOException(request.uri() + " answered with more than " + maxBytes + " bytes");
+      }
+      return body;
     }
-    return response.body();
   }
 
   public long bytesReceived() {

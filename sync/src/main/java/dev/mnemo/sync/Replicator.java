@@ -18,11 +18,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 
@@ -39,17 +40,23 @@ import java.util.function.Consumer;
  * <p>A pull walks back from the unknown heads one level of parents per request until it reaches
  * entries this node has, fetches the memories those entries add, and applies everything through
  * {@link NamespaceLog#applyBlocks}: hashes and signatures are verified there, and one bad block
- * rejects the whole pull with nothing stored. All pulls run on one thread, so two announcements of
- * the same heads never fetch twice.
+ * rejects the whole pull with nothing stored.
+ *
+ * <p>A peer that stops answering (a hung process, a silent partition) must not hold up
+ * replication with the others. So digests are fetched asynchronously, at most one in flight per
+ * peer; pulls run on a small pool, at most one per namespace at a time (so two announcements of
+ * the same heads never fetch twice), and every call to a peer has a timeout.
  */
 public final class Replicator implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(Replicator.class.getName());
   /** A pull that needs more blocks than this is cut short and finished by later rounds. */
   private static final int MAX_PULL_BLOCKS = 2_000_000;
+  /** Namespaces pulled at once; each pull blocks on one peer at a time. */
+  private static final int PULL_THREADS = 4;
 
   /** Sync counters and per-namespace lag, for GET /v1/node and /metrics. */
   public record Status(long pulls, long entriesApplied, long blocksFetched, long bytesFetched, long rejected,
-      String lastRejection, Map<String, Long> lagMillis) {}
+      String lastRejection, long ignoredAnnouncements, Map<String, Long> lagMillis) {}
 
   private final NamespaceLog log;
   private final Membership membership;
@@ -57,14 +64,19 @@ public final class Replicator implements AutoCloseable {
   private final SyncConfig config;
   private final String localHttp;
   private final Consumer<String> onApplied;
-  private final ScheduledExecutorService worker;
-  private final Map<String, HeadsAnnouncement> pending = new ConcurrentHashMap<>();
+  private final ScheduledExecutorService timer;
+  private final ExecutorService pullers;
+  /** The latest pull wanted per namespace, waiting for the namespace's running pull to end. */
+  private final Map<String, PullRequest> pending = new ConcurrentHashMap<>();
+  private final Set<String> pulling = ConcurrentHashMap.newKeySet();
+  /** Peers (HTTP addresses) with a digest request in flight. */
+  private final Set<String> digesting = ConcurrentHashMap.newKeySet();
   private final Map<String, Long> behindSince = new ConcurrentHashMap<>();
-  private final AtomicBoolean drainScheduled = new AtomicBoolean();
   private final LongAdder pulls = new LongAdder();
   private final LongAdder entriesApplied = new LongAdder();
   private final LongAdder blocksFetched = new LongAdder();
   private final LongAdder rejected = new LongAdder();
+  private final LongAdder ignoredAnnouncements = new LongAdder();
   private volatile String lastRejection = "";
 
   public Replicator(NamespaceLog log, Membership membership, PeerClient client, SyncConfig config, String localHttp,
@@ -75,8 +87,11 @@ public final class Replicator implements AutoCloseable {
     this.config = config;
     this.localHttp = localHttp;
     this.onApplied = onApplied;
-    this.worker = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("mnemo-sync").daemon(true).unstarted(r));
+    this.timer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("mnemo-sync-timer").daemon(true).unstarted(r));
+    this.pullers = Executors.newFixedThreadPool(PULL_THREADS, Thread.ofPlatform().name("mnemo-sync-", 0).daemon(true).factory());
   }
+
+  private record PullRequest(String peerHttp, List<Cid> heads) {}
 
   public void start() throws IOException {
     membership.start(new Membership.Listener() {
@@ -87,11 +102,11 @@ public final class Replicator implements AutoCloseable {
 
       @Override
       public void onPeerJoined(Peer peer) {
-        // A new or returning peer may hold what this node missed: compare soon.
-        worker.execute(() -> antiEntropyWith(peer));
+        // A new or returning peer may hold what this node missed: compare now.
+        antiEntropyWith(peer);
       }
     });
-    worker.scheduleWithFixedDelay(this::antiEntropyRound, config.antiEntropyMillis(), config.antiEntropyMillis(), TimeUnit.MILLISECONDS);
+    timer.scheduleWithFixedDelay(this::antiEntropyRound, config.antiEntropyMillis(), config.antiEntropyMillis(), TimeUnit.MILLISECONDS);
   }
 
   public Membership membership() {
@@ -117,44 +132,87 @@ public final class Replicator implements AutoCloseable {
     if (!config.replicates(announcement.ns()) || announcement.http().equals(localHttp) || allKnown(announcement.heads())) {
       return;
     }
-    behindSince.putIfAbsent(announcement.ns(), System.currentTimeMillis());
-    pending.put(announcement.ns(), announcement);
-    if (drainScheduled.compareAndSet(false, true)) {
-      worker.execute(this::drainPending);
+    // The address is data in a message any member can send and every member relays: pulling from
+    // whatever it names would let one member make the whole cluster send requests to any host
+    // (request forgery). Pull only from members' advertised addresses; anti-entropy with members
+    // still finds heads announced by anyone else.
+    if (!isMemberAddress(announcement.http())) {
+      ignoredAnnouncements.increment();
+      LOG.log(System.Logger.Level.DEBUG, "ignoring heads of " + announcement.ns() + " announced for "
+          + announcement.http() + ", which no member advertises");
+      return;
     }
+    requestPull(announcement.ns(), announcement.http(), announcement.heads());
   }
 
-  private void drainPending() {
-    drainScheduled.set(false);
-    for (String ns : List.copyOf(pending.keySet())) {
-      HeadsAnnouncement announcement = pending.remove(ns);
-      if (announcement != null) {
-        pull(announcement.http(), ns, announcement.heads());
+  private boolean isMemberAddress(String http) {
+    for (Peer peer : membership.peers()) {
+      if (peer.http().equals(http)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Wants the heads of {@code ns} pulled from {@code peerHttp}. A newer want replaces one still
+   * waiting: whatever it misses, the next announcement or anti-entropy round finds again.
+   */
+  private void requestPull(String ns, String peerHttp, List<Cid> heads) {
+    behindSince.putIfAbsent(ns, System.currentTimeMillis());
+    pending.put(ns, new PullRequest(peerHttp, heads));
+    startPulling(ns);
+  }
+
+  private void startPulling(String ns) {
+    if (pending.containsKey(ns) && pulling.add(ns)) {
+      try {
+        pullers.execute(() -> drain(ns));
+      } catch (RejectedExecutionException e) {
+        pulling.remove(ns); // closing
       }
     }
   }
 
+  private void drain(String ns) {
+    try {
+      for (PullRequest request = pending.remove(ns); request != null; request = pending.remove(ns)) {
+        pull(request.peerHttp(), ns, request.heads());
+      }
+    } finally {
+      pulling.remove(ns);
+      startPulling(ns); // a want that came in after the last look
+    }
+  }
+
   private void antiEntropyRound() {
-    List<Peer> peers = membership.peers();
+    List<Peer> peers = membership.peers().stream().filter(p -> !digesting.contains(p.http())).toList();
     if (!peers.isEmpty()) {
       antiEntropyWith(peers.get(ThreadLocalRandom.current().nextInt(peers.size())));
     }
   }
 
+  /** Asks the peer for its heads without waiting for the answer; pulls whatever differs. */
   private void antiEntropyWith(Peer peer) {
-    HeadsDigest digest;
-    try {
-      digest = client.digest(peer.http());
-    } catch (IOException | RuntimeException e) {
-      LOG.log(System.Logger.Level.DEBUG, "anti-entropy with " + peer.http() + " failed: " + e.getMessage());
+    if (!digesting.add(peer.http())) {
       return;
     }
-    for (Map.Entry<String, List<Cid>> e : digest.namespaces().entrySet()) {
-      if (config.replicates(e.getKey()) && !allKnown(e.getValue())) {
-        behindSince.putIfAbsent(e.getKey(), System.currentTimeMillis());
-        pull(peer.http(), e.getKey(), e.getValue());
+    client.digestAsync(peer.http()).whenComplete((digest, error) -> {
+      digesting.remove(peer.http());
+      if (error != null) {
+        LOG.log(System.Logger.Level.DEBUG, "anti-entropy with " + peer.http() + " failed: " + error.getMessage());
+        return;
       }
-    }
+      try {
+        for (Map.Entry<String, List<Cid>> e : digest.namespaces().entrySet()) {
+          if (config.replicates(e.getKey()) && !allKnown(e.getValue())) {
+            requestPull(e.getKey(), peer.http(), e.getValue());
+          }
+        }
+      } catch (RuntimeException e) {
+        LOG.log(System.Logger.Level.WARNING, "anti-entropy with " + peer.http() + " failed: " + e);
+      }
+    });
   }
 
   private boolean allKnown(Collection<Cid> heads) {
@@ -248,14 +306,15 @@ public final class Replicator implements AutoCloseable {
     Map<String, Long> lag = new LinkedHashMap<>();
     behindSince.forEach((ns, since) -> lag.put(ns, now - since));
     return new Status(pulls.sum(), entriesApplied.sum(), blocksFetched.sum(), client.bytesReceived(), rejected.sum(),
-        lastRejection, lag);
+        lastRejection, ignoredAnnouncements.sum(), lag);
   }
 
   @Override
   public void close() {
-    worker.shutdownNow();
+    timer.shutdownNow();
+    pullers.shutdownNow();
     try {
-      worker.awaitTermination(10, TimeUnit.SECONDS);
+      pullers.awaitTermination(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
