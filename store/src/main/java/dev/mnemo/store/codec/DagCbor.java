@@ -53,6 +53,11 @@ public final class DagCbor {
 
   /** Strict UTF-8: a lone surrogate is refused, where String.getBytes would write '?' and change the value. */
   static byte[] utf8(String s) {
+    // getBytes is intrinsic and several times faster than a CharsetEncoder (the encoder was a
+    // quarter of a durable append's CPU when profiled); it is exact for text without surrogates.
+    if (!hasSurrogate(s)) {
+      return s.getBytes(StandardCharsets.UTF_8);
+    }
     try {
       java.nio.ByteBuffer bytes = StandardCharsets.UTF_8.newEncoder()
           .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
@@ -64,6 +69,15 @@ public final class DagCbor {
     } catch (java.nio.charset.CharacterCodingException e) {
       throw new IllegalArgumentException("string is not valid Unicode (lone surrogate)", e);
     }
+  }
+
+  private static boolean hasSurrogate(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      if (Character.isSurrogate(s.charAt(i))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The IPLD kind of a decoded value, for error messages. */
