@@ -15,6 +15,7 @@ import dev.mnemo.node.metrics.Metrics;
 import dev.mnemo.store.MnemoStore;
 import dev.mnemo.store.cid.Cid;
 import dev.mnemo.sync.Peer;
+import dev.mnemo.sync.PeerStatus;
 import dev.mnemo.sync.PeerClient;
 import dev.mnemo.sync.Replicator;
 import dev.mnemo.sync.ScaleCubeMembership;
@@ -221,11 +222,13 @@ public final class MemoryNode implements AutoCloseable {
     gossip.put("lastRejection", sync.lastRejection());
     gossip.put("ignoredAnnouncements", sync.ignoredAnnouncements());
     ArrayNode peers = node.putArray("peers");
-    for (Peer peer : replicator.membership().peers()) {
+    for (PeerStatus member : replicator.membership().members()) {
+      Peer peer = member.peer();
       ObjectNode p = peers.addObject();
       p.put("id", peer.id());
       p.put("http", peer.http());
-      p.put("state", "alive");
+      p.put("state", member.state().label());
+      p.put("since", member.since());
       ArrayNode ns = p.putArray("namespaces");
       peer.namespaces().forEach(ns::add);
     }

@@ -23,6 +23,15 @@ public interface Membership extends AutoCloseable {
   /** The peers currently considered alive, not including this node. */
   List<Peer> peers();
 
+  /**
+   * Every peer this node knows of with its state: the live ones, and those that left or became
+   * unreachable in the last {@link #DEPARTED_KEPT_MILLIS} (until they come back).
+   */
+  List<PeerStatus> members();
+
+  /** How long a departed peer stays listed by {@link #members()}. */
+  long DEPARTED_KEPT_MILLIS = 10 * 60_000;
+
   /** This node's member id and the address it gossips on. */
   String localId();
 

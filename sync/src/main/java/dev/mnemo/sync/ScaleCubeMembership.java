@@ -14,10 +14,13 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * {@link Membership} on ScaleCube's SWIM cluster over TCP. A member's metadata is a small UTF-8
@@ -31,6 +34,8 @@ public final class ScaleCubeMembership implements Membership {
 
   private final SyncConfig config;
   private final String localHttp;
+  /** Peers seen joining or leaving, by HTTP address: a restarted node comes back with a new member id. */
+  private final Map<String, PeerStatus> seen = new ConcurrentHashMap<>();
   private ClusterImpl cluster;
 
   public ScaleCubeMembership(SyncConfig config, String localHttp) {
@@ -70,8 +75,16 @@ public final class ScaleCubeMembership implements Membership {
               return;
             }
             if (event.isAdded()) {
+              record(peer.get(), PeerStatus.State.ALIVE);
               listener.onPeerJoined(peer.get());
-            } else if (event.isRemoved() || event.isLeaving()) {
+            } else if (event.isLeaving()) {
+              record(peer.get(), PeerStatus.State.LEAVING);
+              listener.onPeerLeft(peer.get());
+            } else if (event.isRemoved()) {
+              PeerStatus before = seen.get(peer.get().http());
+              boolean announced = before != null && before.peer().id().equals(peer.get().id())
+                  && before.state() == PeerStatus.State.LEAVING;
+              record(peer.get(), announced ? PeerStatus.State.LEFT : PeerStatus.State.UNREACHABLE);
               listener.onPeerLeft(peer.get());
             }
           }
@@ -95,6 +108,30 @@ public final class ScaleCubeMembership implements Membership {
       cluster.<String>metadata(member).flatMap(m -> parse(member.id(), m)).ifPresent(peers::add);
     }
     return peers;
+  }
+
+  @Override
+  public List<PeerStatus> members() {
+    List<PeerStatus> members = new ArrayList<>();
+    long now = System.currentTimeMillis();
+    Map<String, Peer> alive = new LinkedHashMap<>();
+    peers().forEach(p -> alive.put(p.http(), p));
+    for (Peer peer : alive.values()) {
+      PeerStatus status = seen.get(peer.http());
+      long since = status != null && status.state() == PeerStatus.State.ALIVE ? status.since() : now;
+      members.add(new PeerStatus(peer, PeerStatus.State.ALIVE, since));
+    }
+    seen.values().removeIf(s -> s.state() != PeerStatus.State.ALIVE && now - s.since() > DEPARTED_KEPT_MILLIS);
+    for (PeerStatus status : seen.values()) {
+      if (status.state() != PeerStatus.State.ALIVE && !alive.containsKey(status.peer().http())) {
+        members.add(status);
+      }
+    }
+    return members;
+  }
+
+  private void record(Peer peer, PeerStatus.State state) {
+    seen.put(peer.http(), new PeerStatus(peer, state, System.currentTimeMillis()));
   }
 
   @Override

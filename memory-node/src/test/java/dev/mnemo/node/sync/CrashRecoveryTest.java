@@ -53,6 +53,8 @@ class CrashRecoveryTest {
       int atKill = writer.acked.size();
       NodeProcess.sleep(2_000);
       assertThat(writer.acked.size()).as("writes acknowledged by a while b is down").isGreaterThan(atKill);
+      Await.until(Duration.ofSeconds(20), "a lists the killed b as unreachable",
+          () -> a.peerState(b.url()).equals("unreachable"), () -> "a peers " + a.info().path("peers"));
 
       b.launch();
       b.awaitHealthy(Duration.ofSeconds(60));
@@ -80,6 +82,12 @@ class CrashRecoveryTest {
         () -> b.indexedMemories() == acked.size(), () -> "b index " + b.info().path("index"));
     assertThat(b.top(NS, TestVectors.random(0))).isEqualTo(writer.first);
     assertThat(b.top(NS, TestVectors.random(writer.lastSeed))).isEqualTo(writer.last);
+
+    // Back and alive under its old address; then a clean shutdown shows as "left", not "unreachable".
+    assertThat(a.peerState(b.url())).as("the restarted b as a lists it").isEqualTo("alive");
+    b.stop();
+    Await.until(Duration.ofSeconds(20), "a lists the cleanly stopped b as left",
+        () -> a.peerState(b.url()).equals("left"), () -> "a peers " + a.info().path("peers"));
   }
 
   /** Writes batches of 20 to one node until stopped, recording every acknowledged CID. */

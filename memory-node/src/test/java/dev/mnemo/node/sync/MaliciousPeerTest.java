@@ -242,7 +242,11 @@ class MaliciousPeerTest {
 
   private static List<String> peerUrls(NodeProcess node) {
     List<String> urls = new ArrayList<>();
-    node.info().path("peers").forEach(p -> urls.add(p.path("http").asText()));
+    node.info().path("peers").forEach(p -> {
+      if (p.path("state").asText().equals("alive")) {
+        urls.add(p.path("http").asText());
+      }
+    });
     return urls;
   }
 

@@ -291,8 +291,25 @@ public final class NodeProcess implements AutoCloseable {
     return heads;
   }
 
+  /** Peers this node lists as alive (departed ones are listed too, with their state). */
   public int peerCount() {
-    return info().path("peers").size();
+    int alive = 0;
+    for (JsonNode peer : info().path("peers")) {
+      if (peer.path("state").asText().equals("alive")) {
+        alive++;
+      }
+    }
+    return alive;
+  }
+
+  /** The state this node lists for the peer at {@code http}, or "absent". */
+  public String peerState(String http) {
+    for (JsonNode peer : info().path("peers")) {
+      if (peer.path("http").asText().equals(http)) {
+        return peer.path("state").asText();
+      }
+    }
+    return "absent";
   }
 
   /** Live memories in the recall index, over all namespaces. */

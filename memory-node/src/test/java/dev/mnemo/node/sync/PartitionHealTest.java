@@ -106,6 +106,7 @@ class PartitionHealTest {
         () -> a.peerCount() == 1 && b.peerCount() == 1 && c.peerCount() == 0,
         () -> membership(a, b, c));
     System.out.println("partition seen by membership after " + detached + " ms");
+    assertThat(a.peerState(httpProxy.url())).as("c as a lists it during the cut").isEqualTo("unreachable");
 
     Set<String> duringCut = new TreeSet<>();
     List<String> singles = new ArrayList<>();
@@ -215,7 +216,9 @@ class PartitionHealTest {
   private static List<String> peerUrls(NodeProcess node) {
     List<String> urls = new ArrayList<>();
     for (JsonNode peer : node.info().path("peers")) {
-      urls.add(peer.path("http").asText());
+      if (peer.path("state").asText().equals("alive")) {
+        urls.add(peer.path("http").asText());
+      }
     }
     return urls;
   }
