@@ -190,6 +190,11 @@ public final class MemoryService {
     return dev.mnemo.sync.HeadsDigest.of(log).encode();
   }
 
+  /** Whether this node holds any entry of {@code ns}. */
+  public boolean hasNamespace(String ns) {
+    return !log.heads(ns).isEmpty();
+  }
+
   public NamespaceCar.Exported export(String ns, OutputStream out) throws IOException {
     return NamespaceCar.export(log, ns, out);
   }

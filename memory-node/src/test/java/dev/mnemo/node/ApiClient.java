@@ -55,9 +55,11 @@ public final class ApiClient {
   }
 
   private final HttpClient http;
+  private final int port;
   private final String base;
 
   public ApiClient(int port) {
+    this.port = port;
     this.base = "http://127.0.0.1:" + port;
     this.http = HttpClient.newBuilder()
         .version(HttpClient.Version.HTTP_1_1)
@@ -88,6 +90,27 @@ public final class ApiClient {
 
   public Response get(String path) {
     return send("GET", path, null, BodyPublishers.noBody());
+  }
+
+  /**
+   * A GET of {@code rawTarget} written byte for byte on a plain socket, for request targets
+   * java.net.URI refuses to build (a bad %-escape), as a careless client may still send them.
+   */
+  public Response rawGet(String rawTarget) {
+    try (java.net.Socket socket = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), port)) {
+      socket.setSoTimeout(30_000);
+      socket.getOutputStream().write(("GET " + rawTarget + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+          .getBytes(StandardCharsets.ISO_8859_1));
+      String raw = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      int headerEnd = raw.indexOf("\r\n\r\n");
+      String head = raw.substring(0, headerEnd);
+      int status = Integer.parseInt(head.split(" ", 3)[1]);
+      String type = head.lines().filter(l -> l.toLowerCase(java.util.Locale.ROOT).startsWith("content-type:"))
+          .map(l -> l.substring(13).trim()).findFirst().orElse("");
+      return new Response("GET " + rawTarget, status, type, raw.substring(headerEnd + 4).getBytes(StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   public Response delete(String path) {

@@ -88,6 +88,8 @@ public final class HttpApi {
         Buffer.buffer(metrics.render()))));
 
     router.route().failureHandler(this::failure);
+    // An undecodable URI (a bad %-escape) fails in the router before any route matches.
+    router.errorHandler(400, ctx -> sendError(ctx, 400, "bad_request", "malformed request URI: " + ctx.request().uri()));
     router.errorHandler(404, ctx -> sendError(ctx, 404, "not_found", "no such endpoint: " + ctx.request().method() + " " + ctx.request().path()));
     router.errorHandler(405, ctx -> sendError(ctx, 405, "method_not_allowed", ctx.request().method() + " is not allowed on " + ctx.request().path()));
     return router;
@@ -225,6 +227,10 @@ public final class HttpApi {
 
   private Reply export(RoutingContext ctx) throws Exception {
     String ns = namespace(ctx);
+    if (!service.hasNamespace(ns)) {
+      // A CAR v1 needs at least one root (go-car refuses an empty one): nothing to export.
+      throw ApiException.notFound("namespace " + ns + " has no entries on this node");
+    }
     ByteArrayOutputStream car = new ByteArrayOutputStream();
     service.export(ns, car);
     return new Reply(200, CAR + "; version=1", Buffer.buffer(car.toByteArray()));

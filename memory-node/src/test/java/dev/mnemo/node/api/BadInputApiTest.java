@@ -364,6 +364,13 @@ class BadInputApiTest {
   }
 
   @Test
+  void malformedUriEscapesAre400WithAJsonError() {
+    refused(400, "bad_request", () -> api.rawGet("/v1/memories/%zz"));
+    refused(400, "bad_request", () -> api.rawGet("/v1/namespaces/" + SEEDED + "/memories?cursor=%%%"));
+    assertThat(api.getJson("/v1/memories/" + seeded.get(0)).path("text").asText()).isEqualTo("seed one");
+  }
+
+  @Test
   void unknownEndpointIs404() {
     refused(404, "not_found", () -> api.get("/v1/nothing"));
     refused(404, "not_found", () -> api.get("/v2/node"));
