@@ -60,6 +60,7 @@ final class LogWriter implements Staging.Committed {
   // Committed state the writer keeps in memory; touched by the writer thread only.
   private final Map<String, Set<Cid>> committedHeads = new HashMap<>();
   private final Map<String, Long> committedClocks = new HashMap<>();
+  private final PendingDeletes pendingDeletes;
   private long nextPosition;
 
   LogWriter(RocksStorage storage, BlockStore blocks, boolean blocksInEngine, AgentKey signer, NamespaceLog reads) {
@@ -69,6 +70,7 @@ final class LogWriter implements Staging.Committed {
     this.signer = signer;
     this.reads = reads;
     this.nextPosition = reads.lastPosition() + 1;
+    this.pendingDeletes = blocksInEngine ? null : new PendingDeletes(storage, blocks);
     this.thread = Thread.ofPlatform().name("mnemo-log-writer").daemon(true).unstarted(this::run);
     thread.start();
   }
@@ -100,6 +102,9 @@ final class LogWriter implements Staging.Committed {
       try {
         Request first = queue.poll(100, TimeUnit.MILLISECONDS);
         if (first == null) {
+          if (pendingDeletes != null) {
+            pendingDeletes.retryIfDue();
+          }
           continue;
         }
         group.add(first);
@@ -142,18 +147,23 @@ final class LogWriter implements Staging.Committed {
       onCommit.forEach(Runnable::run);
       return;
     }
+    List<Cid> externalDeletes;
     try {
-      write(root);
+      externalDeletes = write(root);
     } catch (IOException | RuntimeException e) {
       for (Request request : group) {
         future(request).completeExceptionally(e);
       }
       return;
     }
+    // Durable from here on: whatever follows must not fail the group or lose its state.
     nextPosition = root.nextPosition;
     committedHeads.putAll(root.heads);
     for (Map.Entry<String, Long> e : root.clocks.entrySet()) {
       committedClocks.put(e.getKey(), e.getValue());
+    }
+    if (pendingDeletes != null) {
+      pendingDeletes.removeCommitted(externalDeletes);
     }
     onCommit.forEach(Runnable::run);
   }
@@ -307,8 +317,11 @@ final class LogWriter implements Staging.Committed {
     }
   }
 
-  /** Commits a group: one durable RocksDB batch (blocks first on a store outside the engine). */
-  private void write(Staging root) throws IOException {
+  /**
+   * Commits a group: one durable RocksDB batch (blocks first on a store outside the engine).
+   * Returns the blocks to remove from a store outside the engine now that the batch committed.
+   */
+  private List<Cid> write(Staging root) throws IOException {
     List<Block> external = new ArrayList<>();
     List<Cid> externalDeletes = new ArrayList<>();
     try (WriteBatch batch = new WriteBatch()) {
@@ -361,13 +374,14 @@ final class LogWriter implements Staging.Committed {
       if (!external.isEmpty()) {
         blocks.putAll(external);
       }
+      if (!externalDeletes.isEmpty()) {
+        pendingDeletes.stage(batch, externalDeletes);
+      }
       storage.writeDurably(batch);
     } catch (RocksDBException e) {
       throw new IOException("staging the log batch failed: " + e.getMessage(), e);
     }
-    for (Cid cid : externalDeletes) {
-      blocks.delete(cid);
-    }
+    return externalDeletes;
   }
 
   @Override
