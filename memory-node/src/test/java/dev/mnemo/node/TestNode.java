@@ -3,6 +3,7 @@ package dev.mnemo.node;
 import dev.mnemo.node.config.ConfigLoader;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.Map;
 
 /**
@@ -23,9 +24,18 @@ public final class TestNode implements AutoCloseable {
   }
 
   public static TestNode start(Path dataDir, String embedder) {
+    return start(dataDir, embedder, Map.of());
+  }
+
+  /**
+   * As {@link #start(Path, String)}, with more configuration keys (flags, so they win over the
+   * environment), e.g. {@code blockStore=ipfs, ipfsApi=..., ipfsTimeoutMs=...}.
+   */
+  public static TestNode start(Path dataDir, String embedder, Map<String, String> extraConfig) {
+    Map<String, String> flags = new HashMap<>(Map.of("port", "0", "gossipPort", "0", "data", dataDir.toString(), "embedder", embedder));
+    flags.putAll(extraConfig);
     try {
-      return new TestNode(MemoryNode.start(ConfigLoader.load(null, Map.of(),
-          Map.of("port", "0", "gossipPort", "0", "data", dataDir.toString(), "embedder", embedder))));
+      return new TestNode(MemoryNode.start(ConfigLoader.load(null, Map.of(), flags)));
     } catch (IOException | ConfigLoader.ConfigException e) {
       throw new IllegalStateException("cannot start a node on " + dataDir + ": " + e.getMessage(), e);
     }

@@ -8,17 +8,20 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.PoolOptions;
 import io.vertx.ext.web.client.HttpRequest;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 
 /**
@@ -26,27 +29,47 @@ import java.util.function.Function;
  * {@code pin/*}, {@code dag/*}, {@code id}), on Vert.x's web client. The Java client the IPFS
  * project publishes is not on Maven Central and blocks its caller, hence this one.
  *
- * <p>Every call has a timeout. Failures to connect and 5xx answers that are not "not found" are
- * retried a bounded number of times with backoff; then the future fails with {@link KuboException}
- * whose {@code unavailable()} says whether the node could not be reached (503 territory) or
- * answered with an error.
+ * <p>Every call has a timeout, after which it fails without a retry. Failures to connect and 5xx
+ * answers that are not "not found" are retried a bounded number of times with backoff; then the
+ * future fails with {@link KuboException} whose {@code unavailable()} says whether the node could
+ * not be reached, timed out, or answered 502/503/504 (a proxy or IPFS Cluster in front of a node
+ * that is down: 503 territory), or answered with an error.
+ *
+ * <p>Checked against Kubo's documented RPC and against a real js-ipfs 0.18 node
+ * ({@code tools/ipfs-node}); the calls and parameters used here behave the same on both.
+ * {@code offline=true} is a global option in Kubo (never fetch from the network) and is ignored
+ * by js-ipfs, which runs offline anyway.
  */
 public final class KuboClient implements AutoCloseable {
   /** A failed call; {@code unavailable} when the node was unreachable or timed out. */
   public static final class KuboException extends RuntimeException {
     private final boolean unavailable;
+    private final int status;
 
     KuboException(String message, boolean unavailable, Throwable cause) {
+      this(message, unavailable, -1, cause);
+    }
+
+    KuboException(String message, boolean unavailable, int status, Throwable cause) {
       super(message, cause);
       this.unavailable = unavailable;
+      this.status = status;
     }
 
     public boolean unavailable() {
       return unavailable;
     }
+
+    /** The HTTP status the node answered, or -1 when there was no (usable) answer. */
+    public int status() {
+      return status;
+    }
   }
 
   private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** Connections kept to the node; also the number of calls in flight at once (more wait in the pool's queue). */
+  public static final int MAX_CONNECTIONS = 16;
 
   private final Vertx vertx;
   private final WebClient client;
@@ -62,7 +85,7 @@ public final class KuboClient implements AutoCloseable {
     this.client = WebClient.create(vertx, new WebClientOptions()
         .setKeepAlive(true)
         .setConnectTimeout((int) Math.min(timeoutMillis, 5_000))
-        .setUserAgent("mnemo"));
+        .setUserAgent("mnemo"), new PoolOptions().setHttp1MaxSize(MAX_CONNECTIONS));
   }
 
   public URI api() {
@@ -86,9 +109,53 @@ public final class KuboClient implements AutoCloseable {
         .recover(e -> isNotFound(e) ? Future.succeededFuture(false) : Future.failedFuture(e));
   }
 
-  public Future<Void> blockRm(Cid cid) {
-    return call("block/rm", Map.of("arg", cid.toString(), "force", "true"), null, r -> (Void) null)
-        .recover(e -> isNotFound(e) ? Future.succeededFuture() : Future.failedFuture(e));
+  /** What {@link #blockRm} did. */
+  public enum Removed {
+    /** The node removed the block. */
+    REMOVED,
+    /** The node did not have the block. */
+    ABSENT,
+    /** The node kept the block because a pin (not Mnemo's direct one, which is removed first) still holds it. */
+    KEPT_PINNED
+  }
+
+  /**
+   * {@code block/rm} without {@code force}. Kubo's {@code force} only ignores missing blocks, but
+   * js-ipfs' also removes pinned blocks, which would break other pins' DAGs; without it both refuse
+   * pinned blocks the same way. The answer is HTTP 200 with one JSON line per block, whose
+   * {@code Error} says why a block was not removed; a missing block counts as removed.
+   */
+  public Future<Removed> blockRm(Cid cid) {
+    return call("block/rm", Map.of("arg", cid.toString()), null, KuboClient::removed)
+        .recover(e -> isNotFound(e) ? Future.succeededFuture(Removed.ABSENT) : Future.failedFuture(e));
+  }
+
+  private static Removed removed(HttpResponse<Buffer> response) {
+    String body = response.body() == null ? "" : response.body().toString(StandardCharsets.UTF_8);
+    Removed result = Removed.REMOVED;
+    for (String line : body.split("\n")) {
+      if (line.isBlank()) {
+        continue;
+      }
+      JsonNode node;
+      try {
+        node = JSON.readTree(line);
+      } catch (Exception e) {
+        throw new IllegalStateException("not JSON: " + line, e);
+      }
+      String error = node.path("Error").asText("");
+      if (error.isEmpty()) {
+        continue;
+      }
+      if (isNotFoundMessage(error)) {
+        result = Removed.ABSENT;
+      } else if (error.toLowerCase().contains("pinned")) {
+        result = Removed.KEPT_PINNED;
+      } else {
+        throw new IllegalStateException(error);
+      }
+    }
+    return result;
   }
 
   /** {@code pin/add} of one block, not recursive: Mnemo pins every block it stores itself. */
@@ -96,6 +163,11 @@ public final class KuboClient implements AutoCloseable {
     return call("pin/add", Map.of("arg", cid.toString(), "recursive", "false"), null, r -> (Void) null);
   }
 
+  /**
+   * {@code pin/rm} of Mnemo's direct pin. Succeeds when the block is not pinned, and when it is
+   * pinned recursively: pinning a directly pinned block recursively (an operator's
+   * {@code ipfs pin add}) turns the one pin into a recursive one, which is not Mnemo's to remove.
+   */
   public Future<Void> pinRm(Cid cid) {
     return call("pin/rm", Map.of("arg", cid.toString(), "recursive", "false"), null, r -> (Void) null)
         .recover(e -> isNotPinned(e) ? Future.succeededFuture() : Future.failedFuture(e));
@@ -154,7 +226,12 @@ public final class KuboClient implements AutoCloseable {
 
   private <T> void attempt(String path, Map<String, String> params, Multipart body, Function<HttpResponse<Buffer>, T> parse,
       int attempt, Promise<T> promise) {
-    HttpRequest<Buffer> request = client.postAbs(api.toString().replaceAll("/$", "") + "/api/v0/" + path).timeout(timeoutMillis);
+    // An idle timeout (no answer within timeoutMillis), not timeout(): that one also bounds the wait
+    // for a pooled connection, and Vert.x 5.0's timer for that wait can fire after the request got
+    // its connection ("Promise already completed" logged as an unhandled error during big batches).
+    // A call waiting for a connection waits for one of the MAX_CONNECTIONS calls in flight, each of
+    // which ends within the timeout; KuboBlockStore bounds its caller's whole wait.
+    HttpRequest<Buffer> request = client.postAbs(api.toString().replaceAll("/$", "") + "/api/v0/" + path).idleTimeout(timeoutMillis);
     params.forEach(request::addQueryParam);
     Future<HttpResponse<Buffer>> sent;
     if (body != null) {
@@ -174,12 +251,22 @@ public final class KuboClient implements AutoCloseable {
         return;
       } else if (ar.succeeded()) {
         String message = errorMessage(ar.result());
-        boolean retriable = ar.result().statusCode() >= 500 && !isNotFoundMessage(message) && !isNotPinnedMessage(message);
-        failure = new KuboException(path + " answered " + ar.result().statusCode() + ": " + message, false, null);
+        int status = ar.result().statusCode();
+        boolean retriable = status >= 500 && !isNotFoundMessage(message) && !isNotPinnedMessage(message);
+        // 502/503/504: a proxy (or IPFS Cluster) in front of a node that is down or overloaded.
+        boolean unavailable = status == 502 || status == 503 || status == 504;
+        failure = new KuboException(path + " answered " + status + ": " + message, unavailable, status, null);
         if (!retriable) {
           promise.fail(failure);
           return;
         }
+      } else if (ar.cause() instanceof TimeoutException) {
+        // Not retried: a node that did not answer in time is hung or overloaded, and each retry
+        // would add a whole timeout to the caller's wait, so a write would answer 503 only after
+        // (retries + 1) timeouts instead of one. Refused connections and 5xx come back at once.
+        promise.fail(new KuboException("IPFS node at " + api + " did not answer " + path + " within " + timeoutMillis + " ms",
+            true, ar.cause()));
+        return;
       } else {
         failure = new KuboException("IPFS node at " + api + " unreachable (" + path + "): " + ar.cause().getMessage(), true, ar.cause());
       }
@@ -200,8 +287,14 @@ public final class KuboClient implements AutoCloseable {
     }
   }
 
+  /**
+   * The node answered that it does not have the block. Both Kubo and js-ipfs say so with a 500 (or
+   * a 4xx) and a message; an HTTP 404 means the API path itself is wrong (not an IPFS RPC API, or
+   * the wrong base URL), which must not pass for "no such block".
+   */
   private static boolean isNotFound(Throwable e) {
-    return e instanceof KuboException k && !k.unavailable() && isNotFoundMessage(k.getMessage());
+    return e instanceof KuboException k && !k.unavailable() && k.status() != 404 && k.status() != -1
+        && isNotFoundMessage(k.getMessage());
   }
 
   private static boolean isNotFoundMessage(String message) {
@@ -210,11 +303,13 @@ public final class KuboClient implements AutoCloseable {
   }
 
   private static boolean isNotPinned(Throwable e) {
-    return e instanceof KuboException k && !k.unavailable() && isNotPinnedMessage(k.getMessage());
+    return e instanceof KuboException k && !k.unavailable() && k.status() != 404 && k.status() != -1
+        && isNotPinnedMessage(k.getMessage());
   }
 
   private static boolean isNotPinnedMessage(String message) {
-    return message.toLowerCase().contains("not pinned");
+    String m = message.toLowerCase();
+    return m.contains("not pinned") || m.contains("pinned recursively");
   }
 
   private static JsonNode json(HttpResponse<Buffer> response) {
