@@ -331,11 +331,40 @@ public final class LuceneMemoryIndex implements MemoryIndex {
         }
         finalScores.put(e.getKey(), score);
       }
-      return finalScores.entrySet().stream()
-          .sorted(Map.Entry.<Integer, Double>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()))
-          .limit(query.k())
-          .map(Map.Entry::getKey)
+      List<Map.Entry<Integer, Double>> ranked = finalScores.entrySet().stream()
+          .sorted(Map.Entry.<Integer, Double>comparingByValue().reversed())
           .toList();
+      return topWithTiesByCid(ranked);
+    }
+
+    /**
+     * The first k of {@code ranked}, with memories of equal score ordered by CID. Doc ids depend
+     * on the order a node applied its entries, so two replicas holding the same memories would
+     * otherwise break ties (common in BM25: "trip number 5" and "trip number 105") differently.
+     * Only the runs of ties that reach into the top k pay for a CID lookup.
+     */
+    private List<Integer> topWithTiesByCid(List<Map.Entry<Integer, Double>> ranked) throws IOException {
+      List<Integer> top = new ArrayList<>(Math.min(query.k(), ranked.size()));
+      int i = 0;
+      while (top.size() < query.k() && i < ranked.size()) {
+        double score = ranked.get(i).getValue();
+        int end = i + 1;
+        while (end < ranked.size() && ranked.get(end).getValue() == score) {
+          end++;
+        }
+        List<Integer> run = new ArrayList<>(end - i);
+        ranked.subList(i, end).forEach(e -> run.add(e.getKey()));
+        if (run.size() > 1) {
+          Map<Integer, Cid> cids = new HashMap<>();
+          for (int doc : run) {
+            cids.put(doc, cidOf(doc));
+          }
+          run.sort(java.util.Comparator.comparing(cids::get));
+        }
+        top.addAll(run.subList(0, Math.min(run.size(), query.k() - top.size())));
+        i = end;
+      }
+      return top;
     }
 
     /** BM25 of hits that only the vector search found, by scoring the text query on just them. */

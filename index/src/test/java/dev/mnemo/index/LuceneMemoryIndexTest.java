@@ -92,6 +92,35 @@ class LuceneMemoryIndexTest {
     assertThat(index.size()).isEqualTo(1);
   }
 
+  /**
+   * Two replicas that applied the same memories in a different order give them different doc ids;
+   * memories with equal scores must still come back in the same order on both (by CID).
+   */
+  @Test
+  void tiesRankTheSameWhateverOrderTheMemoriesWereIndexedIn(@TempDir Path other) throws Exception {
+    List<IndexedMemory> memories = new java.util.ArrayList<>();
+    for (int i = 0; i < 12; i++) {
+      memories.add(memory("alice", "trip to Lisbon number " + i, new float[] {1, 0, 0, 0}, Map.of(), List.of(), 1000, i + 1));
+    }
+    index.add(memories);
+    index.refresh();
+    List<IndexedMemory> reversed = new java.util.ArrayList<>(memories);
+    java.util.Collections.reverse(reversed);
+    try (LuceneMemoryIndex replica = LuceneMemoryIndex.open(other, IndexConfig.defaults(4))) {
+      replica.add(reversed);
+      replica.refresh();
+      for (RecallQuery q : List.of(
+          RecallQuery.of("alice", "trip Lisbon", null, 5, RecallMode.KEYWORD),
+          RecallQuery.of("alice", null, new float[] {1, 0, 0, 0}, 5, RecallMode.VECTOR),
+          RecallQuery.of("alice", "trip Lisbon", new float[] {1, 0, 0, 0}, 5, RecallMode.HYBRID))) {
+        List<Cid> here = index.recall(q).hits().stream().map(RecallHit::cid).toList();
+        List<Cid> there = replica.recall(q).hits().stream().map(RecallHit::cid).toList();
+        assertThat(here).as("%s mode", q.mode()).hasSize(5).isEqualTo(there);
+        assertThat(here).as("ties in CID order").isSorted();
+      }
+    }
+  }
+
   private static RecallQuery query(String ns, float[] vector, RecallFilter filter) {
     return new RecallQuery(ns, null, vector, 5, RecallMode.VECTOR, filter, 0, RecallQuery.DEFAULT_HALF_LIFE, System.currentTimeMillis());
   }
