@@ -26,6 +26,7 @@ import org.apache.lucene.index.IndexWriter;
 import org.apache.lucene.index.IndexWriterConfig;
 import org.apache.lucene.index.KnnVectorValues;
 import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.index.BinaryDocValues;
 import org.apache.lucene.index.NumericDocValues;
 import org.apache.lucene.index.ReaderUtil;
 import org.apache.lucene.index.SegmentInfos;
@@ -37,6 +38,12 @@ import org.apache.lucene.search.KnnFloatVectorQuery;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.SearcherFactory;
+import org.apache.lucene.search.UsageTrackingQueryCachingPolicy;
+import org.apache.lucene.search.TermQuery;
+import org.apache.lucene.search.QueryCachingPolicy;
+import org.apache.lucene.search.QueryCache;
+import org.apache.lucene.search.LRUQueryCache;
+import org.apache.lucene.index.IndexReader;
 import org.apache.lucene.search.SearcherManager;
 import org.apache.lucene.search.TermInSetQuery;
 import org.apache.lucene.search.TopDocs;
@@ -54,7 +61,7 @@ import org.apache.lucene.util.QueryBuilder;
  */
 public final class LuceneMemoryIndex implements MemoryIndex {
   /** Bumped when the schema changes; an index of another version must be rebuilt (mnemo reindex). */
-  public static final String SCHEMA_VERSION = "2";
+  public static final String SCHEMA_VERSION = "3";
   private static final String POSITION_KEY = "mnemo.position";
   private static final String VERSION_KEY = "mnemo.schema";
   /**
@@ -99,8 +106,52 @@ public final class LuceneMemoryIndex implements MemoryIndex {
         .setOpenMode(rebuild ? IndexWriterConfig.OpenMode.CREATE : IndexWriterConfig.OpenMode.CREATE_OR_APPEND)
         .setRAMBufferSizeMB(64);
     this.writer = new IndexWriter(directory, iwc);
-    this.searchers = new SearcherManager(writer, new SearcherFactory());
+    this.searchers = new SearcherManager(writer, new FilterCachingSearcherFactory());
     this.applied.set(position);
+  }
+
+  /**
+   * Searchers that cache the recall filters (namespace, and whatever else a recall filters on) per
+   * segment. A filtered kNN search first turns its filter into a bitset of the accepted documents;
+   * uncached, that walked the namespace's postings on every query, a cost that grows with the
+   * index. Lucene's default policy never caches a term query, since one is cheap to run once.
+   */
+  private static final class FilterCachingSearcherFactory extends SearcherFactory {
+    private static final QueryCache CACHE = new LRUQueryCache(1_000, 64L << 20);
+
+    @Override
+    public IndexSearcher newSearcher(IndexReader reader, IndexReader previous) {
+      IndexSearcher searcher = new IndexSearcher(reader);
+      searcher.setQueryCache(CACHE);
+      searcher.setQueryCachingPolicy(new RecallFilterCachingPolicy());
+      return searcher;
+    }
+  }
+
+  /** Caches recall filters (conjunctions that include the namespace term); defers the rest to Lucene's policy. */
+  private static final class RecallFilterCachingPolicy implements QueryCachingPolicy {
+    private final UsageTrackingQueryCachingPolicy usage = new UsageTrackingQueryCachingPolicy();
+
+    @Override
+    public void onUse(Query query) {
+      usage.onUse(query);
+    }
+
+    @Override
+    public boolean shouldCache(Query query) throws IOException {
+      return isRecallFilter(query) || usage.shouldCache(query);
+    }
+
+    private static boolean isRecallFilter(Query query) {
+      if (query instanceof TermQuery term) {
+        return term.getTerm().field().equals(MemoryDocuments.NS);
+      }
+      if (query instanceof BooleanQuery bool) {
+        return bool.clauses().stream().allMatch(c -> c.occur() == Occur.FILTER)
+            && bool.clauses().stream().anyMatch(c -> isRecallFilter(c.query()));
+      }
+      return false;
+    }
   }
 
   public static LuceneMemoryIndex open(Path dir, IndexConfig config) throws IOException {
@@ -417,11 +468,17 @@ public final class LuceneMemoryIndex implements MemoryIndex {
     }
 
     private Cid cidOf(int doc) throws IOException {
-      String text = searcher.storedFields().document(doc, java.util.Set.of(MemoryDocuments.CID)).get(MemoryDocuments.CID);
+      List<LeafReaderContext> leaves = searcher.getIndexReader().leaves();
+      LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(doc, leaves));
+      BinaryDocValues cids = leaf.reader().getBinaryDocValues(MemoryDocuments.CID);
+      if (cids == null || !cids.advanceExact(doc - leaf.docBase)) {
+        throw new IOException("index document " + doc + " has no CID: run 'mnemo reindex'");
+      }
+      BytesRef bytes = cids.binaryValue();
       try {
-        return Cid.parse(text);
+        return Cid.fromBytes(java.util.Arrays.copyOfRange(bytes.bytes, bytes.offset, bytes.offset + bytes.length));
       } catch (InvalidFormatException e) {
-        throw new IOException("index holds a malformed CID '" + text + "': run 'mnemo reindex'", e);
+        throw new IOException("index holds a malformed CID: run 'mnemo reindex'", e);
       }
     }
 
