@@ -22,7 +22,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>{@link #awaitApplied} gives read-your-writes: a writer that got position P back from the log
  * calls it before acknowledging, and returns once recall sees P. Concurrent callers share the
  * work: whoever holds the lock applies everything pending, so a burst of writes costs one refresh.
- * A background task commits the index every few seconds, saving how far it got.
+ * A background task commits the index every few seconds, saving how far it got, and once writes
+ * have paused for a while merges the index into one segment ({@link MemoryIndex#optimize}).
  */
 public final class LogIndexer implements AutoCloseable {
   private static final int PAGE = 1_000;
@@ -34,9 +35,13 @@ public final class LogIndexer implements AutoCloseable {
   private volatile long visible;
   private final long minRefreshNanos;
   private long lastRefreshNanos;
+  private final long optimizeIdleNanos;
+  private volatile long lastApplyNanos = System.nanoTime();
+  private volatile boolean optimizedSinceApply;
 
+  /** An indexer that never optimizes on its own (for offline tools; see {@link #rebuild}). */
   public LogIndexer(NamespaceLog log, MemoryIndex index, long commitIntervalMillis) throws IOException {
-    this(log, index, commitIntervalMillis, DEFAULT_MIN_REFRESH_MILLIS);
+    this(log, index, commitIntervalMillis, DEFAULT_MIN_REFRESH_MILLIS, 0);
   }
 
   /**
@@ -46,14 +51,24 @@ public final class LogIndexer implements AutoCloseable {
    */
   public static final long DEFAULT_MIN_REFRESH_MILLIS = 25;
 
-  public LogIndexer(NamespaceLog log, MemoryIndex index, long commitIntervalMillis, long minRefreshMillis) throws IOException {
+  /**
+   * @param optimizeIdleMillis after this long without new entries, merge the index into one
+   *     segment (0: never)
+   */
+  public LogIndexer(NamespaceLog log, MemoryIndex index, long commitIntervalMillis, long minRefreshMillis,
+      long optimizeIdleMillis) throws IOException {
     this.log = log;
     this.index = index;
     this.minRefreshNanos = TimeUnit.MILLISECONDS.toNanos(minRefreshMillis);
+    this.optimizeIdleNanos = TimeUnit.MILLISECONDS.toNanos(optimizeIdleMillis);
     this.visible = index.appliedPosition();
     this.committer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform()
         .name("mnemo-index-commit").daemon(true).unstarted(r));
     committer.scheduleWithFixedDelay(this::commitQuietly, commitIntervalMillis, commitIntervalMillis, TimeUnit.MILLISECONDS);
+    if (optimizeIdleMillis > 0) {
+      long check = Math.max(100, optimizeIdleMillis / 4);
+      committer.scheduleWithFixedDelay(this::optimizeIfIdle, check, check, TimeUnit.MILLISECONDS);
+    }
   }
 
   /** Progress of a catch-up or rebuild: entries applied so far of the total to apply. */
@@ -85,6 +100,8 @@ public final class LogIndexer implements AutoCloseable {
         return;
       }
       apply(page);
+      lastApplyNanos = System.nanoTime();
+      optimizedSinceApply = false;
       position = page.get(page.size() - 1).position();
       if (progress != null) {
         progress.update(position - start, Math.max(end - start, position - start));
@@ -139,6 +156,7 @@ public final class LogIndexer implements AutoCloseable {
       index.clear();
       visible = 0;
       long applied = catchUp(progress);
+      index.optimize();
       index.commit();
       return applied;
     } finally {
@@ -179,6 +197,26 @@ public final class LogIndexer implements AutoCloseable {
     if (!removes.isEmpty()) {
       index.remove(removes);
       removes.clear();
+    }
+  }
+
+  /** Runs on the commit thread, so a merge never overlaps a commit. */
+  private void optimizeIfIdle() {
+    if (!optimizedSinceApply && System.nanoTime() - lastApplyNanos >= optimizeIdleNanos) {
+      try {
+        long start = System.nanoTime();
+        int segments = index.segmentCount();
+        if (index.optimize()) {
+          System.getLogger(LogIndexer.class.getName()).log(System.Logger.Level.INFO, String.format(java.util.Locale.ROOT,
+              "writes paused: merged the recall index from %d segments into one in %.1f s", segments,
+              (System.nanoTime() - start) / 1e9));
+          commitQuietly();
+        }
+        optimizedSinceApply = true;
+      } catch (IOException | RuntimeException e) {
+        System.getLogger(LogIndexer.class.getName()).log(System.Logger.Level.WARNING,
+            "merging the recall index failed (will retry): " + e.getMessage());
+      }
     }
   }
 

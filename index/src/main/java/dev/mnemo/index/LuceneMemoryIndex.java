@@ -232,13 +232,22 @@ public final class LuceneMemoryIndex implements MemoryIndex {
     searchers.maybeRefreshBlocking();
   }
 
+  private long committedPosition = -1;
+
   @Override
   public synchronized void commit() throws IOException {
+    // The commit task runs every few seconds; with nothing new, a commit would still write and
+    // sync a new commit point for its user data.
+    if (applied.get() == committedPosition && !writer.hasUncommittedChanges()) {
+      return;
+    }
+    long position = applied.get();
     Map<String, String> data = new HashMap<>();
-    data.put(POSITION_KEY, Long.toString(applied.get()));
+    data.put(POSITION_KEY, Long.toString(position));
     data.put(VERSION_KEY, SCHEMA_VERSION);
     writer.setLiveCommitData(data.entrySet());
     writer.commit();
+    committedPosition = position;
   }
 
   @Override
@@ -257,6 +266,32 @@ public final class LuceneMemoryIndex implements MemoryIndex {
     } finally {
       searchers.release(searcher);
     }
+  }
+
+  @Override
+  public int segmentCount() throws IOException {
+    IndexSearcher searcher = searchers.acquire();
+    try {
+      return searcher.getIndexReader().leaves().size();
+    } finally {
+      searchers.release(searcher);
+    }
+  }
+
+  /**
+   * One segment: measured at 100k memories, a vector recall over the 9-16 segments that Lucene's
+   * merge policy leaves after ingest ran at a third of the rate of one over a single segment at
+   * the same recall@10 (benchmarks/README.md), and merging took 26 s.
+   */
+  @Override
+  public boolean optimize() throws IOException {
+    searchers.maybeRefreshBlocking();
+    if (segmentCount() <= 1) {
+      return false;
+    }
+    writer.forceMerge(1, true);
+    searchers.maybeRefreshBlocking();
+    return true;
   }
 
   @Override

@@ -36,6 +36,16 @@ public interface MemoryIndex extends Closeable {
   /** Number of indexed memories. */
   int size() throws IOException;
 
+  /** Number of segments a search visits (each has its own vector graph). */
+  int segmentCount() throws IOException;
+
+  /**
+   * Merges the index into one segment and makes the result visible, blocking until done; a
+   * search then walks one vector graph instead of one per segment. Writes may go on meanwhile.
+   * Returns false (at once) when there is nothing to merge.
+   */
+  boolean optimize() throws IOException;
+
   RecallResult recall(RecallQuery query) throws IOException;
 
   /** Hits best first, and how long the search took. */

@@ -70,7 +70,8 @@ public final class MemoryNode implements AutoCloseable {
     Embedder embedder = null;
     try {
       index = LuceneMemoryIndex.open(indexDir(config.dataDir()), config.indexConfig());
-      indexer = new LogIndexer(store.log(), index, config.indexCommitIntervalMillis());
+      indexer = new LogIndexer(store.log(), index, config.indexCommitIntervalMillis(), LogIndexer.DEFAULT_MIN_REFRESH_MILLIS,
+          config.indexOptimizeIdleMillis());
       long behind = store.log().lastPosition() - index.appliedPosition();
       if (behind > 0) {
         LOG.log(System.Logger.Level.INFO, "index is " + behind + " log entries behind; catching up");
@@ -159,6 +160,13 @@ public final class MemoryNode implements AutoCloseable {
   private void registerGauges() {
     metrics.gauge("mnemo_log_position", "Position of the last entry applied to the log", store.log()::lastPosition);
     metrics.gauge("mnemo_index_position", "Log position the recall index has applied", indexer::visiblePosition);
+    metrics.gauge("mnemo_index_segments", "Segments of the recall index (merged into one when writes pause)", () -> {
+      try {
+        return index.segmentCount();
+      } catch (IOException e) {
+        return -1;
+      }
+    });
     metrics.gauge("mnemo_index_memories", "Memories in the recall index", () -> {
       try {
         return index.size();
@@ -204,6 +212,7 @@ public final class MemoryNode implements AutoCloseable {
     }
     try {
       idx.put("memories", index.size());
+      idx.put("segments", index.segmentCount());
     } catch (IOException e) {
       idx.putNull("memories");
     }

@@ -12,6 +12,8 @@ import java.util.List;
  * @param embedder {@code bge-small-en-v1.5} (default), {@code all-minilm-l6-v2}, or {@code none}
  *     (clients send vectors)
  * @param dimension vector length; must match the embedder's unless the embedder is {@code none}
+ * @param indexOptimizeIdleMillis once writes have paused this long, merge the recall index into
+ *     one segment (0: never)
  */
 public record NodeConfig(
     String host,
@@ -25,6 +27,7 @@ public record NodeConfig(
     int hnswM,
     int hnswBeamWidth,
     long indexCommitIntervalMillis,
+    long indexOptimizeIdleMillis,
     int workerThreads,
     List<String> replicate,
     String advertiseHttp,

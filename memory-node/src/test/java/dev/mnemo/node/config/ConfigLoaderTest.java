@@ -1,0 +1,79 @@
+package dev.mnemo.node.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Flags over environment over file over defaults, and clear errors for every bad value. */
+class ConfigLoaderTest {
+  @TempDir Path dir;
+
+  @Test
+  void defaultsAreTheDocumentedOnes() throws Exception {
+    NodeConfig config = ConfigLoader.load(null, Map.of(), Map.of());
+    assertThat(config.host()).isEqualTo("127.0.0.1");
+    assertThat(config.port()).isEqualTo(7700);
+    assertThat(config.gossipPort()).isEqualTo(7701);
+    assertThat(config.dataDir()).isEqualTo(Path.of("./mnemo-data"));
+    assertThat(config.embedder()).isEqualTo("bge-small-en-v1.5");
+    assertThat(config.dimension()).isEqualTo(384);
+    assertThat(config.indexOptimizeIdleMillis()).isEqualTo(30_000);
+    assertThat(config.blockStore()).isEqualTo("embedded");
+    assertThat(config.seeds()).isEmpty();
+  }
+
+  @Test
+  void flagsOverrideEnvironmentWhichOverridesTheFileWhichOverridesDefaults() throws Exception {
+    Path file = dir.resolve("mnemo.json");
+    Files.writeString(file, "{\"port\": 7800, \"gossipPort\": 7801, \"data\": \"/from/file\", \"seeds\": [\"10.0.0.2:7701\", \"10.0.0.3:7701\"]}");
+    Map<String, String> env = Map.of("MNEMO_PORT", "7900", "MNEMO_INDEX_OPTIMIZE_IDLE_MS", "0");
+    Map<String, String> flags = new HashMap<>();
+    flags.put("port", "8000");
+    flags.put("data", null); // a flag not given
+    NodeConfig config = ConfigLoader.load(file, env, flags);
+    assertThat(config.port()).as("flag over environment and file").isEqualTo(8000);
+    assertThat(config.gossipPort()).as("file over default").isEqualTo(7801);
+    assertThat(config.dataDir()).as("file, as no flag was given").isEqualTo(Path.of("/from/file"));
+    assertThat(config.indexOptimizeIdleMillis()).as("environment over default").isZero();
+    assertThat(config.seeds()).containsExactly("10.0.0.2:7701", "10.0.0.3:7701");
+  }
+
+  @Test
+  void environmentNamesAreUpperSnakeCase() {
+    assertThat(ConfigLoader.envName("gossipPort")).isEqualTo("MNEMO_GOSSIP_PORT");
+    assertThat(ConfigLoader.envName("indexOptimizeIdleMs")).isEqualTo("MNEMO_INDEX_OPTIMIZE_IDLE_MS");
+  }
+
+  @Test
+  void anUnknownKeyInTheFileIsAnErrorNotASilentTypo() throws Exception {
+    Path file = dir.resolve("typo.json");
+    Files.writeString(file, "{\"prot\": 7800}");
+    assertThatThrownBy(() -> ConfigLoader.load(file, Map.of(), Map.of()))
+        .isInstanceOf(ConfigLoader.ConfigException.class).hasMessageContaining("unknown key 'prot'");
+  }
+
+  @Test
+  void badValuesNameTheKey() throws Exception {
+    Path notJson = dir.resolve("bad.json");
+    Files.writeString(notJson, "[1, 2]");
+    assertThatThrownBy(() -> ConfigLoader.load(notJson, Map.of(), Map.of())).hasMessageContaining("JSON object");
+    assertThatThrownBy(() -> ConfigLoader.load(dir.resolve("missing.json"), Map.of(), Map.of()))
+        .hasMessageContaining("cannot read config file");
+    for (Map.Entry<String, String> bad : List.of(
+        Map.entry("port", "70000"), Map.entry("port", "x"), Map.entry("embedder", "gpt"), Map.entry("seeds", "nohost"),
+        Map.entry("blockStore", "s3"), Map.entry("ipfsApi", "ftp://x"), Map.entry("vectorEncoding", "int4"),
+        Map.entry("replicate", "-bad-"), Map.entry("indexOptimizeIdleMs", "-1"), Map.entry("dimension", "512"))) {
+      assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), Map.of(bad.getKey(), bad.getValue())))
+          .as("%s=%s", bad.getKey(), bad.getValue())
+          .isInstanceOf(ConfigLoader.ConfigException.class)
+          .hasMessageContaining(bad.getKey());
+    }
+  }
+}
