@@ -9,7 +9,9 @@ import dev.mnemo.store.model.Op;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -36,6 +38,12 @@ public final class LogIndexer implements AutoCloseable {
   private final long minRefreshNanos;
   private long lastRefreshNanos;
   private final long optimizeIdleNanos;
+  /**
+   * Memories their writer has in hand, keyed by CID, so applying them need not read and decode
+   * their blocks again (a tenth of ingest CPU when profiled). Only an optimization: whatever is
+   * not here is read from the log. Entries leave when an entry that lists them is applied.
+   */
+  private final Map<Cid, Memory> handedOver = new ConcurrentHashMap<>();
   private volatile long lastApplyNanos = System.nanoTime();
   private volatile boolean optimizedSinceApply;
 
@@ -110,6 +118,25 @@ public final class LogIndexer implements AutoCloseable {
   }
 
   /**
+   * Returns once recall sees everything up to {@code position}, as {@link #awaitApplied(long)},
+   * taking the memories just appended (in {@code appended}'s order) from the caller.
+   */
+  public void awaitApplied(long position, List<Cid> cids, List<Memory> memories) throws IOException {
+    if (visible >= position) {
+      return;
+    }
+    for (int i = 0; i < cids.size(); i++) {
+      handedOver.put(cids.get(i), memories.get(i));
+    }
+    try {
+      awaitApplied(position);
+    } finally {
+      // Whatever another thread applied before these were handed over stays behind otherwise.
+      cids.forEach(handedOver::remove);
+    }
+  }
+
+  /**
    * Returns once recall sees everything up to {@code position}. Whoever holds the lock applies
    * everything the log holds and refreshes; writers that queued behind it find their position
    * visible and return without work of their own.
@@ -172,11 +199,14 @@ public final class LogIndexer implements AutoCloseable {
       for (Cid ref : positioned.entry().refs()) {
         if (positioned.entry().op() == Op.FORGET) {
           removes.add(ref);
-        } else if (log.state(ns, ref) == MemoryState.LIVE) {
-          // A memory forgotten since is skipped: its block may be gone, and it must not come back.
-          Optional<Memory> memory = log.memory(ref);
-          if (memory.isPresent()) {
-            adds.add(new IndexedMemory(ref, positioned.position(), memory.get()));
+        } else {
+          Memory handed = handedOver.remove(ref);
+          if (log.state(ns, ref) == MemoryState.LIVE) {
+            // A memory forgotten since is skipped: its block may be gone, and it must not come back.
+            Optional<Memory> memory = handed != null ? Optional.of(handed) : log.memory(ref);
+            if (memory.isPresent()) {
+              adds.add(new IndexedMemory(ref, positioned.position(), memory.get()));
+            }
           }
         }
       }

@@ -83,7 +83,7 @@ public final class MemoryService {
           embedding, item.prev()));
     }
     Appended appended = log.append(ns, memories);
-    indexer.awaitApplied(appended.position());
+    indexer.awaitApplied(appended.position(), appended.memories(), memories);
     afterWrite.accept(ns);
     return appended.memories();
   }

@@ -31,6 +31,13 @@ public final class TestVectors {
     return normalized(v);
   }
 
+  /** The vector as base64 of little-endian float32, the API's compact vector form. */
+  public static String base64(float[] v) {
+    java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(v.length * Float.BYTES).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    bytes.asFloatBuffer().put(v);
+    return java.util.Base64.getEncoder().encodeToString(bytes.array());
+  }
+
   public static double cosine(float[] a, float[] b) {
     double dot = 0;
     for (int i = 0; i < a.length; i++) {

@@ -44,6 +44,9 @@ public final class Requests {
         .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
         // "{...} {...}" or "{...} garbage" is malformed, not a request to ignore the rest.
         .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+        // Vectors are hundreds of decimal numbers a memory: with the JDK's parseDouble they were
+        // a quarter of the CPU of an ingest with client vectors (profiled).
+        .enable(com.fasterxml.jackson.core.StreamReadFeature.USE_FAST_DOUBLE_PARSER)
         .build();
     json.getFactory().setStreamReadConstraints(StreamReadConstraints.builder()
         .maxNestingDepth(limits.maxJsonDepth())
@@ -196,30 +199,57 @@ public final class Requests {
   }
 
   /** A vector of the node's dimension, finite, not all zero. */
+  /**
+   * A vector: an array of numbers, or a string of base64 little-endian float32 (what OpenAI's
+   * embeddings API returns with {@code encoding_format: "base64"}), which is a third of the size
+   * and far cheaper to parse than decimal numbers.
+   */
   public float[] vector(JsonNode node, String at) {
+    float[] out = node.isTextual() ? base64Vector(node.asText(), at) : arrayVector(node, at);
+    boolean nonZero = false;
+    for (int i = 0; i < out.length; i++) {
+      if (!Float.isFinite(out[i])) {
+        throw new ApiException(422, "invalid_vector", at + "[" + i + "] is not a finite 32-bit float");
+      }
+      nonZero |= out[i] != 0;
+    }
+    if (!nonZero) {
+      throw new ApiException(422, "invalid_vector", at + " is all zeros and has no direction");
+    }
+    return out;
+  }
+
+  private float[] arrayVector(JsonNode node, String at) {
     if (!node.isArray()) {
-      throw new ApiException(422, "invalid_vector", at + " must be an array of numbers");
+      throw new ApiException(422, "invalid_vector", at + " must be an array of numbers or a base64 string of float32");
     }
     if (node.size() != dimension) {
       throw new ApiException(422, "invalid_vector", at + " has " + node.size() + " dimensions; this node uses " + dimension);
     }
     float[] out = new float[dimension];
-    boolean nonZero = false;
     for (int i = 0; i < dimension; i++) {
       JsonNode v = node.get(i);
       if (!v.isNumber()) {
         throw new ApiException(422, "invalid_vector", at + "[" + i + "] is not a number");
       }
-      float f = (float) v.asDouble();
-      if (!Float.isFinite(f)) {
-        throw new ApiException(422, "invalid_vector", at + "[" + i + "] is not a finite 32-bit float");
-      }
-      nonZero |= f != 0;
-      out[i] = f;
+      out[i] = (float) v.asDouble();
     }
-    if (!nonZero) {
-      throw new ApiException(422, "invalid_vector", at + " is all zeros and has no direction");
+    return out;
+  }
+
+  private float[] base64Vector(String text, String at) {
+    byte[] bytes;
+    try {
+      bytes = java.util.Base64.getDecoder().decode(text);
+    } catch (IllegalArgumentException e) {
+      throw new ApiException(422, "invalid_vector", at + " is neither an array of numbers nor valid base64");
     }
+    if (bytes.length != dimension * Float.BYTES) {
+      throw new ApiException(422, "invalid_vector", at + " holds " + bytes.length + " bytes of base64 float32; this node uses "
+          + dimension + " dimensions (" + dimension * Float.BYTES + " bytes)");
+    }
+    float[] out = new float[dimension];
+    java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(out);
     return out;
   }
 

@@ -258,8 +258,13 @@ class BadInputApiTest {
     List<Object> withNull = floats(good);
     withNull.set(0, null);
     List<Object> zeros = floats(new float[TestVectors.DIMENSION]);
+    float[] withNaN = good.clone();
+    withNaN[5] = Float.NaN;
     for (Object vector : Arrays.asList(wrongDimension, tooLong, withString, overflows, withNull, zeros, List.of(),
-        "[0.1, 0.2]", 0.5, Map.of("0", 1.0))) {
+        "[0.1, 0.2]", 0.5, Map.of("0", 1.0),
+        // base64 float32: too short, not base64, NaN inside, all zeros
+        TestVectors.base64(Arrays.copyOf(good, 383)), "not*base64!", TestVectors.base64(withNaN),
+        TestVectors.base64(new float[TestVectors.DIMENSION]))) {
       refused(422, "invalid_vector", () -> api.post(MEMORIES, with(Map.of("text", "vec"), "vector", vector)));
       refused(422, "invalid_vector", () -> api.post(RECALL, with(Map.of("mode", "vector"), "vector", vector)));
     }

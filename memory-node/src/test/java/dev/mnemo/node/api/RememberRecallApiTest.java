@@ -173,6 +173,18 @@ class RememberRecallApiTest {
   }
 
   @Test
+  void aVectorMaySendAsBase64Float32AndMeansTheSameAsTheArray() {
+    float[] v = TestVectors.random(4242);
+    String asArray = api.remember("b64", Map.of("text", "sent as an array", "vector", v, "ts", 1L));
+    String asBase64 = api.remember("b64", Map.of("text", "sent as an array", "vector", TestVectors.base64(v), "ts", 1L));
+    assertThat(asBase64).as("the same memory, so the same CID").isEqualTo(asArray);
+    float[] other = TestVectors.random(4343);
+    String second = api.remember("b64", Map.of("text", "another", "vector", TestVectors.base64(other)));
+    assertThat(api.recallCids("b64", Map.of("vector", TestVectors.base64(other), "k", 1))).containsExactly(second);
+    assertThat(api.recallCids("b64", Map.of("vector", v, "k", 1))).containsExactly(asArray);
+  }
+
+  @Test
   void aFilterNarrowsAMeaningfulRecall() {
     // Without the filter the tea memory wins; filtered to other memories it cannot appear.
     Map<String, Object> filter = Map.of("metadata", Map.of("i", Map.of("gte", 1)));
