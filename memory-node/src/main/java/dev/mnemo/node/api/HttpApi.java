@@ -17,6 +17,7 @@ import dev.mnemo.store.model.Memory;
 import dev.mnemo.store.model.Namespace;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -48,9 +49,16 @@ public final class HttpApi {
   private final Limits limits;
   private final Metrics metrics;
   private final Supplier<ObjectNode> nodeInfo;
+  /**
+   * Searches run here, one per core: a search is CPU-bound, and on the general worker pool
+   * (tens of threads) sixteen concurrent searches time-sliced two cores, so every one of them
+   * took as long as the slowest. Queued in order, each waits its turn and then runs at full speed.
+   */
+  private final WorkerExecutor searches;
 
   public HttpApi(Vertx vertx, MemoryService service, Limits limits, Metrics metrics, Supplier<ObjectNode> nodeInfo) {
     this.vertx = vertx;
+    this.searches = vertx.createSharedWorkerExecutor("mnemo-search", Runtime.getRuntime().availableProcessors());
     this.service = service;
     this.limits = limits;
     this.metrics = metrics;
@@ -72,7 +80,7 @@ public final class HttpApi {
     // form body (and fail with a 500 past its 1 KiB field limit) before any handler could refuse it.
     router.post("/v1/namespaces/:ns/memories").handler(requireType(JSON)).handler(jsonBody).handler(ctx -> json(ctx, "remember", this::remember));
     router.get("/v1/namespaces/:ns/memories").handler(ctx -> json(ctx, "list", this::list));
-    router.post("/v1/namespaces/:ns/recall").handler(requireType(JSON)).handler(jsonBody).handler(ctx -> json(ctx, "recall", this::recall));
+    router.post("/v1/namespaces/:ns/recall").handler(requireType(JSON)).handler(jsonBody).handler(this::recall);
     router.delete("/v1/namespaces/:ns/memories/:cid").handler(ctx -> json(ctx, "forget", this::forget));
     router.get("/v1/namespaces/:ns/export").handler(ctx -> blocking(ctx, "export", () -> export(ctx)));
     router.post("/v1/namespaces/:ns/import").handler(requireType(CAR, "application/octet-stream")).handler(carBody).handler(ctx -> blocking(ctx, "import", () -> importCar(ctx)));
@@ -111,8 +119,10 @@ public final class HttpApi {
   }
 
   private void blocking(RoutingContext ctx, String route, Callable<Reply> work) {
-    long start = System.nanoTime();
-    Future<Reply> future = vertx.executeBlocking(work, false);
+    respond(ctx, route, System.nanoTime(), vertx.executeBlocking(work, false));
+  }
+
+  private void respond(RoutingContext ctx, String route, long start, Future<Reply> future) {
     future.onComplete(ar -> {
       double seconds = (System.nanoTime() - start) / 1e9;
       metrics.observeSeconds("mnemo_http_request_duration_seconds", "HTTP request latency by route", "route=\"" + route + "\"", seconds);
@@ -150,18 +160,29 @@ public final class HttpApi {
     return new Reply(201, JSON, Buffer.buffer(requests.mapper().writeValueAsBytes(out)));
   }
 
-  private Object recall(RoutingContext ctx) throws Exception {
-    String ns = namespace(ctx);
-    requireJson(ctx);
-    ObjectNode body = requests.parseObject(bytes(ctx));
-    RecallQuery query = requests.recall(ns, body, service::queryVector);
+  /**
+   * Two steps on two pools: parsing and embedding the query on the general worker pool (an
+   * embedding waits for the batching embedder, which must see many queries at once to batch
+   * them), then the search and the reply on the search pool.
+   */
+  private void recall(RoutingContext ctx) {
+    long start = System.nanoTime();
+    Future<RecallQuery> parsed = vertx.executeBlocking(() -> {
+      String ns = namespace(ctx);
+      requireJson(ctx);
+      return requests.recall(ns, requests.parseObject(bytes(ctx)), service::queryVector);
+    }, false);
+    respond(ctx, "recall", start, parsed.compose(query -> searches.executeBlocking(() -> recallReply(query), false)));
+  }
+
+  private Reply recallReply(RecallQuery query) throws Exception {
     double[] took = new double[1];
     List<MemoryService.Recalled> results = service.recall(query, took);
     ObjectNode out = responses.object();
     ArrayNode array = out.putArray("results");
     results.forEach(r -> array.add(responses.recalled(r)));
     out.put("tookMs", Math.round(took[0] * 1000) / 1000.0);
-    return out;
+    return new Reply(200, JSON, Buffer.buffer(requests.mapper().writeValueAsBytes(out)));
   }
 
   private Object list(RoutingContext ctx) throws Exception {
