@@ -1,0 +1,647 @@
+package dev.mnemo.benchmarks.peers;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mnemo.index.IndexConfig;
+import dev.mnemo.index.LogIndexer;
+import dev.mnemo.index.LuceneMemoryIndex;
+import dev.mnemo.index.RecallHit;
+import dev.mnemo.index.RecallMode;
+import dev.mnemo.index.RecallQuery;
+import dev.mnemo.node.MemoryNode;
+import dev.mnemo.store.MnemoStore;
+import dev.mnemo.store.cid.Cid;
+import dev.mnemo.store.log.Appended;
+import dev.mnemo.store.model.Embedding;
+import dev.mnemo.store.model.Memory;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Stream;
+import org.apache.lucene.codecs.KnnVectorsFormat;
+import org.apache.lucene.codecs.lucene104.Lucene104Codec;
+import org.apache.lucene.codecs.lucene99.Lucene99HnswVectorsFormat;
+import org.apache.lucene.document.Document;
+import org.apache.lucene.document.KnnFloatVectorField;
+import org.apache.lucene.document.NumericDocValuesField;
+import org.apache.lucene.index.DirectoryReader;
+import org.apache.lucene.index.IndexWriter;
+import org.apache.lucene.index.IndexWriterConfig;
+import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.index.NumericDocValues;
+import org.apache.lucene.index.ReaderUtil;
+import org.apache.lucene.index.VectorSimilarityFunction;
+import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.KnnFloatVectorQuery;
+import org.apache.lucene.search.ScoreDoc;
+import org.apache.lucene.store.FSDirectory;
+import org.apache.lucene.util.VectorUtil;
+
+/**
+ * Mnemo's side of the comparison with its peers, on the same dataset directories and writing the
+ * same records (schema in benchmarks/peers/README.md). Four systems, chosen with {@code --systems}:
+ *
+ * <ul>
+ *   <li>{@code mnemo}: the node's storage and recall path in-process, without HTTP. Memories with
+ *       their vectors are appended durably to the namespace log (RocksDB, WAL synced per batch),
+ *       indexed through {@link LogIndexer} into {@link LuceneMemoryIndex}, and each batch is
+ *       visible to recall before the next is written, as the node acknowledges a write. Recall
+ *       goes through the MemoryIndex SPI; the candidate depth (HNSW k) is swept.
+ *   <li>{@code lucene}: raw Lucene on the same vectors, Mnemo's ceiling: one float HNSW field with
+ *       the same m and beam width, {@link KnnFloatVectorQuery} with k swept, nothing else.
+ *   <li>{@code brute-force}: an exact scan in Java with Lucene's SIMD dot product: the quality
+ *       oracle and the rate at which a scan can go.
+ *   <li>{@code mnemo-http}: a node process ({@code memory-node/target/mnemo.jar}) on 127.0.0.1;
+ *       remember over HTTP with client vectors, then recall with client vectors (default depth).
+ * </ul>
+ *
+ * <p>Usage: {@code MnemoRunner --data benchmarks/data/<name>-<N> --out results.jsonl
+ * [--systems mnemo,lucene,brute-force,mnemo-http] [--work /tmp/mnemo-runner] [--batch 1000]
+ * [--http-batch 100] [--http-connections 4] [--max-seconds 30] [--warmup 100] [--clients 1,16]
+ * [--depths 10,20,40,64,100,160,250,400] [--jar memory-node/target/mnemo.jar]}
+ */
+public final class MnemoRunner {
+  private static final String NS = "bench";
+  private static final int M = 16;
+  private static final int BEAM_WIDTH = 100;
+  private static final int K = 10;
+  /** The node under test merges its index this soon after writes pause (30 s by default). */
+  private static final int OPTIMIZE_IDLE_MS = 2_000;
+
+  private final Map<String, String> opts;
+  private final PeerDataset data;
+  private final Path work;
+  private final int maxSeconds;
+  private final int warmup;
+  private final List<Integer> clientCounts;
+  private final List<Integer> depths;
+
+  private MnemoRunner(Map<String, String> opts) throws IOException {
+    this.opts = opts;
+    this.data = PeerDataset.open(Path.of(Args.required(opts, "data")));
+    this.work = Path.of(opts.getOrDefault("work", "/tmp/mnemo-runner"));
+    this.maxSeconds = Integer.parseInt(opts.getOrDefault("max-seconds", "30"));
+    this.warmup = Integer.parseInt(opts.getOrDefault("warmup", "100"));
+    this.clientCounts = ints(opts.getOrDefault("clients", "1,16"));
+    this.depths = ints(opts.getOrDefault("depths", "10,20,40,64,100,160,250,400"));
+  }
+
+  public static void main(String[] args) throws Exception {
+    new MnemoRunner(Args.parse(args)).run();
+  }
+
+  private void run() throws Exception {
+    for (String system : opts.getOrDefault("systems", "mnemo,lucene,brute-force,mnemo-http").split(",")) {
+      deleteTree(work);
+      Files.createDirectories(work);
+      ResultLog log = new ResultLog(Path.of(Args.required(opts, "out")), common(system));
+      switch (system) {
+        case "mnemo" -> mnemoInProcess(log);
+        case "lucene" -> rawLucene(log);
+        case "brute-force" -> bruteForce(log);
+        case "mnemo-http" -> mnemoOverHttp(log);
+        default -> throw new IllegalArgumentException("unknown system " + system);
+      }
+    }
+    deleteTree(work);
+  }
+
+  // ---- mnemo, in-process ----
+
+  private void mnemoInProcess(ResultLog log) throws Exception {
+    int batchSize = Integer.parseInt(opts.getOrDefault("batch", "1000"));
+    Map<Cid, Integer> ids = new HashMap<>(data.docs() * 2);
+    Path indexDir = work.resolve("index");
+    double ingestSeconds;
+    double commitSeconds;
+    int segments;
+    try (MnemoStore store = MnemoStore.open(work.resolve("data"))) {
+      LuceneMemoryIndex index = LuceneMemoryIndex.open(indexDir, config(64));
+      LogIndexer indexer = new LogIndexer(store.log(), index, 5_000);
+      long start = System.nanoTime();
+      data.forEachBatch(batchSize, batch -> {
+        List<Memory> memories = new ArrayList<>(batch.texts().size());
+        for (int i = 0; i < batch.texts().size(); i++) {
+          memories.add(new Memory(NS, batch.texts().get(i), Map.of(), List.of(), 1_700_000_000_000L + batch.start() + i,
+              new Embedding("bge-small-en-v1.5", batch.vectors()[i]), null));
+        }
+        try {
+          Appended appended = store.log().append(NS, memories);
+          indexer.awaitApplied(appended.position());
+          for (int i = 0; i < appended.memories().size(); i++) {
+            ids.put(appended.memories().get(i), batch.start() + i);
+          }
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      });
+      ingestSeconds = seconds(start);
+      // What the node does once writes pause (indexOptimizeIdleMs): merge into one segment.
+      segments = index.segmentCount();
+      long buildStart = System.nanoTime();
+      index.optimize();
+      indexer.close();
+      index.close();
+      commitSeconds = seconds(buildStart);
+    }
+    long disk = treeBytes(work);
+    ObjectNode ingest = ResultLog.object().put("phase", "ingest")
+        .put("memoriesPerSec", ResultLog.round(data.docs() / ingestSeconds, 1))
+        .put("ingestSeconds", ResultLog.round(ingestSeconds, 3))
+        .put("batchSize", batchSize)
+        .put("buildSeconds", ResultLog.round(commitSeconds, 3))
+        .put("diskBytes", disk)
+        .put("diskBytesPerMemory", ResultLog.round(disk / (double) data.docs(), 1))
+        .put("peakRssBytes", peakRss())
+        .put("durability", "fsync per batch: memories, signed log entry and heads in one RocksDB batch with the WAL synced;"
+            + " the HNSW graph is built while ingesting and each batch is searchable before the next is written;"
+            + " buildSeconds is the merge into one segment that a node runs once writes pause, and the commit");
+    ingest.set("index", ResultLog.object().put("vector", "hnsw").put("m", M).put("beamWidth", BEAM_WIDTH)
+        .put("encoding", "float32").put("segmentsAfterIngest", segments).put("segments", segmentCount(indexDir))
+        .put("keyword", "BM25, English analysis"));
+    log.emit(ingest);
+
+    // The index searches at least 4k candidates (LuceneMemoryIndex), so smaller depths are one point.
+    java.util.Set<Integer> effectiveDepths = new java.util.TreeSet<>();
+    depths.forEach(d -> effectiveDepths.add(Math.min(Math.max(K * 4, d), 1000)));
+    for (int depth : effectiveDepths) {
+      try (LuceneMemoryIndex index = LuceneMemoryIndex.open(indexDir, config(depth))) {
+        ObjectNode params = ResultLog.object().put("index", "hnsw").put("depth", depth);
+        measure(log, "vector", params, () -> client(q -> ids(index.recall(RecallQuery.of(NS, null, data.queryVectors()[q], K,
+            RecallMode.VECTOR)).hits(), ids)));
+      }
+    }
+    try (LuceneMemoryIndex index = LuceneMemoryIndex.open(indexDir, config(64))) {
+      measure(log, "keyword", ResultLog.object().put("query", "BM25, English analysis, OR of terms"),
+          () -> client(q -> ids(index.recall(RecallQuery.of(NS, data.queryTexts().get(q), null, K, RecallMode.KEYWORD)).hits(), ids)));
+      measure(log, "hybrid", ResultLog.object().put("depth", 64).put("fusion", "0.25 BM25/max + 0.75 cosine min-max"),
+          () -> client(q -> ids(index.recall(RecallQuery.of(NS, data.queryTexts().get(q), data.queryVectors()[q], K,
+              RecallMode.HYBRID)).hits(), ids)));
+    }
+  }
+
+  /** One in-process searcher as a client of the query load; nothing to close. */
+  private interface Search {
+    int[] search(int q) throws Exception;
+  }
+
+  private static QueryLoad.Client client(Search search) {
+    return new QueryLoad.Client() {
+      @Override
+      public int[] search(int q) throws Exception {
+        return search.search(q);
+      }
+
+      @Override
+      public void close() {}
+    };
+  }
+
+  private static IndexConfig config(int depth) {
+    return new IndexConfig(384, IndexConfig.VectorEncoding.FLOAT32, M, BEAM_WIDTH, Math.max(1, depth));
+  }
+
+  private static int[] ids(List<RecallHit> hits, Map<Cid, Integer> ids) {
+    return hits.stream().mapToInt(h -> ids.getOrDefault(h.cid(), -1)).toArray();
+  }
+
+  private static int segmentCount(Path dir) throws IOException {
+    try (DirectoryReader reader = DirectoryReader.open(FSDirectory.open(dir))) {
+      return reader.leaves().size();
+    }
+  }
+
+  // ---- raw Lucene ----
+
+  private void rawLucene(ResultLog log) throws Exception {
+    Path dir = work.resolve("lucene");
+    KnnVectorsFormat format = new Lucene99HnswVectorsFormat(M, BEAM_WIDTH, 2, Executors.newFixedThreadPool(2));
+    IndexWriterConfig iwc = new IndexWriterConfig().setRAMBufferSizeMB(64).setCodec(new Lucene104Codec() {
+      @Override
+      public KnnVectorsFormat getKnnVectorsFormatForField(String field) {
+        return format;
+      }
+    });
+    long start = System.nanoTime();
+    try (FSDirectory directory = FSDirectory.open(dir); IndexWriter writer = new IndexWriter(directory, iwc)) {
+      data.forEachBatch(1000, batch -> {
+        try {
+          for (int i = 0; i < batch.texts().size(); i++) {
+            Document doc = new Document();
+            doc.add(new KnnFloatVectorField("v", batch.vectors()[i], VectorSimilarityFunction.DOT_PRODUCT));
+            doc.add(new NumericDocValuesField("id", batch.start() + i));
+            writer.addDocument(doc);
+          }
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      });
+      writer.commit();
+    }
+    double seconds = seconds(start);
+    long disk = treeBytes(dir);
+    try (FSDirectory directory = FSDirectory.open(dir); DirectoryReader reader = DirectoryReader.open(directory)) {
+      ObjectNode ingest = ResultLog.object().put("phase", "ingest")
+          .put("memoriesPerSec", ResultLog.round(data.docs() / seconds, 1))
+          .put("ingestSeconds", ResultLog.round(seconds, 3))
+          .put("batchSize", data.docs())
+          .put("buildSeconds", 0)
+          .put("diskBytes", disk)
+          .put("diskBytesPerMemory", ResultLog.round(disk / (double) data.docs(), 1))
+          .put("peakRssBytes", peakRss())
+          .put("durability", "one commit (fsync) at the end; vectors and ids only, no text");
+      ingest.set("index", ResultLog.object().put("vector", "hnsw").put("m", M).put("beamWidth", BEAM_WIDTH)
+          .put("segments", reader.leaves().size()));
+      log.emit(ingest);
+      IndexSearcher searcher = new IndexSearcher(reader);
+      for (int k : depths) {
+        if (k < K) {
+          continue;
+        }
+        measure(log, "vector", ResultLog.object().put("index", "hnsw").put("k", k),
+            () -> client(q -> luceneIds(searcher, searcher.search(new KnnFloatVectorQuery("v", data.queryVectors()[q], k), K).scoreDocs)));
+      }
+    }
+  }
+
+  private static int[] luceneIds(IndexSearcher searcher, ScoreDoc[] docs) throws IOException {
+    List<LeafReaderContext> leaves = searcher.getIndexReader().leaves();
+    int[] ids = new int[docs.length];
+    for (int i = 0; i < docs.length; i++) {
+      LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(docs[i].doc, leaves));
+      NumericDocValues values = leaf.reader().getNumericDocValues("id");
+      values.advanceExact(docs[i].doc - leaf.docBase);
+      ids[i] = (int) values.longValue();
+    }
+    return ids;
+  }
+
+  // ---- brute force ----
+
+  private void bruteForce(ResultLog log) throws Exception {
+    float[][] docs = new float[data.docs()][];
+    long start = System.nanoTime();
+    data.forEachBatch(10_000, batch -> System.arraycopy(batch.vectors(), 0, docs, batch.start(), batch.vectors().length));
+    double seconds = seconds(start);
+    ObjectNode ingest = ResultLog.object().put("phase", "ingest")
+        .put("memoriesPerSec", ResultLog.round(data.docs() / seconds, 1))
+        .put("ingestSeconds", ResultLog.round(seconds, 3))
+        .put("batchSize", 10_000)
+        .put("buildSeconds", 0)
+        .put("diskBytes", 0)
+        .put("diskBytesPerMemory", 0)
+        .put("peakRssBytes", peakRss())
+        .put("durability", "none: vectors in memory only (the exact oracle, not a store)");
+    ingest.set("index", ResultLog.object().put("vector", "none (exact scan, SIMD dot product)"));
+    log.emit(ingest);
+    measure(log, "vector", ResultLog.object().put("index", "exact"), () -> client(q -> exactTop(docs, data.queryVectors()[q])));
+  }
+
+  private static int[] exactTop(float[][] docs, float[] query) {
+    int[] best = new int[K];
+    float[] scores = new float[K];
+    Arrays.fill(scores, Float.NEGATIVE_INFINITY);
+    for (int d = 0; d < docs.length; d++) {
+      float dot = VectorUtil.dotProduct(docs[d], query);
+      if (dot > scores[K - 1]) {
+        int pos = K - 1;
+        while (pos > 0 && scores[pos - 1] < dot) {
+          scores[pos] = scores[pos - 1];
+          best[pos] = best[pos - 1];
+          pos--;
+        }
+        scores[pos] = dot;
+        best[pos] = d;
+      }
+    }
+    return best;
+  }
+
+  // ---- mnemo over HTTP ----
+
+  private void mnemoOverHttp(ResultLog log) throws Exception {
+    int batchSize = Integer.parseInt(opts.getOrDefault("http-batch", "100"));
+    int connections = Integer.parseInt(opts.getOrDefault("http-connections", "4"));
+    try (NodeUnderTest node = NodeUnderTest.start(Path.of(opts.getOrDefault("jar", "memory-node/target/mnemo.jar")),
+        work.resolve("node"))) {
+      String[] cidsById = new String[data.docs()];
+      HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+      ExecutorService senders = Executors.newFixedThreadPool(connections);
+      List<Future<?>> inFlight = new ArrayList<>();
+      long start = System.nanoTime();
+      data.forEachBatch(batchSize, batch -> {
+        byte[] body = rememberBody(batch);
+        inFlight.add(senders.submit(() -> {
+          JsonNode answer = post(http, node.url("/v1/namespaces/" + NS + "/memories"), body, 201);
+          JsonNode cids = answer.path("cids");
+          for (int i = 0; i < cids.size(); i++) {
+            cidsById[batch.start() + i] = cids.get(i).asText();
+          }
+          return null;
+        }));
+        // Bound what is queued: at most two batches a connection waiting.
+        while (inFlight.size() > connections * 2) {
+          join(inFlight.remove(0));
+        }
+      });
+      for (Future<?> f : inFlight) {
+        join(f);
+      }
+      double seconds = seconds(start);
+      senders.shutdown();
+      long buildStart = System.nanoTime();
+      int segments = node.awaitOneSegment(http);
+      double buildSeconds = seconds(buildStart);
+      Map<String, Integer> ids = new HashMap<>(data.docs() * 2);
+      for (int i = 0; i < cidsById.length; i++) {
+        ids.put(cidsById[i], i);
+      }
+      long disk = treeBytes(node.dataDir());
+      ObjectNode ingest = ResultLog.object().put("phase", "ingest")
+          .put("memoriesPerSec", ResultLog.round(data.docs() / seconds, 1))
+          .put("ingestSeconds", ResultLog.round(seconds, 3))
+          .put("batchSize", batchSize)
+          .put("connections", connections)
+          .put("buildSeconds", ResultLog.round(buildSeconds, 3))
+          .put("diskBytes", disk)
+          .put("diskBytesPerMemory", ResultLog.round(disk / (double) data.docs(), 1))
+          .put("peakRssBytes", node.peakRss())
+          .put("durability", "fsync per request before the 201 (as the in-process mnemo), and recallable when acknowledged;"
+              + " buildSeconds is the wait until the node merged its index into one segment (indexOptimizeIdleMs="
+              + OPTIMIZE_IDLE_MS + " here, 30000 by default)");
+      ingest.set("index", ResultLog.object().put("vector", "hnsw").put("m", M).put("beamWidth", BEAM_WIDTH)
+          .put("depth", 64).put("segmentsBeforeMerge", segments).put("transport", "HTTP/1.1 JSON, client vectors"));
+      log.emit(ingest);
+
+      URI recall = node.url("/v1/namespaces/" + NS + "/recall");
+      ObjectNode vectorParams = ResultLog.object().put("index", "hnsw").put("depth", 64);
+      measureHttp(log, "vector", vectorParams, node, () -> httpClient(recall, q -> vectorBody(q, "vector"), ids));
+      measureHttp(log, "keyword", ResultLog.object().put("query", "BM25, English analysis, OR of terms"), node,
+          () -> httpClient(recall, q -> textBody(q), ids));
+      measureHttp(log, "hybrid", ResultLog.object().put("depth", 64).put("fusion", "0.25 BM25/max + 0.75 cosine min-max"), node,
+          () -> httpClient(recall, q -> vectorBody(q, "hybrid"), ids));
+    }
+  }
+
+  private QueryLoad.Client httpClient(URI uri, java.util.function.IntFunction<byte[]> body, Map<String, Integer> ids) {
+    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    return new QueryLoad.Client() {
+      @Override
+      public int[] search(int q) throws Exception {
+        JsonNode results = post(http, uri, body.apply(q), 200).path("results");
+        int[] out = new int[results.size()];
+        for (int i = 0; i < out.length; i++) {
+          out[i] = ids.getOrDefault(results.get(i).path("cid").asText(), -1);
+        }
+        return out;
+      }
+
+      @Override
+      public void close() {
+        http.close();
+      }
+    };
+  }
+
+  private byte[] vectorBody(int q, String mode) {
+    StringBuilder sb = new StringBuilder("{\"k\":").append(K).append(",\"mode\":\"").append(mode).append('"');
+    if (mode.equals("hybrid")) {
+      sb.append(",\"query\":").append(ResultLog.JSON.valueToTree(data.queryTexts().get(q)).toString());
+    }
+    sb.append(",\"vector\":");
+    appendVector(sb, data.queryVectors()[q]);
+    return sb.append('}').toString().getBytes(StandardCharsets.UTF_8);
+  }
+
+  private byte[] textBody(int q) {
+    ObjectNode body = ResultLog.object().put("k", K).put("mode", "keyword").put("query", data.queryTexts().get(q));
+    return body.toString().getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static byte[] rememberBody(PeerDataset.Batch batch) {
+    StringBuilder sb = new StringBuilder("{\"memories\":[");
+    for (int i = 0; i < batch.texts().size(); i++) {
+      sb.append(i > 0 ? "," : "").append("{\"text\":").append(ResultLog.JSON.valueToTree(batch.texts().get(i)).toString())
+          .append(",\"ts\":").append(1_700_000_000_000L + batch.start() + i).append(",\"vector\":");
+      appendVector(sb, batch.vectors()[i]);
+      sb.append('}');
+    }
+    return sb.append("]}").toString().getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static void appendVector(StringBuilder sb, float[] v) {
+    sb.append('[');
+    for (int i = 0; i < v.length; i++) {
+      sb.append(i > 0 ? "," : "").append(v[i]);
+    }
+    sb.append(']');
+  }
+
+  private static JsonNode post(HttpClient http, URI uri, byte[] body, int expected) throws IOException, InterruptedException {
+    HttpResponse<byte[]> response = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(120))
+        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+    if (response.statusCode() != expected) {
+      throw new IOException(uri + " answered " + response.statusCode() + ": "
+          + new String(response.body(), 0, Math.min(300, response.body().length), StandardCharsets.UTF_8));
+    }
+    return ResultLog.JSON.readTree(response.body());
+  }
+
+  private static void join(Future<?> f) {
+    try {
+      f.get();
+    } catch (Exception e) {
+      throw new IllegalStateException("a remember request failed: " + e.getMessage(), e);
+    }
+  }
+
+  // ---- measuring ----
+
+  private void measure(ResultLog log, String phase, ObjectNode params, QueryLoad.ClientFactory factory) throws Exception {
+    for (int clients : clientCounts) {
+      QueryLoad.Run run = QueryLoad.run(factory, clients, data.queries(), warmup, maxSeconds);
+      emitRun(log, phase, params, clients, run, peakRss());
+    }
+  }
+
+  private void measureHttp(ResultLog log, String phase, ObjectNode params, NodeUnderTest node, QueryLoad.ClientFactory factory)
+      throws Exception {
+    for (int clients : clientCounts) {
+      QueryLoad.Run run = QueryLoad.run(factory, clients, data.queries(), warmup, maxSeconds);
+      emitRun(log, phase, params, clients, run, node.peakRss());
+    }
+  }
+
+  private void emitRun(ResultLog log, String phase, ObjectNode params, int clients, QueryLoad.Run run, long rss)
+      throws IOException {
+    ObjectNode record = ResultLog.object().put("phase", phase);
+    record.set("params", params);
+    record.put("clients", clients).put("concurrency", clients == 1 ? "one thread" : clients + " threads");
+    record.setAll(ResultLog.latencySummary(run));
+    if (phase.equals("vector")) {
+      record.put("recallAt10", ResultLog.recallAt10(run.answers(), data));
+    } else {
+      record.putNull("recallAt10");
+    }
+    record.put("peakRssBytes", rss);
+    log.emit(record);
+  }
+
+  private ObjectNode common(String system) {
+    ObjectNode components = ResultLog.object().put("lucene", org.apache.lucene.util.Version.LATEST.toString())
+        .put("java", System.getProperty("java.version"));
+    ObjectNode machine = ResultLog.object().put("cores", Runtime.getRuntime().availableProcessors());
+    ObjectNode common = ResultLog.object().put("system", system)
+        .put("version", system.startsWith("mnemo") ? MemoryNode.VERSION : org.apache.lucene.util.Version.LATEST.toString());
+    common.set("components", components);
+    common.put("dataset", data.name()).put("size", data.docs());
+    common.set("machine", machine);
+    return common;
+  }
+
+  // ---- small things ----
+
+  /** This JVM's peak resident set (VmHWM), or -1 where /proc is not there. */
+  static long peakRss() {
+    return NodeUnderTest.vmHwm(ProcessHandle.current().pid());
+  }
+
+  private static double seconds(long startNanos) {
+    return (System.nanoTime() - startNanos) / 1e9;
+  }
+
+  static long treeBytes(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return 0;
+    }
+    try (Stream<Path> files = Files.walk(dir)) {
+      return files.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
+    }
+  }
+
+  static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> files = Files.walk(dir)) {
+      for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+
+  private static List<Integer> ints(String csv) {
+    return Arrays.stream(csv.split(",")).map(String::trim).map(Integer::parseInt).toList();
+  }
+
+  /** A node process on a free loopback port with client vectors only (embedder none). */
+  private record NodeUnderTest(Process process, Path dataDir, int port) implements AutoCloseable {
+    static NodeUnderTest start(Path jar, Path dataDir) throws IOException, InterruptedException {
+      if (!Files.exists(jar)) {
+        throw new IOException(jar + " is missing: ./mvnw -q -B package -Dmaven.test.skip=true -pl memory-node -am");
+      }
+      int port = freePort();
+      List<String> command = new ArrayList<>(List.of(
+          Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+          "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx8g",
+          "-jar", jar.toString(), "node", "--port", Integer.toString(port), "--gossip-port", Integer.toString(freePort()),
+          "--data", dataDir.toString(), "--embedder", "none"));
+      ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+          .redirectOutput(dataDir.resolveSibling("node.log").toFile());
+      builder.environment().keySet().removeIf(k -> k.startsWith("MNEMO_"));
+      builder.environment().put("MNEMO_INDEX_OPTIMIZE_IDLE_MS", Integer.toString(OPTIMIZE_IDLE_MS));
+      Process process = builder.start();
+      NodeUnderTest node = new NodeUnderTest(process, dataDir, port);
+      HttpClient http = HttpClient.newHttpClient();
+      long deadline = System.nanoTime() + 120_000_000_000L;
+      while (System.nanoTime() < deadline) {
+        try {
+          if (http.send(HttpRequest.newBuilder(node.url("/health")).build(), HttpResponse.BodyHandlers.discarding())
+              .statusCode() == 200) {
+            return node;
+          }
+        } catch (IOException e) {
+          // not up yet
+        }
+        if (!process.isAlive()) {
+          break;
+        }
+        Thread.sleep(250);
+      }
+      node.close();
+      throw new IOException("the node did not start; see " + dataDir.resolveSibling("node.log"));
+    }
+
+    URI url(String path) {
+      return URI.create("http://127.0.0.1:" + port + path);
+    }
+
+    /** Waits until the node's index is one segment (it merges once writes pause); returns the count seen first. */
+    int awaitOneSegment(HttpClient http) throws IOException, InterruptedException {
+      int first = -1;
+      long deadline = System.nanoTime() + 3_600_000_000_000L;
+      while (System.nanoTime() < deadline) {
+        HttpResponse<byte[]> info = http.send(HttpRequest.newBuilder(url("/v1/node")).build(),
+            HttpResponse.BodyHandlers.ofByteArray());
+        int segments = ResultLog.JSON.readTree(info.body()).path("index").path("segments").asInt(-1);
+        if (first < 0) {
+          first = segments;
+        }
+        if (segments == 1) {
+          return first;
+        }
+        Thread.sleep(200);
+      }
+      throw new IOException("the node did not merge its index within an hour");
+    }
+
+    long peakRss() {
+      return vmHwm(process.pid());
+    }
+
+    static long vmHwm(long pid) {
+      try {
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+          if (line.startsWith("VmHWM:")) {
+            return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+          }
+        }
+      } catch (IOException e) {
+        return -1;
+      }
+      return -1;
+    }
+
+    private static int freePort() throws IOException {
+      try (ServerSocket socket = new ServerSocket(0)) {
+        return socket.getLocalPort();
+      }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      process.destroy();
+      if (!process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+      }
+    }
+  }
+
+}
