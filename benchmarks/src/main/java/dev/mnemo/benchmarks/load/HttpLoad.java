@@ -2,18 +2,11 @@ package dev.mnemo.benchmarks.load;
 
 import dev.mnemo.benchmarks.data.Corpus;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.HdrHistogram.Recorder;
@@ -27,12 +20,14 @@ import org.HdrHistogram.Histogram;
  * <pre>
  * HttpLoad --url http://127.0.0.1:7700 --scenario recall|recall-text|remember|remember-text
  *          [--connections 16] [--seconds 30] [--rate R] [--batch 100] [--k 10] [--ns bench]
- *          [--docs 100000] [--max-requests N]
+ *          [--docs 100000] [--max-requests N] [--warmup-seconds 5] [--vectors json|base64]
  * </pre>
  *
  * {@code remember} sends batches of corpus documents with their vectors; {@code recall} sends
  * held-out queries with their vectors (vector mode); the {@code -text} variants send text only,
- * so the node embeds. Bounded by --seconds and --max-requests; loopback only.
+ * so the node embeds. {@code --vectors base64} sends vectors in the API's compact form (base64 of
+ * little-endian float32) instead of JSON arrays of numbers. Recall scenarios first run an
+ * unrecorded warm-up (5 s by default). Bounded by --seconds and --max-requests; loopback only.
  */
 public final class HttpLoad {
   public static void main(String[] args) throws Exception {
@@ -53,70 +48,31 @@ public final class HttpLoad {
     long maxRequests = Long.parseLong(opts.getOrDefault("max-requests", Long.toString(Long.MAX_VALUE)));
 
     Corpus corpus = Corpus.read(Corpus.defaultPath(), docs);
-    Bodies bodies = new Bodies(corpus, scenario, batch, k);
+    Bodies bodies = new Bodies(corpus, scenario, batch, k, opts.getOrDefault("vectors", "json").equals("base64"));
     String path = scenario.startsWith("remember") ? "/v1/namespaces/" + ns + "/memories" : "/v1/namespaces/" + ns + "/recall";
     URI uri = URI.create(url + path);
     int expected = scenario.startsWith("remember") ? 201 : 200;
     int perRequest = scenario.startsWith("remember") ? batch : 1;
     long requestLimit = Math.min(maxRequests, scenario.startsWith("remember") ? bodies.size() : Long.MAX_VALUE);
 
-    Recorder recorder = new Recorder(3);
-    AtomicLong sent = new AtomicLong();
-    AtomicLong errors = new AtomicLong();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-    long start = System.nanoTime();
-
-    if (rate <= 0) {
-      List<Thread> threads = new ArrayList<>();
-      for (int c = 0; c < connections; c++) {
-        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
-        threads.add(Thread.ofPlatform().start(() -> {
-          long n;
-          while (System.nanoTime() < deadline && (n = sent.getAndIncrement()) < requestLimit) {
-            long t0 = System.nanoTime();
-            send(client, uri, bodies.get(n), expected, errors);
-            recorder.recordValue(Math.max(1, (System.nanoTime() - t0) / 1000));
-          }
-        }));
-      }
-      for (Thread t : threads) {
-        t.join();
-      }
-    } else {
-      HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
-      Semaphore inFlight = new Semaphore(connections);
-      long interval = (long) (1e9 / rate);
-      try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-        for (long n = 0; n < requestLimit; n++) {
-          long due = start + n * interval;
-          if (due > deadline) {
-            break;
-          }
-          long wait = due - System.nanoTime();
-          if (wait > 0) {
-            TimeUnit.NANOSECONDS.sleep(wait);
-          }
-          long index = n;
-          sent.incrementAndGet();
-          pool.submit(() -> {
-            inFlight.acquireUninterruptibly();
-            try {
-              send(client, uri, bodies.get(index), expected, errors);
-            } finally {
-              inFlight.release();
-            }
-            recorder.recordValue(Math.max(1, (System.nanoTime() - due) / 1000));
-          });
-        }
-      }
+    int warmupSeconds = Integer.parseInt(opts.getOrDefault("warmup-seconds", scenario.startsWith("remember") ? "0" : "5"));
+    if (warmupSeconds > 0) {
+      // Not recorded: lets the JIT compile both this tool and the node before anything is measured.
+      run(uri, bodies, expected, connections, 0, System.nanoTime() + TimeUnit.SECONDS.toNanos(warmupSeconds),
+          Long.MAX_VALUE, new Recorder(3), new AtomicLong());
     }
+    Recorder recorder = new Recorder(3);
+    AtomicLong errors = new AtomicLong();
+    long start = System.nanoTime();
+    run(uri, bodies, expected, connections, rate, start + TimeUnit.SECONDS.toNanos(seconds), requestLimit, recorder, errors);
     double elapsed = (System.nanoTime() - start) / 1e9;
     Histogram h = recorder.getIntervalHistogram();
     long done = h.getTotalCount();
     System.out.printf(Locale.ROOT, "%n| scenario | loop | connections | requests | errors | req/s | items/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms |%n");
     System.out.printf(Locale.ROOT, "|---|---|---|---|---|---|---|---|---|---|---|---|%n");
     System.out.printf(Locale.ROOT, "| %s | %s | %d | %d | %d | %.0f | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f |%n",
-        scenario, rate > 0 ? "open " + (long) rate + "/s" : "closed", connections, done, errors.get(), done / elapsed,
+        scenario + (opts.getOrDefault("vectors", "json").equals("base64") && !scenario.endsWith("-text") ? " (base64 vectors)" : ""),
+        rate > 0 ? "open " + (long) rate + "/s" : "closed", connections, done, errors.get(), done / elapsed,
         done * perRequest / elapsed, ms(h, 50), ms(h, 90), ms(h, 99), ms(h, 99.9), h.getMaxValue() / 1000.0);
   }
 
@@ -124,17 +80,52 @@ public final class HttpLoad {
     return h.getValueAtPercentile(percentile) / 1000.0;
   }
 
-  private static void send(HttpClient client, URI uri, byte[] body, int expected, AtomicLong errors) {
-    try {
-      HttpResponse<byte[]> response = client.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(60))
-          .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(),
-          HttpResponse.BodyHandlers.ofByteArray());
-      if (response.statusCode() != expected) {
-        if (errors.incrementAndGet() <= 3) {
-          System.err.println("HTTP " + response.statusCode() + ": " + new String(response.body(), 0, Math.min(300, response.body().length)));
+  /**
+   * Sends requests from {@code connections} threads, each on its own keep-alive connection, until
+   * the deadline or the request limit. Closed loop when {@code rate <= 0}: a thread sends its next
+   * request when the last one answers. Open loop otherwise: request n is due at start + n / rate,
+   * the next free thread sends it, and its latency counts from when it was due, so time spent
+   * queued behind a slow server is measured rather than omitted.
+   */
+  private static void run(URI uri, Bodies bodies, int expected, int connections, double rate, long deadline,
+      long requestLimit, Recorder recorder, AtomicLong errors) throws InterruptedException {
+    AtomicLong next = new AtomicLong();
+    long start = System.nanoTime();
+    long interval = rate > 0 ? (long) (1e9 / rate) : 0;
+    List<Thread> threads = new ArrayList<>();
+    for (int c = 0; c < connections; c++) {
+      threads.add(Thread.ofPlatform().start(() -> {
+        try (RawHttpConnection connection = new RawHttpConnection(uri)) {
+          long n;
+          while ((n = next.getAndIncrement()) < requestLimit) {
+            long due = rate > 0 ? start + n * interval : System.nanoTime();
+            if (due > deadline || System.nanoTime() > deadline) {
+              return;
+            }
+            long wait = due - System.nanoTime();
+            if (wait > 0) {
+              java.util.concurrent.locks.LockSupport.parkNanos(wait);
+            }
+            send(connection, bodies.get(n), expected, errors);
+            recorder.recordValue(Math.max(1, (System.nanoTime() - due) / 1000));
+          }
         }
+      }));
+    }
+    for (Thread t : threads) {
+      t.join();
+    }
+  }
+
+  private static void send(RawHttpConnection connection, byte[] body, int expected, AtomicLong errors) {
+    try {
+      int status = connection.post(body);
+      if (status != expected && errors.incrementAndGet() <= 3) {
+        byte[] response = connection.lastBody();
+        System.err.println("HTTP " + status + ": " + new String(response, 0, Math.min(300, response.length), java.nio.charset.StandardCharsets.UTF_8));
       }
     } catch (Exception e) {
+      connection.close();
       if (errors.incrementAndGet() <= 3) {
         System.err.println("request failed: " + e);
       }
@@ -145,7 +136,10 @@ public final class HttpLoad {
   private static final class Bodies {
     private final List<byte[]> bodies = new ArrayList<>();
 
-    Bodies(Corpus corpus, String scenario, int batch, int k) {
+    private final boolean base64;
+
+    Bodies(Corpus corpus, String scenario, int batch, int k, boolean base64) {
+      this.base64 = base64;
       switch (scenario) {
         case "recall", "recall-text" -> {
           for (int q = 0; q < corpus.queryTexts().size(); q++) {
@@ -188,7 +182,13 @@ public final class HttpLoad {
       return bodies.size();
     }
 
-    private static void vector(StringBuilder sb, float[] v) {
+    private void vector(StringBuilder sb, float[] v) {
+      if (base64) {
+        java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(v.length * Float.BYTES).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        bytes.asFloatBuffer().put(v);
+        sb.append('"').append(java.util.Base64.getEncoder().encodeToString(bytes.array())).append('"');
+        return;
+      }
       sb.append('[');
       for (int i = 0; i < v.length; i++) {
         sb.append(i > 0 ? "," : "").append(v[i]);
