@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Runs the peer stores on one exported corpus, one after the other on this machine, into
 # benchmarks/results/peers-<date>/peers-<SIZE>.jsonl (schema: benchmarks/peers/README.md):
-# LanceDB and sqlite-vec in Node (in-process), then PostgreSQL + pgvector over JDBC.
+# LanceDB and sqlite-vec in Node (in-process), PostgreSQL + pgvector over JDBC, then Mnemo
+# (in-process, raw Lucene, brute force, and a node over HTTP: MnemoRunner). Then
+#   java -cp benchmarks/target/benchmarks.jar dev.mnemo.benchmarks.report.PeerReport OUT_DIR
+# writes OUT_DIR/REPORT.md and the PNG plots.
 #
 #   benchmarks/scripts/run-peers.sh SIZE [corpus=benchmarks/data/wordnet-bge.corpus]
 #
-# Environment: PEERS (lancedb,sqlite-vec,pgvector), MAX_SECONDS per measurement (30),
+# Environment: PEERS (lancedb,sqlite-vec,pgvector,mnemo), MAX_SECONDS per measurement (30),
 # BATCH ingest batch size (1000), CLIENTS (1,16), WARMUP queries (100), OUT_DIR,
 # PGVECTOR_SETUP (../shared/peers/pgvector-setup.sh), BENCH_CP (a classpath to use instead of
 # benchmarks/target/benchmarks.jar, which is otherwise built when missing). Installs what is missing: the Node
@@ -17,7 +20,7 @@ source scripts/java-home.sh
 
 SIZE=${1:?usage: run-peers.sh SIZE [corpus]}
 CORPUS=${2:-benchmarks/data/wordnet-bge.corpus}
-PEERS=${PEERS:-lancedb,sqlite-vec,pgvector}
+PEERS=${PEERS:-lancedb,sqlite-vec,pgvector,mnemo}
 MAX_SECONDS=${MAX_SECONDS:-30}
 BATCH=${BATCH:-1000}
 CLIENTS=${CLIENTS:-1,16}
@@ -80,6 +83,9 @@ run_peer() { # name
     pgvector)
       start_postgres
       "${JAVA[@]}" dev.mnemo.benchmarks.peers.PgvectorRunner "${common[@]}" --url "$PG_URL" ;;
+    mnemo)   # Mnemo in-process, raw Lucene, brute force, and a node process over HTTP
+      [ -f memory-node/target/mnemo.jar ] || ./mvnw -q -B package -Dmaven.test.skip=true -pl memory-node -am
+      "${JAVA[@]}" -Xmx8g dev.mnemo.benchmarks.peers.MnemoRunner "${common[@]}" --work "$WORK/mnemo" ;;
     *) echo "unknown peer $1" >&2; exit 1 ;;
   esac
 }

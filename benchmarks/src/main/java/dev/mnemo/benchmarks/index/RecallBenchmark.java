@@ -32,6 +32,10 @@ public class RecallBenchmark {
   @Param({"FLOAT32"})
   public String encoding;
 
+  /** Merged into one segment, as a node's index is once writes pause (indexOptimizeIdleMs). */
+  @Param({"true", "false"})
+  public boolean merged;
+
   private Corpus corpus;
   private IndexFixture.Built built;
   private int next;
@@ -41,6 +45,9 @@ public class RecallBenchmark {
     corpus = Corpus.read(Corpus.defaultPath(), docs);
     IndexConfig config = new IndexConfig(corpus.dimension(), IndexConfig.VectorEncoding.valueOf(encoding), 16, 100, 64);
     built = IndexFixture.build(corpus, config);
+    if (merged) {
+      built.index().optimize();
+    }
   }
 
   @TearDown(Level.Trial)

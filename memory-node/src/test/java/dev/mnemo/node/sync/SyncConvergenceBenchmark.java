@@ -33,7 +33,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Sync convergence and traffic on three node processes on loopback (benchmarks/SYNC.md). Runs
+ * Sync convergence and traffic on three node processes on loopback (figures in benchmarks/README.md). Runs
  * only with {@code -Dmnemo.bench=true}:
  *
  * <pre>
