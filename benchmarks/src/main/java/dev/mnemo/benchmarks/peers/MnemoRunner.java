@@ -52,7 +52,6 @@ import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.KnnFloatVectorQuery;
 import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.store.FSDirectory;
-import org.apache.lucene.util.VectorUtil;
 
 /**
  * Mnemo's side of the comparison with its peers, on the same dataset directories and writing the
@@ -319,27 +318,7 @@ public final class MnemoRunner {
         .put("durability", "none: vectors in memory only (the exact oracle, not a store)");
     ingest.set("index", ResultLog.object().put("vector", "none (exact scan, SIMD dot product)"));
     log.emit(ingest);
-    measure(log, "vector", ResultLog.object().put("index", "exact"), () -> client(q -> exactTop(docs, data.queryVectors()[q])));
-  }
-
-  private static int[] exactTop(float[][] docs, float[] query) {
-    int[] best = new int[K];
-    float[] scores = new float[K];
-    Arrays.fill(scores, Float.NEGATIVE_INFINITY);
-    for (int d = 0; d < docs.length; d++) {
-      float dot = VectorUtil.dotProduct(docs[d], query);
-      if (dot > scores[K - 1]) {
-        int pos = K - 1;
-        while (pos > 0 && scores[pos - 1] < dot) {
-          scores[pos] = scores[pos - 1];
-          best[pos] = best[pos - 1];
-          pos--;
-        }
-        scores[pos] = dot;
-        best[pos] = d;
-      }
-    }
-    return best;
+    measure(log, "vector", ResultLog.object().put("index", "exact"), () -> client(q -> dev.mnemo.benchmarks.index.IndexFixture.exactTopK(docs, data.queryVectors()[q], K)));
   }
 
   // ---- mnemo over HTTP ----
