@@ -232,7 +232,16 @@ public final class MnemoRunner {
 
   private void rawLucene(ResultLog log) throws Exception {
     Path dir = work.resolve("lucene");
-    KnnVectorsFormat format = new Lucene99HnswVectorsFormat(M, BEAM_WIDTH, 2, Executors.newFixedThreadPool(2));
+    // Merge workers as the Mnemo index has; shut down at the end, or their threads keep the JVM alive.
+    ExecutorService mergeWorkers = Executors.newFixedThreadPool(2);
+    try {
+      rawLucene(log, dir, new Lucene99HnswVectorsFormat(M, BEAM_WIDTH, 2, mergeWorkers));
+    } finally {
+      mergeWorkers.shutdownNow();
+    }
+  }
+
+  private void rawLucene(ResultLog log, Path dir, KnnVectorsFormat format) throws Exception {
     IndexWriterConfig iwc = new IndexWriterConfig().setRAMBufferSizeMB(64).setCodec(new Lucene104Codec() {
       @Override
       public KnnVectorsFormat getKnnVectorsFormatForField(String field) {
