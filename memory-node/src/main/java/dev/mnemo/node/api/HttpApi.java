@@ -161,47 +161,18 @@ public final class HttpApi {
   }
 
   /**
-   * A recall that needs no embedding (the client sent a vector, or asked for keywords only) is
-   * parsed, searched and answered on one search thread. Every hand-off between threads wakes one,
-   * which on a small VM costs tens of microseconds, against a search of a few hundred: going
-   * through the general worker pool first made four hand-offs a request instead of two. A recall
-   * whose text must be embedded takes two steps on two pools: parsing and embedding on the general
-   * worker pool (an embedding waits for the batching embedder, which must see many queries at once
-   * to batch them, and must not hold a search thread meanwhile), then the search on the search pool.
+   * Two steps on two pools: parsing and embedding the query on the general worker pool (an
+   * embedding waits for the batching embedder, which must see many queries at once to batch
+   * them), then the search and the reply on the search pool.
    */
   private void recall(RoutingContext ctx) {
     long start = System.nanoTime();
-    Future<Reply> direct = searches.executeBlocking(() -> {
-      String ns = namespace(ctx);
-      requireJson(ctx);
-      try {
-        return recallReply(requests.recall(ns, requests.parseObject(bytes(ctx)), EmbeddingNeeded::signal));
-      } catch (EmbeddingNeeded e) {
-        return null;
-      }
-    }, false);
-    respond(ctx, "recall", start, direct.compose(reply -> reply != null ? Future.succeededFuture(reply) : embedThenRecall(ctx)));
-  }
-
-  private Future<Reply> embedThenRecall(RoutingContext ctx) {
     Future<RecallQuery> parsed = vertx.executeBlocking(() -> {
       String ns = namespace(ctx);
+      requireJson(ctx);
       return requests.recall(ns, requests.parseObject(bytes(ctx)), service::queryVector);
     }, false);
-    return parsed.compose(query -> searches.executeBlocking(() -> recallReply(query), false));
-  }
-
-  /** Thrown by the direct recall path when the query's text must be embedded first; carries no stack. */
-  private static final class EmbeddingNeeded extends RuntimeException {
-    private static final EmbeddingNeeded INSTANCE = new EmbeddingNeeded();
-
-    private EmbeddingNeeded() {
-      super(null, null, false, false);
-    }
-
-    static float[] signal(String text) {
-      throw INSTANCE;
-    }
+    respond(ctx, "recall", start, parsed.compose(query -> searches.executeBlocking(() -> recallReply(query), false)));
   }
 
   private Reply recallReply(RecallQuery query) throws Exception {
