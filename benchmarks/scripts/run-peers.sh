@@ -10,6 +10,7 @@
 #
 # Environment: PEERS (lancedb,sqlite-vec,pgvector,mnemo), MAX_SECONDS per measurement (30),
 # BATCH ingest batch size (1000), CLIENTS (1,16), WARMUP queries (100), OUT_DIR,
+# LANCEDB_INDEXES (hnsw-sq,ivf-pq: LanceDB's vector indexes, built and swept in turn),
 # PGVECTOR_SETUP (../shared/peers/pgvector-setup.sh), BENCH_CP (a classpath to use instead of
 # benchmarks/target/benchmarks.jar, which is otherwise built when missing). Installs what is missing: the Node
 # packages (npm ci, pinned by package-lock.json), the benchmarks jar, the dataset export, and
@@ -25,6 +26,7 @@ MAX_SECONDS=${MAX_SECONDS:-30}
 BATCH=${BATCH:-1000}
 CLIENTS=${CLIENTS:-1,16}
 WARMUP=${WARMUP:-100}
+LANCEDB_INDEXES=${LANCEDB_INDEXES:-hnsw-sq,ivf-pq}
 OUT_DIR=${OUT_DIR:-benchmarks/results/peers-$(date -u +%Y-%m-%d)}
 PGVECTOR_SETUP=${PGVECTOR_SETUP:-../shared/peers/pgvector-setup.sh}
 PG_VERSION=15
@@ -78,7 +80,7 @@ run_peer() { # name
   echo "== $1 on $DATA ($(cut -d' ' -f1-3 /proc/loadavg) load)"
   local common=(--data "$DATA" --out "$OUT" --batch "$BATCH" --max-seconds "$MAX_SECONDS" --clients "$CLIENTS" --warmup "$WARMUP")
   case "$1" in
-    lancedb) node benchmarks/peers/lancedb.mjs "${common[@]}" --work "$WORK" ;;
+    lancedb) node benchmarks/peers/lancedb.mjs "${common[@]}" --work "$WORK" --indexes "$LANCEDB_INDEXES" ;;
     sqlite-vec) node benchmarks/peers/sqlite-vec.mjs "${common[@]}" --work "$WORK" ;;
     pgvector)
       start_postgres
