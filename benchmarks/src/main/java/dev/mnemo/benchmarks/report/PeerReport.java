@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.stream.Stream;
@@ -70,6 +71,7 @@ public final class PeerReport {
     md.append("# Mnemo and its peers: ").append(dir.getFileName()).append("\n\n");
     machine().ifPresent(m -> md.append("Machine: ").append(m).append("\n\n"));
     versions();
+    datasets();
     ingest();
     for (double target : RECALL_TARGETS) {
       equalRecall(target);
@@ -86,7 +88,12 @@ public final class PeerReport {
     return records.stream().map(r -> r.path("machine")).filter(m -> !m.isMissingNode()).findFirst()
         .map(m -> {
           List<String> parts = new ArrayList<>();
-          m.fields().forEachRemaining(e -> parts.add(e.getKey() + " " + e.getValue().asText()));
+          // The load average differs from record to record; it stays in the records.
+          m.fields().forEachRemaining(e -> {
+            if (e.getValue().isValueNode()) {
+              parts.add(e.getKey() + " " + e.getValue().asText());
+            }
+          });
           return String.join(", ", parts);
         });
   }
@@ -98,6 +105,17 @@ public final class PeerReport {
     }
     md.append("| system | version |\n| --- | --- |\n");
     versions.forEach((system, version) -> md.append("| ").append(system).append(" | ").append(version).append(" |\n"));
+    md.append('\n');
+  }
+
+  /** Which corpus each size was cut from: sizes may come from different corpora (WordNet has too few sentences for 1M). */
+  private void datasets() {
+    Map<Long, Set<String>> datasets = new TreeMap<>();
+    for (JsonNode r : records) {
+      datasets.computeIfAbsent(r.path("size").asLong(), size -> new TreeSet<>()).add(r.path("dataset").asText());
+    }
+    md.append("| size | dataset |\n| ---: | --- |\n");
+    datasets.forEach((size, names) -> md.append(String.format(Locale.ROOT, "| %,d | %s |\n", size, String.join(", ", names))));
     md.append('\n');
   }
 
