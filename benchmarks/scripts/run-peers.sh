@@ -11,6 +11,9 @@
 # Environment: PEERS (lancedb,sqlite-vec,pgvector,mnemo), MAX_SECONDS per measurement (30),
 # BATCH ingest batch size (1000), CLIENTS (1,16), WARMUP queries (100), OUT_DIR,
 # LANCEDB_INDEXES (hnsw-sq,ivf-pq: LanceDB's vector indexes, built and swept in turn),
+# LANCEDB_KEYWORD (true; false skips LanceDB's FTS index, keyword and hybrid queries),
+# MNEMO_SYSTEMS (mnemo,lucene,brute-force,mnemo-http), MNEMO_DEPTHS (Mnemo's depths and raw
+# Lucene's k, swept: 10,20,40,64,100,160,250,400),
 # PGVECTOR_SETUP (../shared/peers/pgvector-setup.sh), BENCH_CP (a classpath to use instead of
 # benchmarks/target/benchmarks.jar, which is otherwise built when missing). Installs what is missing: the Node
 # packages (npm ci, pinned by package-lock.json), the benchmarks jar, the dataset export, and
@@ -27,6 +30,9 @@ BATCH=${BATCH:-1000}
 CLIENTS=${CLIENTS:-1,16}
 WARMUP=${WARMUP:-100}
 LANCEDB_INDEXES=${LANCEDB_INDEXES:-hnsw-sq,ivf-pq}
+LANCEDB_KEYWORD=${LANCEDB_KEYWORD:-true}
+MNEMO_SYSTEMS=${MNEMO_SYSTEMS:-mnemo,lucene,brute-force,mnemo-http}
+MNEMO_DEPTHS=${MNEMO_DEPTHS:-10,20,40,64,100,160,250,400}
 OUT_DIR=${OUT_DIR:-benchmarks/results/peers-$(date -u +%Y-%m-%d)}
 PGVECTOR_SETUP=${PGVECTOR_SETUP:-../shared/peers/pgvector-setup.sh}
 PG_VERSION=15
@@ -80,14 +86,15 @@ run_peer() { # name
   echo "== $1 on $DATA ($(cut -d' ' -f1-3 /proc/loadavg) load)"
   local common=(--data "$DATA" --out "$OUT" --batch "$BATCH" --max-seconds "$MAX_SECONDS" --clients "$CLIENTS" --warmup "$WARMUP")
   case "$1" in
-    lancedb) node benchmarks/peers/lancedb.mjs "${common[@]}" --work "$WORK" --indexes "$LANCEDB_INDEXES" ;;
+    lancedb) node benchmarks/peers/lancedb.mjs "${common[@]}" --work "$WORK" --indexes "$LANCEDB_INDEXES" --keyword "$LANCEDB_KEYWORD" ;;
     sqlite-vec) node benchmarks/peers/sqlite-vec.mjs "${common[@]}" --work "$WORK" ;;
     pgvector)
       start_postgres
       "${JAVA[@]}" dev.mnemo.benchmarks.peers.PgvectorRunner "${common[@]}" --url "$PG_URL" ;;
     mnemo)   # Mnemo in-process, raw Lucene, brute force, and a node process over HTTP
       [ -f memory-node/target/mnemo.jar ] || ./mvnw -q -B package -Dmaven.test.skip=true -pl memory-node -am
-      "${JAVA[@]}" -Xmx8g dev.mnemo.benchmarks.peers.MnemoRunner "${common[@]}" --work "$WORK/mnemo" ;;
+      "${JAVA[@]}" -Xmx8g dev.mnemo.benchmarks.peers.MnemoRunner "${common[@]}" --work "$WORK/mnemo" \
+        --systems "$MNEMO_SYSTEMS" --depths "$MNEMO_DEPTHS" ;;
     *) echo "unknown peer $1" >&2; exit 1 ;;
   esac
 }
