@@ -108,7 +108,7 @@ public final class PeerReport {
     md.append('\n');
   }
 
-  /** Which corpus each size was cut from: sizes may come from different corpora (WordNet has too few sentences for 1M). */
+  /** Which corpus each size was cut from: sizes may differ (WordNet has too few sentences for 1M). */
   private void datasets() {
     Map<Long, Set<String>> datasets = new TreeMap<>();
     for (JsonNode r : records) {
