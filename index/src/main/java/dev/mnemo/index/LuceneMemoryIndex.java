@@ -173,24 +173,29 @@ public final class LuceneMemoryIndex implements MemoryIndex {
   }
 
   private Codec codec(IndexConfig config) {
-    // HNSW merges rebuild graphs, the costliest part of ingest (profiled); with more than one
-    // core they run on a small pool of their own rather than one merge thread.
+    // HNSW merges build graphs, the costliest part of ingest (profiled); with more than one core
+    // they run on a small pool of their own rather than one merge thread.
     int workers = Math.min(2, Runtime.getRuntime().availableProcessors());
     ExecutorService merges = workers > 1 ? mergeWorkers(workers) : null;
-    KnnVectorsFormat format = switch (config.encoding()) {
-      case FLOAT32 -> workers > 1
-          ? new Lucene99HnswVectorsFormat(config.hnswM(), config.hnswBeamWidth(), workers, merges)
-          : new Lucene99HnswVectorsFormat(config.hnswM(), config.hnswBeamWidth());
-      case INT7 -> workers > 1
-          ? new Lucene104HnswScalarQuantizedVectorsFormat(QuantizedByteVectorValues.ScalarEncoding.SEVEN_BIT,
-              config.hnswM(), config.hnswBeamWidth(), workers, merges)
-          : new Lucene104HnswScalarQuantizedVectorsFormat(config.hnswM(), config.hnswBeamWidth());
-    };
+    // Flushed segments keep their vectors flat; merges build the graph, for merged segments of
+    // the size where Lucene finds a graph search cheaper than an exact one (GraphOnMergeFormat).
+    KnnVectorsFormat format = new GraphOnMergeFormat(
+        vectorFormat(config, Integer.MAX_VALUE, workers, merges),
+        vectorFormat(config, Lucene99HnswVectorsFormat.HNSW_GRAPH_THRESHOLD, workers, merges));
     return new Lucene104Codec() {
       @Override
       public KnnVectorsFormat getKnnVectorsFormatForField(String field) {
         return format;
       }
+    };
+  }
+
+  /** The configured HNSW format, building a graph for a segment only above {@code threshold} (Lucene's "tiny segments" rule). */
+  private static KnnVectorsFormat vectorFormat(IndexConfig config, int threshold, int workers, ExecutorService merges) {
+    return switch (config.encoding()) {
+      case FLOAT32 -> new Lucene99HnswVectorsFormat(config.hnswM(), config.hnswBeamWidth(), workers, merges, threshold);
+      case INT7 -> new Lucene104HnswScalarQuantizedVectorsFormat(QuantizedByteVectorValues.ScalarEncoding.SEVEN_BIT,
+          config.hnswM(), config.hnswBeamWidth(), workers, merges, threshold);
     };
   }
 

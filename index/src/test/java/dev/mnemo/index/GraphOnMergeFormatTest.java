@@ -1,0 +1,121 @@
+package dev.mnemo.index;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mnemo.store.cid.Cid;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.IntStream;
+import org.apache.lucene.codecs.KnnVectorsReader;
+import org.apache.lucene.codecs.perfield.PerFieldKnnVectorsFormat;
+import org.apache.lucene.index.CodecReader;
+import org.apache.lucene.index.DirectoryReader;
+import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.store.FSDirectory;
+import org.apache.lucene.codecs.hnsw.HnswGraphProvider;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Flushed segments are searched exactly without a graph; merging builds one; recall is right either way. */
+class GraphOnMergeFormatTest {
+  private static final int DIM = 16;
+  private static final int PER_FLUSH = 1_500;
+
+  @TempDir Path dir;
+  private final Random random = new Random(42);
+  private final List<IndexedMemory> all = new ArrayList<>();
+
+  @Test
+  void flushedSegmentsHaveNoGraphAndMergedOnesDo() throws Exception {
+    try (LuceneMemoryIndex index = LuceneMemoryIndex.open(dir, IndexConfig.defaults(DIM))) {
+      for (int flush = 0; flush < 3; flush++) {
+        index.add(batch(PER_FLUSH));
+        index.refresh();
+      }
+      index.commit();
+      // Each flush is well above the size at which Lucene would have built a graph (648 vectors).
+      assertThat(graphSizes()).hasSize(3).containsOnly(0);
+      assertThat(exactRecall(index)).isEqualTo(1.0);
+
+      assertThat(index.optimize()).isTrue();
+      index.commit();
+      assertThat(graphSizes()).containsExactly(3 * PER_FLUSH);
+      assertThat(exactRecall(index)).isGreaterThan(0.9);
+    }
+  }
+
+  @Test
+  void anIndexWrittenFlatReopensAndMergesLater() throws Exception {
+    try (LuceneMemoryIndex index = LuceneMemoryIndex.open(dir, IndexConfig.defaults(DIM))) {
+      index.add(batch(PER_FLUSH));
+      index.refresh();
+      index.add(batch(PER_FLUSH));
+      index.refresh();
+    }
+    assertThat(graphSizes()).containsOnly(0);
+    try (LuceneMemoryIndex index = LuceneMemoryIndex.open(dir, IndexConfig.defaults(DIM))) {
+      assertThat(index.size()).isEqualTo(2 * PER_FLUSH);
+      assertThat(exactRecall(index)).isEqualTo(1.0);
+      index.optimize();
+    }
+    assertThat(graphSizes()).containsExactly(2 * PER_FLUSH);
+  }
+
+  /** The number of graph nodes in each segment's vector field; 0 for a segment kept flat. */
+  private List<Integer> graphSizes() throws IOException {
+    List<Integer> sizes = new ArrayList<>();
+    try (var directory = FSDirectory.open(dir); DirectoryReader reader = DirectoryReader.open(directory)) {
+      for (LeafReaderContext leaf : reader.leaves()) {
+        KnnVectorsReader vectors = ((CodecReader) leaf.reader()).getVectorReader();
+        KnnVectorsReader field = ((PerFieldKnnVectorsFormat.FieldsReader) vectors).getFieldReader(MemoryDocuments.VECTOR);
+        sizes.add(((HnswGraphProvider) field).getGraph(MemoryDocuments.VECTOR).size());
+      }
+    }
+    return sizes;
+  }
+
+  /** Recall@10 of the index against an exact scan, over 50 queries. */
+  private double exactRecall(LuceneMemoryIndex index) throws IOException {
+    int found = 0;
+    for (int q = 0; q < 50; q++) {
+      float[] query = MemoryDocuments.normalized(vector());
+      List<Cid> exact = all.stream()
+          .sorted(Comparator.comparingDouble((IndexedMemory m) -> -dot(query, MemoryDocuments.normalized(m.memory().embedding().vector()))))
+          .limit(10).map(IndexedMemory::cid).toList();
+      List<Cid> got = index.recall(RecallQuery.of("ns", null, query, 10, RecallMode.VECTOR)).hits().stream()
+          .map(RecallHit::cid).toList();
+      found += (int) got.stream().filter(exact::contains).count();
+    }
+    return found / 500.0;
+  }
+
+  private List<IndexedMemory> batch(int n) {
+    List<IndexedMemory> batch = IntStream.range(0, n)
+        .mapToObj(i -> LuceneMemoryIndexTest.memory("ns", "memory " + all.size() + "-" + i, vector(), Map.of(), List.of(),
+            1_000 + all.size() + i, 1))
+        .toList();
+    all.addAll(batch);
+    return batch;
+  }
+
+  private float[] vector() {
+    float[] v = new float[DIM];
+    for (int i = 0; i < DIM; i++) {
+      v[i] = (float) random.nextGaussian();
+    }
+    return v;
+  }
+
+  private static double dot(float[] a, float[] b) {
+    double sum = 0;
+    for (int i = 0; i < a.length; i++) {
+      sum += a[i] * b[i];
+    }
+    return sum;
+  }
+}
