@@ -13,7 +13,8 @@
 # LANCEDB_INDEXES (hnsw-sq,ivf-pq: LanceDB's vector indexes, built and swept in turn),
 # LANCEDB_KEYWORD (true; false skips LanceDB's FTS index, keyword and hybrid queries),
 # MNEMO_SYSTEMS (mnemo,lucene,brute-force,mnemo-http), MNEMO_DEPTHS (Mnemo's depths and raw
-# Lucene's k, swept: 10,20,40,64,100,160,250,400),
+# Lucene's k, swept: 10,20,40,64,100,160,250,400), MNEMO_HTTP_DEPTHS (the node's recallDepth,
+# swept by restarting it: 64,100),
 # PGVECTOR_SETUP (../shared/peers/pgvector-setup.sh), BENCH_CP (a classpath to use instead of
 # benchmarks/target/benchmarks.jar, which is otherwise built when missing). Installs what is missing: the Node
 # packages (npm ci, pinned by package-lock.json), the benchmarks jar, the dataset export, and
@@ -33,6 +34,7 @@ LANCEDB_INDEXES=${LANCEDB_INDEXES:-hnsw-sq,ivf-pq}
 LANCEDB_KEYWORD=${LANCEDB_KEYWORD:-true}
 MNEMO_SYSTEMS=${MNEMO_SYSTEMS:-mnemo,lucene,brute-force,mnemo-http}
 MNEMO_DEPTHS=${MNEMO_DEPTHS:-10,20,40,64,100,160,250,400}
+MNEMO_HTTP_DEPTHS=${MNEMO_HTTP_DEPTHS:-64,100}
 OUT_DIR=${OUT_DIR:-benchmarks/results/peers-$(date -u +%Y-%m-%d)}
 PGVECTOR_SETUP=${PGVECTOR_SETUP:-../shared/peers/pgvector-setup.sh}
 PG_VERSION=15
@@ -94,7 +96,7 @@ run_peer() { # name
     mnemo)   # Mnemo in-process, raw Lucene, brute force, and a node process over HTTP
       [ -f memory-node/target/mnemo.jar ] || ./mvnw -q -B package -Dmaven.test.skip=true -pl memory-node -am
       "${JAVA[@]}" -Xmx8g dev.mnemo.benchmarks.peers.MnemoRunner "${common[@]}" --work "$WORK/mnemo" \
-        --systems "$MNEMO_SYSTEMS" --depths "$MNEMO_DEPTHS" ;;
+        --systems "$MNEMO_SYSTEMS" --depths "$MNEMO_DEPTHS" --http-depths "$MNEMO_HTTP_DEPTHS" ;;
     *) echo "unknown peer $1" >&2; exit 1 ;;
   esac
 }

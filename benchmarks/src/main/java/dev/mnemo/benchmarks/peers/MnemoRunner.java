@@ -68,13 +68,14 @@ import org.apache.lucene.store.FSDirectory;
  *   <li>{@code brute-force}: an exact scan in Java with Lucene's SIMD dot product: the quality
  *       oracle and the rate at which a scan can go.
  *   <li>{@code mnemo-http}: a node process ({@code memory-node/target/mnemo.jar}) on 127.0.0.1;
- *       remember over HTTP with client vectors, then recall with client vectors (default depth).
+ *       remember over HTTP with client vectors, then recall with client vectors; the node's
+ *       {@code recallDepth} is swept with {@code --http-depths}, restarting it on the same data.
  * </ul>
  *
  * <p>Usage: {@code MnemoRunner --data benchmarks/data/<name>-<N> --out results.jsonl
  * [--systems mnemo,lucene,brute-force,mnemo-http] [--work /tmp/mnemo-runner] [--batch 1000]
  * [--http-batch 100] [--http-connections 4] [--max-seconds 30] [--warmup 100] [--clients 1,16]
- * [--depths 10,20,40,64,100,160,250,400] [--jar memory-node/target/mnemo.jar]}
+ * [--depths 10,20,40,64,100,160,250,400] [--http-depths 64] [--jar memory-node/target/mnemo.jar]}
  */
 public final class MnemoRunner {
   private static final String NS = "bench";
@@ -144,7 +145,8 @@ public final class MnemoRunner {
         }
         try {
           Appended appended = store.log().append(NS, memories);
-          indexer.awaitApplied(appended.position());
+          // As the node's remember does: the indexer takes the memories from the writer's hands.
+          indexer.awaitApplied(appended.position(), appended.memories(), memories);
           for (int i = 0; i < appended.memories().size(); i++) {
             ids.put(appended.memories().get(i), batch.start() + i);
           }
@@ -335,17 +337,21 @@ public final class MnemoRunner {
   private void mnemoOverHttp(ResultLog log) throws Exception {
     int batchSize = Integer.parseInt(opts.getOrDefault("http-batch", "100"));
     int connections = Integer.parseInt(opts.getOrDefault("http-connections", "4"));
-    try (NodeUnderTest node = NodeUnderTest.start(Path.of(opts.getOrDefault("jar", "memory-node/target/mnemo.jar")),
-        work.resolve("node"))) {
+    Path jar = Path.of(opts.getOrDefault("jar", "memory-node/target/mnemo.jar"));
+    // The node's recallDepth is a start-up setting, so each further depth restarts it on the same data.
+    List<Integer> httpDepths = ints(opts.getOrDefault("http-depths", "64"));
+    NodeUnderTest node = NodeUnderTest.start(jar, work.resolve("node"), httpDepths.get(0));
+    try {
       String[] cidsById = new String[data.docs()];
       HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
       ExecutorService senders = Executors.newFixedThreadPool(connections);
       List<Future<?>> inFlight = new ArrayList<>();
+      URI remember = node.url("/v1/namespaces/" + NS + "/memories");
       long start = System.nanoTime();
       data.forEachBatch(batchSize, batch -> {
         byte[] body = rememberBody(batch);
         inFlight.add(senders.submit(() -> {
-          JsonNode answer = post(http, node.url("/v1/namespaces/" + NS + "/memories"), body, 201);
+          JsonNode answer = post(http, remember, body, 201);
           JsonNode cids = answer.path("cids");
           for (int i = 0; i < cids.size(); i++) {
             cidsById[batch.start() + i] = cids.get(i).asText();
@@ -383,16 +389,27 @@ public final class MnemoRunner {
               + " buildSeconds is the wait until the node merged its index into one segment (indexOptimizeIdleMs="
               + OPTIMIZE_IDLE_MS + " here, 30000 by default)");
       ingest.set("index", ResultLog.object().put("vector", "hnsw").put("m", M).put("beamWidth", BEAM_WIDTH)
-          .put("depth", 64).put("segmentsBeforeMerge", segments).put("transport", "HTTP/1.1 JSON, client vectors as base64 float32"));
+          .put("depth", httpDepths.get(0)).put("segmentsBeforeMerge", segments).put("transport", "HTTP/1.1 JSON, client vectors as base64 float32"));
       log.emit(ingest);
 
       URI recall = node.url("/v1/namespaces/" + NS + "/recall");
-      ObjectNode vectorParams = ResultLog.object().put("index", "hnsw").put("depth", 64);
-      measureHttp(log, "vector", vectorParams, node, () -> httpClient(recall, q -> vectorBody(q, "vector"), ids));
+      int depth = httpDepths.get(0);
+      measureHttp(log, "vector", ResultLog.object().put("index", "hnsw").put("depth", depth), node,
+          () -> httpClient(recall, q -> vectorBody(q, "vector"), ids));
       measureHttp(log, "keyword", ResultLog.object().put("query", "BM25, English analysis, OR of terms"), node,
           () -> httpClient(recall, q -> textBody(q), ids));
-      measureHttp(log, "hybrid", ResultLog.object().put("depth", 64).put("fusion", "0.25 BM25/max + 0.75 cosine min-max"), node,
-          () -> httpClient(recall, q -> vectorBody(q, "hybrid"), ids));
+      measureHttp(log, "hybrid", ResultLog.object().put("depth", depth).put("fusion", "0.25 BM25/max + 0.75 cosine min-max"),
+          node, () -> httpClient(recall, q -> vectorBody(q, "hybrid"), ids));
+      for (int further : httpDepths.subList(1, httpDepths.size())) {
+        node.close();
+        node = NodeUnderTest.start(jar, work.resolve("node"), further);
+        jitWarm = false; // a new node process
+        URI again = node.url("/v1/namespaces/" + NS + "/recall");
+        measureHttp(log, "vector", ResultLog.object().put("index", "hnsw").put("depth", further), node,
+            () -> httpClient(again, q -> vectorBody(q, "vector"), ids));
+      }
+    } finally {
+      node.close();
     }
   }
 
@@ -585,7 +602,7 @@ public final class MnemoRunner {
 
   /** A node process on a free loopback port with client vectors only (embedder none). */
   private record NodeUnderTest(Process process, Path dataDir, int port) implements AutoCloseable {
-    static NodeUnderTest start(Path jar, Path dataDir) throws IOException, InterruptedException {
+    static NodeUnderTest start(Path jar, Path dataDir, int recallDepth) throws IOException, InterruptedException {
       if (!Files.exists(jar)) {
         throw new IOException(jar + " is missing: ./mvnw -q -B package -Dmaven.test.skip=true -pl memory-node -am");
       }
@@ -596,9 +613,10 @@ public final class MnemoRunner {
           "-jar", jar.toString(), "node", "--port", Integer.toString(port), "--gossip-port", Integer.toString(freePort()),
           "--data", dataDir.toString(), "--embedder", "none"));
       ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
-          .redirectOutput(dataDir.resolveSibling("node.log").toFile());
+          .redirectOutput(ProcessBuilder.Redirect.appendTo(dataDir.resolveSibling("node.log").toFile()));
       builder.environment().keySet().removeIf(k -> k.startsWith("MNEMO_"));
       builder.environment().put("MNEMO_INDEX_OPTIMIZE_IDLE_MS", Integer.toString(OPTIMIZE_IDLE_MS));
+      builder.environment().put("MNEMO_RECALL_DEPTH", Integer.toString(recallDepth));
       Process process = builder.start();
       NodeUnderTest node = new NodeUnderTest(process, dataDir, port);
       HttpClient http = HttpClient.newHttpClient();

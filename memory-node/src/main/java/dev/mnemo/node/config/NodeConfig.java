@@ -12,6 +12,8 @@ import java.util.List;
  * @param embedder {@code bge-small-en-v1.5} (default), {@code all-minilm-l6-v2}, or {@code none}
  *     (clients send vectors)
  * @param dimension vector length; must match the embedder's unless the embedder is {@code none}
+ * @param recallDepth the least number of candidates a vector search collects (HNSW k); more
+ *     finds more of the true nearest neighbours at some cost in speed
  * @param indexOptimizeIdleMillis once writes have paused this long, merge the recall index into
  *     one segment (0: never)
  */
@@ -26,6 +28,7 @@ public record NodeConfig(
     IndexConfig.VectorEncoding vectorEncoding,
     int hnswM,
     int hnswBeamWidth,
+    int recallDepth,
     long indexCommitIntervalMillis,
     long indexOptimizeIdleMillis,
     int workerThreads,
@@ -44,6 +47,11 @@ public record NodeConfig(
   public static final String DEFAULT_DATA = "./mnemo-data";
   public static final String DEFAULT_EMBEDDER = "bge-small-en-v1.5";
   public static final int DEFAULT_DIMENSION = 384;
+  /**
+   * Candidates a vector search collects by default: recall@10 of about 0.95 at 100k memories;
+   * on a harder 1M corpus, 100 was needed for that (benchmarks/README.md).
+   */
+  public static final int DEFAULT_RECALL_DEPTH = 64;
   public static final String EMBEDDED = "embedded";
   public static final String IPFS = "ipfs";
 
@@ -54,6 +62,6 @@ public record NodeConfig(
   }
 
   public IndexConfig indexConfig() {
-    return new IndexConfig(dimension, vectorEncoding, hnswM, hnswBeamWidth, 64);
+    return new IndexConfig(dimension, vectorEncoding, hnswM, hnswBeamWidth, recallDepth);
   }
 }
