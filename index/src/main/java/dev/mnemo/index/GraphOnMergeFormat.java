@@ -9,53 +9,60 @@ import org.apache.lucene.index.SegmentWriteState;
 import org.apache.lucene.store.IOContext;
 
 /**
- * An HNSW vector format that builds no graph when a segment is flushed, only when segments are
- * merged into one of at least a given size. Smaller segments keep their vectors flat, and Lucene
+ * An HNSW vector format that picks, per segment written, whether to build the graph: one format
+ * for flushed segments, one for merges, one for forced merges (the index merged into one segment
+ * when writes pause). A segment written without a graph keeps its vectors flat, and Lucene
  * searches those exactly.
  *
  * <p>Why: every batch a writer has acknowledged is flushed into a segment so that recall sees it.
- * The graph built for that segment was thrown away when merges rebuilt it into a larger one,
+ * The graph built for that segment was thrown away when a merge rebuilt it into a larger one,
  * and building it on the indexing thread was the largest cost of ingest (profiled). Merges run on
- * their own threads, so the graph is now built once, beside the writers rather than in their way.
+ * their own threads, so the graph is built there, beside the writers rather than in their way.
  *
- * <p>Both writers write the wrapped format's files under its registered name, so segments are
- * read back through SPI by the shipped format; an index written with one setting opens under any
- * other.
+ * <p>All three write the same format under its registered name, so segments are read back
+ * through SPI by the shipped format, and an index written with one setting opens under any other.
  */
 final class GraphOnMergeFormat extends KnnVectorsFormat {
   private final KnnVectorsFormat atFlush;
   private final KnnVectorsFormat atMerge;
+  private final KnnVectorsFormat atForcedMerge;
 
-  /**
-   * @param atFlush the format for flushed segments (one that builds no graph)
-   * @param atMerge the format for merged segments, and the one that reads every segment
-   */
-  GraphOnMergeFormat(KnnVectorsFormat atFlush, KnnVectorsFormat atMerge) {
-    super(atMerge.getName());
-    if (!atFlush.getName().equals(atMerge.getName())) {
-      throw new IllegalArgumentException("flush and merge formats must write the same format");
+  GraphOnMergeFormat(KnnVectorsFormat atFlush, KnnVectorsFormat atMerge, KnnVectorsFormat atForcedMerge) {
+    super(atForcedMerge.getName());
+    if (!atFlush.getName().equals(getName()) || !atMerge.getName().equals(getName())) {
+      throw new IllegalArgumentException("every stage must write the same format");
     }
     this.atFlush = atFlush;
     this.atMerge = atMerge;
+    this.atForcedMerge = atForcedMerge;
   }
 
   @Override
   public KnnVectorsWriter fieldsWriter(SegmentWriteState state) throws IOException {
-    return (state.context.context() == IOContext.Context.MERGE ? atMerge : atFlush).fieldsWriter(state);
+    return formatFor(state.context).fieldsWriter(state);
+  }
+
+  private KnnVectorsFormat formatFor(IOContext context) {
+    if (context.context() != IOContext.Context.MERGE) {
+      return atFlush;
+    }
+    // A forced merge (IndexWriter.forceMerge) carries its target segment count; a natural one -1.
+    boolean forced = context.mergeInfo() != null && context.mergeInfo().mergeMaxNumSegments() > 0;
+    return forced ? atForcedMerge : atMerge;
   }
 
   @Override
   public KnnVectorsReader fieldsReader(SegmentReadState state) throws IOException {
-    return atMerge.fieldsReader(state);
+    return atForcedMerge.fieldsReader(state);
   }
 
   @Override
   public int getMaxDimensions(String fieldName) {
-    return atMerge.getMaxDimensions(fieldName);
+    return atForcedMerge.getMaxDimensions(fieldName);
   }
 
   @Override
   public String toString() {
-    return "GraphOnMerge(flush=" + atFlush + ", merge=" + atMerge + ")";
+    return "GraphOnMerge(flush=" + atFlush + ", merge=" + atMerge + ", forcedMerge=" + atForcedMerge + ")";
   }
 }

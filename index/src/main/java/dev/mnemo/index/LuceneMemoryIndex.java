@@ -80,6 +80,11 @@ public final class LuceneMemoryIndex implements MemoryIndex {
    * 0.847); a vector-heavy 0.25 is also the usual default of such sums in other hybrid engines.
    */
   static final double KEYWORD_WEIGHT = 0.25;
+  /**
+   * Lucene's "tiny segments" threshold for flushed segments: a graph is built when a segment has
+   * more vectors than this times their natural log, here from ~9,100 vectors.
+   */
+  static final int FLUSH_GRAPH_THRESHOLD = 1_000;
 
   private final IndexConfig config;
   private final Directory directory;
@@ -177,11 +182,16 @@ public final class LuceneMemoryIndex implements MemoryIndex {
     // they run on a small pool of their own rather than one merge thread.
     int workers = Math.min(2, Runtime.getRuntime().availableProcessors());
     ExecutorService merges = workers > 1 ? mergeWorkers(workers) : null;
-    // Flushed segments keep their vectors flat; merges build the graph, for merged segments of
-    // the size where Lucene finds a graph search cheaper than an exact one (GraphOnMergeFormat).
-    KnnVectorsFormat format = new GraphOnMergeFormat(
-        vectorFormat(config, Integer.MAX_VALUE, workers, merges),
-        vectorFormat(config, Lucene99HnswVectorsFormat.HNSW_GRAPH_THRESHOLD, workers, merges));
+    KnnVectorsFormat graph = vectorFormat(config, Lucene99HnswVectorsFormat.HNSW_GRAPH_THRESHOLD, workers, merges);
+    KnnVectorsFormat flat = vectorFormat(config, Integer.MAX_VALUE, workers, merges);
+    KnnVectorsFormat format = switch (config.graphBuild()) {
+      // A flush that makes acknowledged writes searchable holds a few thousand memories at most
+      // and keeps them flat (below ~9,100 vectors at threshold 1,000, an exact scan of under a
+      // millisecond); a larger one (the RAM buffer filling in a catch-up) builds its graph.
+      // Merges build graphs above Lucene's own tiny-segment size.
+      case MERGE -> new GraphOnMergeFormat(vectorFormat(config, FLUSH_GRAPH_THRESHOLD, workers, merges), graph, graph);
+      case IDLE -> new GraphOnMergeFormat(flat, flat, graph);
+    };
     return new Lucene104Codec() {
       @Override
       public KnnVectorsFormat getKnnVectorsFormatForField(String field) {

@@ -66,8 +66,55 @@ class GraphOnMergeFormatTest {
     assertThat(graphSizes()).containsExactly(2 * PER_FLUSH);
   }
 
-  /** The number of graph nodes in each segment's vector field; 0 for a segment kept flat. */
+  @Test
+  void naturalMergesBuildTheGraphByDefaultButNotWhenGraphsWaitForIdle() throws Exception {
+    assertThat(graphsAfterNaturalMerge(IndexConfig.GraphBuild.MERGE)).anyMatch(size -> size > 0);
+    all.clear();
+    assertThat(graphsAfterNaturalMerge(IndexConfig.GraphBuild.IDLE)).containsOnly(0);
+  }
+
+  @Test
+  void whenGraphsWaitForIdleOptimizeBuildsThem() throws Exception {
+    IndexConfig idle = new IndexConfig(DIM, IndexConfig.VectorEncoding.FLOAT32, 16, 100, 64, IndexConfig.GraphBuild.IDLE);
+    try (LuceneMemoryIndex index = LuceneMemoryIndex.open(dir, idle)) {
+      for (int flush = 0; flush < 3; flush++) {
+        index.add(batch(PER_FLUSH));
+        index.refresh();
+      }
+      assertThat(exactRecall(index)).isEqualTo(1.0);
+      assertThat(index.optimize()).isTrue();
+      index.commit();
+      assertThat(graphSizes()).containsExactly(3 * PER_FLUSH);
+    }
+  }
+
+  /** Flushes small segments until Lucene's merge policy merges some; the graph sizes then. */
+  private List<Integer> graphsAfterNaturalMerge(IndexConfig.GraphBuild build) throws Exception {
+    Path indexDir = dir.resolve(build.name());
+    IndexConfig config = new IndexConfig(DIM, IndexConfig.VectorEncoding.FLOAT32, 16, 100, 64, build);
+    try (LuceneMemoryIndex index = LuceneMemoryIndex.open(indexDir, config)) {
+      int flushes = 0;
+      long deadline = System.nanoTime() + 30_000_000_000L;
+      // Merges run in the background; more flushes also prompt the policy to find one.
+      while (index.segmentCount() >= flushes && System.nanoTime() < deadline) {
+        index.add(batch(300));
+        index.refresh();
+        flushes++;
+        Thread.sleep(20);
+      }
+      assertThat(index.segmentCount()).as("a merge happened").isLessThan(flushes);
+      assertThat(exactRecall(index)).isGreaterThan(0.9);
+      index.commit();
+    }
+    return graphSizes(indexDir);
+  }
+
   private List<Integer> graphSizes() throws IOException {
+    return graphSizes(dir);
+  }
+
+  /** The number of graph nodes in each segment's vector field; 0 for a segment kept flat. */
+  private static List<Integer> graphSizes(Path dir) throws IOException {
     List<Integer> sizes = new ArrayList<>();
     try (var directory = FSDirectory.open(dir); DirectoryReader reader = DirectoryReader.open(directory)) {
       for (LeafReaderContext leaf : reader.leaves()) {

@@ -55,7 +55,7 @@ import org.apache.lucene.store.FSDirectory;
 
 /**
  * Mnemo's side of the comparison with its peers, on the same dataset directories and writing the
- * same records (schema in benchmarks/peers/README.md). Four systems, chosen with {@code --systems}:
+ * same records (schema in benchmarks/peers/README.md). Five systems, chosen with {@code --systems}:
  *
  * <ul>
  *   <li>{@code mnemo}: the node's storage and recall path in-process, without HTTP. Memories with
@@ -63,6 +63,9 @@ import org.apache.lucene.store.FSDirectory;
  *       indexed through {@link LogIndexer} into {@link LuceneMemoryIndex}, and each batch is
  *       visible to recall before the next is written, as the node acknowledges a write. Recall
  *       goes through the MemoryIndex SPI; the candidate depth (HNSW k) is swept.
+ *   <li>{@code mnemo-bulk}: the same with {@code indexGraphBuild idle}: no graph while ingesting,
+ *       one built by the merge into one segment after it; measured at depth 100 only, since the
+ *       merged index is the same as {@code mnemo}'s.
  *   <li>{@code lucene}: raw Lucene on the same vectors, Mnemo's ceiling: one float HNSW field with
  *       the same m and beam width, {@link KnnFloatVectorQuery} with k swept, nothing else.
  *   <li>{@code brute-force}: an exact scan in Java with Lucene's SIMD dot product: the quality
@@ -114,7 +117,8 @@ public final class MnemoRunner {
       ResultLog log = new ResultLog(Path.of(Args.required(opts, "out")), common(system));
       jitWarm = false;
       switch (system) {
-        case "mnemo" -> mnemoInProcess(log);
+        case "mnemo" -> mnemoInProcess(log, IndexConfig.GraphBuild.MERGE);
+        case "mnemo-bulk" -> mnemoInProcess(log, IndexConfig.GraphBuild.IDLE);
         case "lucene" -> rawLucene(log);
         case "brute-force" -> bruteForce(log);
         case "mnemo-http" -> mnemoOverHttp(log);
@@ -126,7 +130,7 @@ public final class MnemoRunner {
 
   // ---- mnemo, in-process ----
 
-  private void mnemoInProcess(ResultLog log) throws Exception {
+  private void mnemoInProcess(ResultLog log, IndexConfig.GraphBuild graphBuild) throws Exception {
     int batchSize = Integer.parseInt(opts.getOrDefault("batch", "1000"));
     Map<Cid, Integer> ids = new HashMap<>(data.docs() * 2);
     Path indexDir = work.resolve("index");
@@ -134,7 +138,8 @@ public final class MnemoRunner {
     double commitSeconds;
     int segments;
     try (MnemoStore store = MnemoStore.open(work.resolve("data"))) {
-      LuceneMemoryIndex index = LuceneMemoryIndex.open(indexDir, config(64));
+      LuceneMemoryIndex index = LuceneMemoryIndex.open(indexDir,
+          new IndexConfig(384, IndexConfig.VectorEncoding.FLOAT32, M, BEAM_WIDTH, 64, graphBuild));
       LogIndexer indexer = new LogIndexer(store.log(), index, 5_000);
       long start = System.nanoTime();
       data.forEachBatch(batchSize, batch -> {
@@ -173,16 +178,28 @@ public final class MnemoRunner {
         .put("diskBytesPerMemory", ResultLog.round(disk / (double) data.docs(), 1))
         .put("peakRssBytes", peakRss())
         .put("durability", "fsync per batch: memories, signed log entry and heads in one RocksDB batch with the WAL synced;"
-            + " the HNSW graph is built while ingesting and each batch is searchable before the next is written;"
+            + (graphBuild == IndexConfig.GraphBuild.MERGE
+                ? " the HNSW graph is built by merges while ingesting (a flushed segment stays flat, searched exactly),"
+                : " no HNSW graph while ingesting (indexGraphBuild idle: vector recall scans exactly until the merge),")
+            + " and each batch is searchable before the next is written;"
             + " buildSeconds is the merge into one segment that a node runs once writes pause, and the commit");
     ingest.set("index", ResultLog.object().put("vector", "hnsw").put("m", M).put("beamWidth", BEAM_WIDTH)
-        .put("encoding", "float32").put("segmentsAfterIngest", segments).put("segments", segmentCount(indexDir))
+        .put("encoding", "float32").put("graphBuild", graphBuild.name().toLowerCase(java.util.Locale.ROOT))
+        .put("segmentsAfterIngest", segments).put("segments", segmentCount(indexDir))
         .put("keyword", "BM25, English analysis"));
     log.emit(ingest);
 
     // The index searches at least 4k candidates (LuceneMemoryIndex), so smaller depths are one point.
     java.util.Set<Integer> effectiveDepths = new java.util.TreeSet<>();
     depths.forEach(d -> effectiveDepths.add(Math.min(Math.max(K * 4, d), 1000)));
+    if (graphBuild == IndexConfig.GraphBuild.IDLE) {
+      // The merged index is the same as the default's; one depth shows that its graph was built.
+      try (LuceneMemoryIndex index = LuceneMemoryIndex.open(indexDir, config(100))) {
+        measure(log, "vector", ResultLog.object().put("index", "hnsw").put("depth", 100), () -> client(q -> ids(
+            index.recall(RecallQuery.of(NS, null, data.queryVectors()[q], K, RecallMode.VECTOR)).hits(), ids)));
+      }
+      return;
+    }
     for (int depth : effectiveDepths) {
       try (LuceneMemoryIndex index = LuceneMemoryIndex.open(indexDir, config(depth))) {
         ObjectNode params = ResultLog.object().put("index", "hnsw").put("depth", depth);

@@ -20,13 +20,13 @@ import java.util.Set;
  * ({@code MNEMO_} + the key in upper snake case: {@code MNEMO_PORT}, {@code MNEMO_GOSSIP_PORT}),
  * then flags. Keys: host, port, data, gossipPort, seeds (comma-separated in the environment),
  * embedder, dimension, vectorEncoding (float32|int7), hnswM, hnswBeamWidth, recallDepth,
- * indexCommitIntervalMs, indexOptimizeIdleMs, workerThreads, replicate (namespaces, comma-separated, or *),
+ * indexGraphBuild (merge|idle), indexCommitIntervalMs, indexOptimizeIdleMs, workerThreads, replicate (namespaces, comma-separated, or *),
  * advertiseHttp (base URL peers use to reach this node), advertiseGossip (HOST:PORT), antiEntropyMs,
  * blockStore (embedded|ipfs), ipfsApi (the Kubo RPC base URL), ipfsTimeoutMs. Unknown keys in the file are an error, not a silent typo.
  */
 public final class ConfigLoader {
   static final Set<String> KEYS = Set.of("host", "port", "data", "gossipPort", "seeds", "embedder", "dimension",
-      "vectorEncoding", "hnswM", "hnswBeamWidth", "recallDepth", "indexCommitIntervalMs", "indexOptimizeIdleMs", "workerThreads",
+      "vectorEncoding", "hnswM", "hnswBeamWidth", "recallDepth", "indexGraphBuild", "indexCommitIntervalMs", "indexOptimizeIdleMs", "workerThreads",
       "replicate", "advertiseHttp", "advertiseGossip", "antiEntropyMs", "blockStore", "ipfsApi", "ipfsTimeoutMs");
 
   /** A configuration mistake, with the key and layer at fault. */
@@ -50,6 +50,7 @@ public final class ConfigLoader {
     merged.put("hnswM", "16");
     merged.put("hnswBeamWidth", "100");
     merged.put("recallDepth", Integer.toString(NodeConfig.DEFAULT_RECALL_DEPTH));
+    merged.put("indexGraphBuild", "merge");
     merged.put("indexCommitIntervalMs", "5000");
     merged.put("indexOptimizeIdleMs", "30000");
     merged.put("workerThreads", "32");
@@ -150,6 +151,15 @@ public final class ConfigLoader {
     if (!ipfsApi.matches("https?://[^/\\s]+/?")) {
       throw new ConfigException("ipfsApi must be a base URL like http://127.0.0.1:5001, not '" + ipfsApi + "'");
     }
+    IndexConfig.GraphBuild graphBuild = switch (m.get("indexGraphBuild")) {
+      case "merge" -> IndexConfig.GraphBuild.MERGE;
+      case "idle" -> IndexConfig.GraphBuild.IDLE;
+      default -> throw new ConfigException("indexGraphBuild must be merge or idle, not '" + m.get("indexGraphBuild") + "'");
+    };
+    int optimizeIdleMs = integer(m, "indexOptimizeIdleMs", 0, 86_400_000);
+    if (graphBuild == IndexConfig.GraphBuild.IDLE && optimizeIdleMs == 0) {
+      throw new ConfigException("indexGraphBuild idle builds graphs once writes pause, so indexOptimizeIdleMs must not be 0");
+    }
     String data = m.get("data");
     if (data == null || data.isBlank()) {
       throw new ConfigException("data directory must not be empty");
@@ -157,8 +167,8 @@ public final class ConfigLoader {
     return new NodeConfig(m.get("host"), integer(m, "port", 0, 65535), Path.of(data),
         integer(m, "gossipPort", 0, 65535), seeds, embedder, dimension, encoding,
         integer(m, "hnswM", 2, 512), integer(m, "hnswBeamWidth", 1, 3200),
-        integer(m, "recallDepth", 1, 1000),
-        integer(m, "indexCommitIntervalMs", 100, 3_600_000), integer(m, "indexOptimizeIdleMs", 0, 86_400_000),
+        integer(m, "recallDepth", 1, 1000), graphBuild,
+        integer(m, "indexCommitIntervalMs", 100, 3_600_000), optimizeIdleMs,
         integer(m, "workerThreads", 1, 1024),
         replicate, advertiseHttp, advertiseGossip, integer(m, "antiEntropyMs", 100, 3_600_000),
         blockStore, ipfsApi, integer(m, "ipfsTimeoutMs", 100, 600_000),

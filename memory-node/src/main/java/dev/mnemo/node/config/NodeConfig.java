@@ -14,6 +14,8 @@ import java.util.List;
  * @param dimension vector length; must match the embedder's unless the embedder is {@code none}
  * @param recallDepth the least number of candidates a vector search collects (HNSW k); more
  *     finds more of the true nearest neighbours at some cost in speed
+ * @param indexGraphBuild when HNSW graphs are built: by merges while writes go on (default), or
+ *     only once writes pause (bulk loads; vector recall scans exactly until then)
  * @param indexOptimizeIdleMillis once writes have paused this long, merge the recall index into
  *     one segment (0: never)
  */
@@ -29,6 +31,7 @@ public record NodeConfig(
     int hnswM,
     int hnswBeamWidth,
     int recallDepth,
+    IndexConfig.GraphBuild indexGraphBuild,
     long indexCommitIntervalMillis,
     long indexOptimizeIdleMillis,
     int workerThreads,
@@ -62,6 +65,6 @@ public record NodeConfig(
   }
 
   public IndexConfig indexConfig() {
-    return new IndexConfig(dimension, vectorEncoding, hnswM, hnswBeamWidth, recallDepth);
+    return new IndexConfig(dimension, vectorEncoding, hnswM, hnswBeamWidth, recallDepth, indexGraphBuild);
   }
 }

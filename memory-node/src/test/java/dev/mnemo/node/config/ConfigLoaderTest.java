@@ -26,6 +26,7 @@ class ConfigLoaderTest {
     assertThat(config.dimension()).isEqualTo(384);
     assertThat(config.indexOptimizeIdleMillis()).isEqualTo(30_000);
     assertThat(config.recallDepth()).isEqualTo(64);
+    assertThat(config.indexConfig().graphBuild()).isEqualTo(dev.mnemo.index.IndexConfig.GraphBuild.MERGE);
     assertThat(config.indexConfig().searchDepth()).isEqualTo(64);
     assertThat(config.blockStore()).isEqualTo("embedded");
     assertThat(config.seeds()).isEmpty();
@@ -46,6 +47,15 @@ class ConfigLoaderTest {
     assertThat(config.indexOptimizeIdleMillis()).as("environment over default").isZero();
     assertThat(config.indexConfig().searchDepth()).as("environment over default").isEqualTo(100);
     assertThat(config.seeds()).containsExactly("10.0.0.2:7701", "10.0.0.3:7701");
+  }
+
+  @Test
+  void graphsBuiltWhenIdleNeedTheIdleMerge() throws Exception {
+    NodeConfig bulk = ConfigLoader.load(null, Map.of("MNEMO_INDEX_GRAPH_BUILD", "idle"), Map.of());
+    assertThat(bulk.indexConfig().graphBuild()).isEqualTo(dev.mnemo.index.IndexConfig.GraphBuild.IDLE);
+    assertThatThrownBy(() -> ConfigLoader.load(null,
+        Map.of("MNEMO_INDEX_GRAPH_BUILD", "idle", "MNEMO_INDEX_OPTIMIZE_IDLE_MS", "0"), Map.of()))
+        .isInstanceOf(ConfigLoader.ConfigException.class).hasMessageContaining("indexOptimizeIdleMs");
   }
 
   @Test
@@ -73,7 +83,7 @@ class ConfigLoaderTest {
         Map.entry("port", "70000"), Map.entry("port", "x"), Map.entry("embedder", "gpt"), Map.entry("seeds", "nohost"),
         Map.entry("blockStore", "s3"), Map.entry("ipfsApi", "ftp://x"), Map.entry("vectorEncoding", "int4"),
         Map.entry("replicate", "-bad-"), Map.entry("indexOptimizeIdleMs", "-1"),
-        Map.entry("recallDepth", "0"), Map.entry("recallDepth", "1001"), Map.entry("dimension", "512"))) {
+        Map.entry("recallDepth", "0"), Map.entry("recallDepth", "1001"), Map.entry("indexGraphBuild", "never"), Map.entry("dimension", "512"))) {
       assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), Map.of(bad.getKey(), bad.getValue())))
           .as("%s=%s", bad.getKey(), bad.getValue())
           .isInstanceOf(ConfigLoader.ConfigException.class)
