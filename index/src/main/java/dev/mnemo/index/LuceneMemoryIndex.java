@@ -16,6 +16,10 @@ import org.apache.lucene.util.quantization.QuantizedByteVectorValues;
 import org.apache.lucene.analysis.Analyzer;
 import org.apache.lucene.codecs.Codec;
 import org.apache.lucene.codecs.KnnVectorsFormat;
+import org.apache.lucene.codecs.hnsw.HnswGraphProvider;
+import org.apache.lucene.codecs.perfield.PerFieldKnnVectorsFormat;
+import org.apache.lucene.index.CodecReader;
+import org.apache.lucene.util.hnsw.HnswGraphSearcher;
 import org.apache.lucene.codecs.lucene104.Lucene104Codec;
 import org.apache.lucene.codecs.lucene104.Lucene104HnswScalarQuantizedVectorsFormat;
 import org.apache.lucene.codecs.lucene99.Lucene99HnswVectorsFormat;
@@ -93,6 +97,7 @@ public final class LuceneMemoryIndex implements MemoryIndex {
   private final SearcherManager searchers;
   private final AtomicLong applied = new AtomicLong();
   private ExecutorService mergeExecutor;
+  private final GraphPendingMergePolicy mergePolicy = new GraphPendingMergePolicy();
 
   private LuceneMemoryIndex(IndexConfig config, Directory directory) throws IOException {
     this.config = config;
@@ -109,7 +114,8 @@ public final class LuceneMemoryIndex implements MemoryIndex {
     IndexWriterConfig iwc = new IndexWriterConfig(analyzer)
         .setCodec(codec(config))
         .setOpenMode(rebuild ? IndexWriterConfig.OpenMode.CREATE : IndexWriterConfig.OpenMode.CREATE_OR_APPEND)
-        .setRAMBufferSizeMB(64);
+        .setRAMBufferSizeMB(64)
+        .setMergePolicy(mergePolicy);
     this.writer = new IndexWriter(directory, iwc);
     this.searchers = new SearcherManager(writer, new FilterCachingSearcherFactory());
     this.applied.set(position);
@@ -296,17 +302,50 @@ public final class LuceneMemoryIndex implements MemoryIndex {
   /**
    * One segment: measured at 100k memories, a vector recall over the 9-16 segments that Lucene's
    * merge policy leaves after ingest ran at a third of the rate of one over a single segment at
-   * the same recall@10 (benchmarks/README.md), and merging took 26 s.
+   * the same recall@10 (benchmarks/README.md), and merging took 26 s. An index that is one
+   * segment already is rewritten when that segment's vectors are flat, which builds its graph.
    */
   @Override
   public boolean optimize() throws IOException {
     searchers.maybeRefreshBlocking();
-    if (segmentCount() <= 1) {
+    boolean loneFlatSegment = segmentCount() == 1 && hasFlatSegmentWorthAGraph();
+    if (segmentCount() <= 1 && !loneFlatSegment) {
       return false;
     }
-    writer.forceMerge(1, true);
+    mergePolicy.rewriteLoneSegment(loneFlatSegment);
+    try {
+      writer.forceMerge(1, true);
+    } finally {
+      mergePolicy.rewriteLoneSegment(false);
+    }
     searchers.maybeRefreshBlocking();
     return true;
+  }
+
+  /**
+   * Whether a segment keeps its vectors flat although it holds more than Lucene would search
+   * exactly (its own rule for tiny segments); such a segment gets its graph only by a merge.
+   */
+  private boolean hasFlatSegmentWorthAGraph() throws IOException {
+    IndexSearcher searcher = searchers.acquire();
+    try {
+      for (LeafReaderContext leaf : searcher.getIndexReader().leaves()) {
+        FloatVectorValues vectors = leaf.reader().getFloatVectorValues(MemoryDocuments.VECTOR);
+        if (vectors == null || vectors.size() <= HnswGraphSearcher.expectedVisitedNodes(
+            Lucene99HnswVectorsFormat.HNSW_GRAPH_THRESHOLD, vectors.size())) {
+          continue;
+        }
+        if (leaf.reader() instanceof CodecReader codec
+            && codec.getVectorReader() instanceof PerFieldKnnVectorsFormat.FieldsReader perField
+            && perField.getFieldReader(MemoryDocuments.VECTOR) instanceof HnswGraphProvider graphs
+            && graphs.getGraph(MemoryDocuments.VECTOR).size() == 0) {
+          return true;
+        }
+      }
+      return false;
+    } finally {
+      searchers.release(searcher);
+    }
   }
 
   @Override

@@ -88,6 +88,23 @@ class GraphOnMergeFormatTest {
     }
   }
 
+  @Test
+  void optimizeGivesALoneFlatSegmentItsGraph() throws Exception {
+    IndexConfig idle = new IndexConfig(DIM, IndexConfig.VectorEncoding.FLOAT32, 16, 100, 64, IndexConfig.GraphBuild.IDLE);
+    try (LuceneMemoryIndex index = LuceneMemoryIndex.open(dir, idle)) {
+      index.add(batch(PER_FLUSH));
+      index.add(batch(PER_FLUSH));
+      index.refresh();
+      index.commit();
+      assertThat(graphSizes()).containsExactly(0);
+      assertThat(index.optimize()).isTrue();
+      index.commit();
+      assertThat(graphSizes()).containsExactly(2 * PER_FLUSH);
+      assertThat(exactRecall(index)).isGreaterThan(0.9);
+      assertThat(index.optimize()).as("nothing left to merge").isFalse();
+    }
+  }
+
   /** Flushes small segments until Lucene's merge policy merges some; the graph sizes then. */
   private List<Integer> graphsAfterNaturalMerge(IndexConfig.GraphBuild build) throws Exception {
     Path indexDir = dir.resolve(build.name());
