@@ -12,8 +12,8 @@
 # BATCH ingest batch size (1000), CLIENTS (1,16), WARMUP queries (100), OUT_DIR,
 # LANCEDB_INDEXES (hnsw-sq,ivf-pq: LanceDB's vector indexes, built and swept in turn),
 # LANCEDB_KEYWORD (true; false skips LanceDB's FTS index, keyword and hybrid queries),
-# MNEMO_SYSTEMS (mnemo,lucene,brute-force,mnemo-http; also mnemo-bulk: graphs built once
-# ingest ends, indexGraphBuild idle), MNEMO_DEPTHS (Mnemo's depths and raw
+# MNEMO_SYSTEMS (mnemo,lucene,brute-force,mnemo-http; also mnemo-bulk and mnemo-http-bulk:
+# graphs built once ingest ends, indexGraphBuild idle), MNEMO_DEPTHS (Mnemo's depths and raw
 # Lucene's k, swept: 10,20,40,64,100,160,250,400), MNEMO_HTTP_DEPTHS (the node's recallDepth,
 # swept by restarting it: 64,100),
 # PGVECTOR_SETUP (../shared/peers/pgvector-setup.sh), BENCH_CP (a classpath to use instead of

@@ -55,7 +55,7 @@ import org.apache.lucene.store.FSDirectory;
 
 /**
  * Mnemo's side of the comparison with its peers, on the same dataset directories and writing the
- * same records (schema in benchmarks/peers/README.md). Five systems, chosen with {@code --systems}:
+ * same records (schema in benchmarks/peers/README.md). The systems, chosen with {@code --systems}:
  *
  * <ul>
  *   <li>{@code mnemo}: the node's storage and recall path in-process, without HTTP. Memories with
@@ -72,7 +72,9 @@ import org.apache.lucene.store.FSDirectory;
  *       oracle and the rate at which a scan can go.
  *   <li>{@code mnemo-http}: a node process ({@code memory-node/target/mnemo.jar}) on 127.0.0.1;
  *       remember over HTTP with client vectors, then recall with client vectors; the node's
- *       {@code recallDepth} is swept with {@code --http-depths}, restarting it on the same data.
+ *       {@code recallDepth} is swept with {@code --http-depths}, restarting it on the same data;
+ *       {@code mnemo-http-bulk} is the same node with {@code indexGraphBuild idle}, measured at the
+ *       first depth only.
  * </ul>
  *
  * <p>Usage: {@code MnemoRunner --data benchmarks/data/<name>-<N> --out results.jsonl
@@ -121,7 +123,8 @@ public final class MnemoRunner {
         case "mnemo-bulk" -> mnemoInProcess(log, IndexConfig.GraphBuild.IDLE);
         case "lucene" -> rawLucene(log);
         case "brute-force" -> bruteForce(log);
-        case "mnemo-http" -> mnemoOverHttp(log);
+        case "mnemo-http" -> mnemoOverHttp(log, IndexConfig.GraphBuild.MERGE);
+        case "mnemo-http-bulk" -> mnemoOverHttp(log, IndexConfig.GraphBuild.IDLE);
         default -> throw new IllegalArgumentException("unknown system " + system);
       }
     }
@@ -351,13 +354,13 @@ public final class MnemoRunner {
 
   // ---- mnemo over HTTP ----
 
-  private void mnemoOverHttp(ResultLog log) throws Exception {
+  private void mnemoOverHttp(ResultLog log, IndexConfig.GraphBuild graphBuild) throws Exception {
     int batchSize = Integer.parseInt(opts.getOrDefault("http-batch", "100"));
     int connections = Integer.parseInt(opts.getOrDefault("http-connections", "4"));
     Path jar = Path.of(opts.getOrDefault("jar", "memory-node/target/mnemo.jar"));
     // The node's recallDepth is a start-up setting, so each further depth restarts it on the same data.
     List<Integer> httpDepths = ints(opts.getOrDefault("http-depths", "64"));
-    NodeUnderTest node = NodeUnderTest.start(jar, work.resolve("node"), httpDepths.get(0));
+    NodeUnderTest node = NodeUnderTest.start(jar, work.resolve("node"), httpDepths.get(0), graphBuild);
     try {
       String[] cidsById = new String[data.docs()];
       HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
@@ -406,20 +409,24 @@ public final class MnemoRunner {
               + " buildSeconds is the wait until the node merged its index into one segment (indexOptimizeIdleMs="
               + OPTIMIZE_IDLE_MS + " here, 30000 by default)");
       ingest.set("index", ResultLog.object().put("vector", "hnsw").put("m", M).put("beamWidth", BEAM_WIDTH)
-          .put("depth", httpDepths.get(0)).put("segmentsBeforeMerge", segments).put("transport", "HTTP/1.1 JSON, client vectors as base64 float32"));
+          .put("depth", httpDepths.get(0)).put("graphBuild", graphBuild.name().toLowerCase(java.util.Locale.ROOT))
+          .put("segmentsBeforeMerge", segments).put("transport", "HTTP/1.1 JSON, client vectors as base64 float32"));
       log.emit(ingest);
 
       URI recall = node.url("/v1/namespaces/" + NS + "/recall");
       int depth = httpDepths.get(0);
       measureHttp(log, "vector", ResultLog.object().put("index", "hnsw").put("depth", depth), node,
           () -> httpClient(recall, q -> vectorBody(q, "vector"), ids));
+      if (graphBuild == IndexConfig.GraphBuild.IDLE) {
+        return; // the merged index is the same as the default node's; one depth shows the graph was built
+      }
       measureHttp(log, "keyword", ResultLog.object().put("query", "BM25, English analysis, OR of terms"), node,
           () -> httpClient(recall, q -> textBody(q), ids));
       measureHttp(log, "hybrid", ResultLog.object().put("depth", depth).put("fusion", "0.25 BM25/max + 0.75 cosine min-max"),
           node, () -> httpClient(recall, q -> vectorBody(q, "hybrid"), ids));
       for (int further : httpDepths.subList(1, httpDepths.size())) {
         node.close();
-        node = NodeUnderTest.start(jar, work.resolve("node"), further);
+        node = NodeUnderTest.start(jar, work.resolve("node"), further, graphBuild);
         jitWarm = false; // a new node process
         URI again = node.url("/v1/namespaces/" + NS + "/recall");
         measureHttp(log, "vector", ResultLog.object().put("index", "hnsw").put("depth", further), node,
@@ -619,7 +626,8 @@ public final class MnemoRunner {
 
   /** A node process on a free loopback port with client vectors only (embedder none). */
   private record NodeUnderTest(Process process, Path dataDir, int port) implements AutoCloseable {
-    static NodeUnderTest start(Path jar, Path dataDir, int recallDepth) throws IOException, InterruptedException {
+    static NodeUnderTest start(Path jar, Path dataDir, int recallDepth, IndexConfig.GraphBuild graphBuild)
+        throws IOException, InterruptedException {
       if (!Files.exists(jar)) {
         throw new IOException(jar + " is missing: ./mvnw -q -B package -Dmaven.test.skip=true -pl memory-node -am");
       }
@@ -634,6 +642,7 @@ public final class MnemoRunner {
       builder.environment().keySet().removeIf(k -> k.startsWith("MNEMO_"));
       builder.environment().put("MNEMO_INDEX_OPTIMIZE_IDLE_MS", Integer.toString(OPTIMIZE_IDLE_MS));
       builder.environment().put("MNEMO_RECALL_DEPTH", Integer.toString(recallDepth));
+      builder.environment().put("MNEMO_INDEX_GRAPH_BUILD", graphBuild.name().toLowerCase(java.util.Locale.ROOT));
       Process process = builder.start();
       NodeUnderTest node = new NodeUnderTest(process, dataDir, port);
       HttpClient http = HttpClient.newHttpClient();
