@@ -1,6 +1,7 @@
 package dev.mnemo.index;
 
 import java.io.IOException;
+import java.util.function.BooleanSupplier;
 import org.apache.lucene.codecs.KnnVectorsFormat;
 import org.apache.lucene.codecs.KnnVectorsReader;
 import org.apache.lucene.codecs.KnnVectorsWriter;
@@ -26,8 +27,14 @@ final class GraphOnMergeFormat extends KnnVectorsFormat {
   private final KnnVectorsFormat atFlush;
   private final KnnVectorsFormat atMerge;
   private final KnnVectorsFormat atForcedMerge;
+  private final BooleanSupplier forcing;
 
-  GraphOnMergeFormat(KnnVectorsFormat atFlush, KnnVectorsFormat atMerge, KnnVectorsFormat atForcedMerge) {
+  /**
+   * @param forcing whether the index's owner is force-merging now: Lucene also marks as forced
+   *     any later natural merge that takes in a segment an earlier forced merge wrote
+   */
+  GraphOnMergeFormat(KnnVectorsFormat atFlush, KnnVectorsFormat atMerge, KnnVectorsFormat atForcedMerge,
+      BooleanSupplier forcing) {
     super(atForcedMerge.getName());
     if (!atFlush.getName().equals(getName()) || !atMerge.getName().equals(getName())) {
       throw new IllegalArgumentException("every stage must write the same format");
@@ -35,6 +42,7 @@ final class GraphOnMergeFormat extends KnnVectorsFormat {
     this.atFlush = atFlush;
     this.atMerge = atMerge;
     this.atForcedMerge = atForcedMerge;
+    this.forcing = forcing;
   }
 
   @Override
@@ -47,7 +55,8 @@ final class GraphOnMergeFormat extends KnnVectorsFormat {
       return atFlush;
     }
     // A forced merge (IndexWriter.forceMerge) carries its target segment count; a natural one -1.
-    boolean forced = context.mergeInfo() != null && context.mergeInfo().mergeMaxNumSegments() > 0;
+    boolean forced = forcing.getAsBoolean() && context.mergeInfo() != null
+        && context.mergeInfo().mergeMaxNumSegments() > 0;
     return forced ? atForcedMerge : atMerge;
   }
 

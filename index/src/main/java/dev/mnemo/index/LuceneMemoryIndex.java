@@ -98,6 +98,12 @@ public final class LuceneMemoryIndex implements MemoryIndex {
   private final AtomicLong applied = new AtomicLong();
   private ExecutorService mergeExecutor;
   private final GraphPendingMergePolicy mergePolicy = new GraphPendingMergePolicy();
+  /**
+   * Set while {@link #optimize} force-merges. Lucene marks a merge as forced whenever it takes in
+   * a segment that some earlier forced merge wrote, for the writer's whole life; only the merges
+   * that optimize asks for may build the graphs that {@code indexGraphBuild idle} defers.
+   */
+  private volatile boolean forcing;
 
   private LuceneMemoryIndex(IndexConfig config, Directory directory) throws IOException {
     this.config = config;
@@ -195,8 +201,9 @@ public final class LuceneMemoryIndex implements MemoryIndex {
       // and keeps them flat (below ~9,100 vectors at threshold 1,000, an exact scan of under a
       // millisecond); a larger one (the RAM buffer filling in a catch-up) builds its graph.
       // Merges build graphs above Lucene's own tiny-segment size.
-      case MERGE -> new GraphOnMergeFormat(vectorFormat(config, FLUSH_GRAPH_THRESHOLD, workers, merges), graph, graph);
-      case IDLE -> new GraphOnMergeFormat(flat, flat, graph);
+      case MERGE -> new GraphOnMergeFormat(vectorFormat(config, FLUSH_GRAPH_THRESHOLD, workers, merges), graph, graph,
+          () -> forcing);
+      case IDLE -> new GraphOnMergeFormat(flat, flat, graph, () -> forcing);
     };
     return new Lucene104Codec() {
       @Override
@@ -306,20 +313,32 @@ public final class LuceneMemoryIndex implements MemoryIndex {
    * segment already is rewritten when that segment's vectors are flat, which builds its graph.
    */
   @Override
-  public boolean optimize() throws IOException {
+  public synchronized boolean optimize() throws IOException {
     searchers.maybeRefreshBlocking();
-    boolean loneFlatSegment = segmentCount() == 1 && hasFlatSegmentWorthAGraph();
-    if (segmentCount() <= 1 && !loneFlatSegment) {
+    int segments = segmentCount();
+    if (segments == 0 || (segments == 1 && !hasFlatSegmentWorthAGraph())) {
       return false;
     }
-    mergePolicy.rewriteLoneSegment(loneFlatSegment);
+    forceMergeIntoOne(segments == 1);
+    searchers.maybeRefreshBlocking();
+    // A natural merge of every segment that was already running when the forced merge began
+    // was written as such (flat, in idle mode), and Lucene counts its output as merged.
+    if (segmentCount() == 1 && hasFlatSegmentWorthAGraph()) {
+      forceMergeIntoOne(true);
+      searchers.maybeRefreshBlocking();
+    }
+    return true;
+  }
+
+  private void forceMergeIntoOne(boolean rewriteLoneSegment) throws IOException {
+    forcing = true;
+    mergePolicy.rewriteLoneSegment(rewriteLoneSegment);
     try {
       writer.forceMerge(1, true);
     } finally {
       mergePolicy.rewriteLoneSegment(false);
+      forcing = false;
     }
-    searchers.maybeRefreshBlocking();
-    return true;
   }
 
   /**
@@ -331,8 +350,11 @@ public final class LuceneMemoryIndex implements MemoryIndex {
     try {
       for (LeafReaderContext leaf : searcher.getIndexReader().leaves()) {
         FloatVectorValues vectors = leaf.reader().getFloatVectorValues(MemoryDocuments.VECTOR);
-        if (vectors == null || vectors.size() <= HnswGraphSearcher.expectedVisitedNodes(
-            Lucene99HnswVectorsFormat.HNSW_GRAPH_THRESHOLD, vectors.size())) {
+        // Lucene's own rule for a graph (Lucene99HnswVectorsWriter.shouldCreateGraph), over the
+        // live documents: a segment below it is searched exactly by design.
+        int live = vectors == null ? 0 : Math.min(vectors.size(), leaf.reader().numDocs());
+        int expected = HnswGraphSearcher.expectedVisitedNodes(Lucene99HnswVectorsFormat.HNSW_GRAPH_THRESHOLD, live);
+        if (live <= expected || expected <= 0) {
           continue;
         }
         if (leaf.reader() instanceof CodecReader codec

@@ -105,6 +105,32 @@ class GraphOnMergeFormatTest {
     }
   }
 
+  @Test
+  void whenGraphsWaitForIdleNaturalMergesStayFlatAfterAnOptimizeToo() throws Exception {
+    IndexConfig idle = new IndexConfig(DIM, IndexConfig.VectorEncoding.FLOAT32, 16, 100, 64, IndexConfig.GraphBuild.IDLE);
+    int optimized = 700;
+    try (LuceneMemoryIndex index = LuceneMemoryIndex.open(dir, idle)) {
+      index.add(batch(optimized / 2));
+      index.refresh();
+      index.add(batch(optimized / 2));
+      index.refresh();
+      assertThat(index.optimize()).isTrue();
+      // Lucene marks any later merge that takes in the optimized segment as forced.
+      long deadline = System.nanoTime() + 30_000_000_000L;
+      int flushes = 1;
+      while (index.segmentCount() >= flushes && System.nanoTime() < deadline) {
+        index.add(batch(optimized));
+        index.refresh();
+        flushes++;
+        Thread.sleep(20);
+      }
+      assertThat(index.segmentCount()).as("a merge happened").isLessThan(flushes);
+      index.commit();
+    }
+    // A segment with a graph can only be the optimized one, untouched by the merge.
+    assertThat(graphSizes()).allMatch(size -> size == 0 || size == optimized);
+  }
+
   /** Flushes small segments until Lucene's merge policy merges some; the graph sizes then. */
   private List<Integer> graphsAfterNaturalMerge(IndexConfig.GraphBuild build) throws Exception {
     Path indexDir = dir.resolve(build.name());

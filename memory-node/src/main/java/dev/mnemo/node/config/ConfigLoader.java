@@ -151,7 +151,7 @@ public final class ConfigLoader {
     if (!ipfsApi.matches("https?://[^/\\s]+/?")) {
       throw new ConfigException("ipfsApi must be a base URL like http://127.0.0.1:5001, not '" + ipfsApi + "'");
     }
-    IndexConfig.GraphBuild graphBuild = switch (m.get("indexGraphBuild")) {
+    IndexConfig.GraphBuild graphBuild = switch (m.get("indexGraphBuild").trim().toLowerCase(Locale.ROOT)) {
       case "merge" -> IndexConfig.GraphBuild.MERGE;
       case "idle" -> IndexConfig.GraphBuild.IDLE;
       default -> throw new ConfigException("indexGraphBuild must be merge or idle, not '" + m.get("indexGraphBuild") + "'");

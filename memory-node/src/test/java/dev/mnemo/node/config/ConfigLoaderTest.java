@@ -51,7 +51,7 @@ class ConfigLoaderTest {
 
   @Test
   void graphsBuiltWhenIdleNeedTheIdleMerge() throws Exception {
-    NodeConfig bulk = ConfigLoader.load(null, Map.of("MNEMO_INDEX_GRAPH_BUILD", "idle"), Map.of());
+    NodeConfig bulk = ConfigLoader.load(null, Map.of("MNEMO_INDEX_GRAPH_BUILD", "Idle"), Map.of());
     assertThat(bulk.indexConfig().graphBuild()).isEqualTo(dev.mnemo.index.IndexConfig.GraphBuild.IDLE);
     assertThatThrownBy(() -> ConfigLoader.load(null,
         Map.of("MNEMO_INDEX_GRAPH_BUILD", "idle", "MNEMO_INDEX_OPTIMIZE_IDLE_MS", "0"), Map.of()))
