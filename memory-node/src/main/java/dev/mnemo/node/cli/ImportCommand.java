@@ -4,7 +4,6 @@ import dev.mnemo.index.IndexConfig;
 import dev.mnemo.index.LogIndexer;
 import dev.mnemo.index.LuceneMemoryIndex;
 import dev.mnemo.node.MemoryNode;
-import dev.mnemo.node.config.NodeConfig;
 import dev.mnemo.store.MnemoStore;
 import dev.mnemo.store.car.NamespaceCar;
 import java.io.BufferedInputStream;
@@ -22,11 +21,19 @@ import picocli.CommandLine.Option;
 final class ImportCommand implements Callable<Integer> {
   @Option(names = "--data", required = true, description = "data directory") Path data;
   @Option(names = "--in", required = true, description = "CAR file to read") Path in;
+  @Option(names = "--config", description = "the node's JSON config file, for its index settings") Path config;
 
   @Override
   public Integer call() throws Exception {
     if (!Files.isReadable(in)) {
       System.err.println("mnemo: cannot read " + in);
+      return 2;
+    }
+    IndexConfig indexConfig;
+    try {
+      indexConfig = NodeIndexConfig.load(config, data, null);
+    } catch (dev.mnemo.node.config.ConfigLoader.ConfigException e) {
+      System.err.println("mnemo: " + e.getMessage());
       return 2;
     }
     try (MnemoStore store = MnemoStore.open(data)) {
@@ -37,7 +44,7 @@ final class ImportCommand implements Callable<Integer> {
         System.err.println("mnemo: import refused, nothing stored: " + e.getMessage());
         return 1;
       }
-      try (LuceneMemoryIndex index = LuceneMemoryIndex.open(MemoryNode.indexDir(data), IndexConfig.defaults(NodeConfig.DEFAULT_DIMENSION));
+      try (LuceneMemoryIndex index = LuceneMemoryIndex.open(MemoryNode.indexDir(data), indexConfig);
            LogIndexer indexer = new LogIndexer(store.log(), index, 60_000)) {
         indexer.catchUp(null);
       }
