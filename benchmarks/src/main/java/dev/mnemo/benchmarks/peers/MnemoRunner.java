@@ -192,9 +192,6 @@ public final class MnemoRunner {
         .put("keyword", "BM25, English analysis"));
     log.emit(ingest);
 
-    // The index searches at least 4k candidates (LuceneMemoryIndex), so smaller depths are one point.
-    java.util.Set<Integer> effectiveDepths = new java.util.TreeSet<>();
-    depths.forEach(d -> effectiveDepths.add(Math.min(Math.max(K * 4, d), 1000)));
     if (graphBuild == IndexConfig.GraphBuild.IDLE) {
       // The merged index is the same as the default's; one depth shows that its graph was built.
       try (LuceneMemoryIndex index = LuceneMemoryIndex.open(indexDir, config(100))) {
@@ -203,6 +200,9 @@ public final class MnemoRunner {
       }
       return;
     }
+    // The index searches at least 4k candidates (LuceneMemoryIndex), so smaller depths are one point.
+    java.util.Set<Integer> effectiveDepths = new java.util.TreeSet<>();
+    depths.forEach(d -> effectiveDepths.add(Math.min(Math.max(K * 4, d), 1000)));
     for (int depth : effectiveDepths) {
       try (LuceneMemoryIndex index = LuceneMemoryIndex.open(indexDir, config(depth))) {
         ObjectNode params = ResultLog.object().put("index", "hnsw").put("depth", depth);

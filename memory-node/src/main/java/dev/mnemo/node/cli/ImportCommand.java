@@ -29,13 +29,7 @@ final class ImportCommand implements Callable<Integer> {
       System.err.println("mnemo: cannot read " + in);
       return 2;
     }
-    IndexConfig indexConfig;
-    try {
-      indexConfig = NodeIndexConfig.load(config, data, null);
-    } catch (dev.mnemo.node.config.ConfigLoader.ConfigException e) {
-      System.err.println("mnemo: " + e.getMessage());
-      return 2;
-    }
+    IndexConfig indexConfig = NodeIndexConfig.load(config, data, null);
     try (MnemoStore store = MnemoStore.open(data)) {
       NamespaceCar.Imported imported;
       try (InputStream is = new BufferedInputStream(Files.newInputStream(in))) {

@@ -1,5 +1,6 @@
 package dev.mnemo.node.cli;
 
+import dev.mnemo.node.config.ConfigLoader;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -14,7 +15,17 @@ public final class Main implements Runnable {
   }
 
   public static int run(String... args) {
-    return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
+    return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true)
+        .setExecutionExceptionHandler(Main::configMistake).execute(args);
+  }
+
+  /** A configuration mistake is the user's to fix: one line and exit code 2, not a stack trace. */
+  private static int configMistake(Exception e, CommandLine command, CommandLine.ParseResult parsed) throws Exception {
+    if (e instanceof ConfigLoader.ConfigException mistake) {
+      System.err.println("mnemo: " + mistake.getMessage());
+      return 2;
+    }
+    throw e;
   }
 
   @Override

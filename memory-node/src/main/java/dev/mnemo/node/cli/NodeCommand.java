@@ -33,13 +33,7 @@ final class NodeCommand implements Callable<Integer> {
     put(flags, "gossipPort", gossipPort);
     put(flags, "seeds", seeds == null ? null : String.join(",", seeds));
     put(flags, "embedder", embedder);
-    NodeConfig nodeConfig;
-    try {
-      nodeConfig = ConfigLoader.load(config, System.getenv(), flags);
-    } catch (ConfigLoader.ConfigException e) {
-      System.err.println("mnemo: " + e.getMessage());
-      return 2;
-    }
+    NodeConfig nodeConfig = ConfigLoader.load(config, System.getenv(), flags);
     MemoryNode node = MemoryNode.start(nodeConfig);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("mnemo-shutdown").unstarted(() -> {

@@ -20,13 +20,7 @@ final class ReindexCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    IndexConfig indexConfig;
-    try {
-      indexConfig = NodeIndexConfig.load(config, data, dimension);
-    } catch (dev.mnemo.node.config.ConfigLoader.ConfigException e) {
-      System.err.println("mnemo: " + e.getMessage());
-      return 2;
-    }
+    IndexConfig indexConfig = NodeIndexConfig.load(config, data, dimension);
     try (MnemoStore store = MnemoStore.open(data);
          LuceneMemoryIndex index = LuceneMemoryIndex.open(MemoryNode.indexDir(data), indexConfig);
          LogIndexer indexer = new LogIndexer(store.log(), index, 60_000)) {
