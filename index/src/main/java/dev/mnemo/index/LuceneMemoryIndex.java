@@ -85,10 +85,13 @@ public final class LuceneMemoryIndex implements MemoryIndex {
    */
   static final double KEYWORD_WEIGHT = 0.25;
   /**
-   * Lucene's "tiny segments" threshold for flushed segments: a graph is built when a segment has
-   * more vectors than this times their natural log, here from ~9,100 vectors.
+   * With graphs built by merges, a flush writes at most this many memories, flat: an exact scan of
+   * a segment this size takes a fraction of a millisecond, and merges of ten such segments build
+   * their graphs. Writes are made searchable on read, so a stream of writes flushes only when the
+   * buffer fills; a 64 MB buffer of 384-dimension memories held ~14,000, a flat segment that size
+   * no longer cheap to scan, and Lucene would have built its graph on the writing thread.
    */
-  static final int FLUSH_GRAPH_THRESHOLD = 1_000;
+  static final int MERGE_MODE_FLUSH_DOCS = 8_192;
 
   private final IndexConfig config;
   private final Directory directory;
@@ -122,6 +125,9 @@ public final class LuceneMemoryIndex implements MemoryIndex {
         .setOpenMode(rebuild ? IndexWriterConfig.OpenMode.CREATE : IndexWriterConfig.OpenMode.CREATE_OR_APPEND)
         .setRAMBufferSizeMB(64)
         .setMergePolicy(mergePolicy);
+    if (config.graphBuild() == IndexConfig.GraphBuild.MERGE) {
+      iwc.setMaxBufferedDocs(MERGE_MODE_FLUSH_DOCS);
+    }
     this.writer = new IndexWriter(directory, iwc);
     this.searchers = new SearcherManager(writer, new FilterCachingSearcherFactory());
     this.applied.set(position);
@@ -197,12 +203,9 @@ public final class LuceneMemoryIndex implements MemoryIndex {
     KnnVectorsFormat graph = vectorFormat(config, Lucene99HnswVectorsFormat.HNSW_GRAPH_THRESHOLD, workers, merges);
     KnnVectorsFormat flat = vectorFormat(config, Integer.MAX_VALUE, workers, merges);
     KnnVectorsFormat format = switch (config.graphBuild()) {
-      // A flush that makes acknowledged writes searchable holds a few thousand memories at most
-      // and keeps them flat (below ~9,100 vectors at threshold 1,000, an exact scan of under a
-      // millisecond); a larger one (the RAM buffer filling in a catch-up) builds its graph.
-      // Merges build graphs above Lucene's own tiny-segment size.
-      case MERGE -> new GraphOnMergeFormat(vectorFormat(config, FLUSH_GRAPH_THRESHOLD, workers, merges), graph, graph,
-          () -> forcing);
+      // Flushed segments stay flat (at most MERGE_MODE_FLUSH_DOCS memories); merges build graphs
+      // above Lucene's own tiny-segment size.
+      case MERGE -> new GraphOnMergeFormat(flat, graph, graph, () -> forcing);
       case IDLE -> new GraphOnMergeFormat(flat, flat, graph, () -> forcing);
     };
     return new Lucene104Codec() {

@@ -50,6 +50,19 @@ class GraphOnMergeFormatTest {
   }
 
   @Test
+  void aLongRunOfWritesWithNoRecallFlushesBoundedFlatSegmentsNotOneWithAGraph() throws Exception {
+    int memories = 2 * LuceneMemoryIndex.MERGE_MODE_FLUSH_DOCS + 1_000;
+    try (LuceneMemoryIndex index = LuceneMemoryIndex.open(dir, IndexConfig.defaults(DIM))) {
+      // The RAM buffer would hold all of these; without the cap, they would be one flush that
+      // builds its graph on the writing thread.
+      index.add(batch(memories));
+      index.commit();
+    }
+    assertThat(segmentSizes(dir)).hasSize(3).allMatch(size -> size <= LuceneMemoryIndex.MERGE_MODE_FLUSH_DOCS);
+    assertThat(graphSizes()).containsOnly(0);
+  }
+
+  @Test
   void anIndexWrittenFlatReopensAndMergesLater() throws Exception {
     try (LuceneMemoryIndex index = LuceneMemoryIndex.open(dir, IndexConfig.defaults(DIM))) {
       index.add(batch(PER_FLUSH));
@@ -167,6 +180,12 @@ class GraphOnMergeFormatTest {
       }
     }
     return sizes;
+  }
+
+  private static List<Integer> segmentSizes(Path dir) throws IOException {
+    try (var directory = FSDirectory.open(dir); DirectoryReader reader = DirectoryReader.open(directory)) {
+      return reader.leaves().stream().map(leaf -> leaf.reader().maxDoc()).toList();
+    }
   }
 
   /** Recall@10 of the index against an exact scan, over 50 queries. */

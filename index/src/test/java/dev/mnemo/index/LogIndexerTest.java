@@ -14,7 +14,10 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The indexer over a real store and a real Lucene index: read-your-writes, and merging when writes pause. */
+/**
+ * The indexer over a real store and a real Lucene index: writes indexed before they are
+ * acknowledged, searchable from the next recall, and merging when writes pause.
+ */
 class LogIndexerTest {
   @TempDir Path dir;
 
@@ -22,11 +25,11 @@ class LogIndexerTest {
   void writesPausedMergeTheIndexIntoOneSegmentAndRecallStillFindsEverything() throws Exception {
     try (MnemoStore store = MnemoStore.open(dir.resolve("data"));
          LuceneMemoryIndex index = LuceneMemoryIndex.open(dir.resolve("index"), IndexConfig.defaults(8))) {
-      LogIndexer indexer = new LogIndexer(store.log(), index, 60_000, 0, 300);
+      LogIndexer indexer = new LogIndexer(store.log(), index, 60_000, 300);
       Random random = new Random(7);
       List<float[]> vectors = new ArrayList<>();
       List<Appended> batches = new ArrayList<>();
-      // One batch at a time, each visible before the next: one small segment each.
+      // One batch at a time, each searched before the next: one small segment each.
       for (int b = 0; b < 6; b++) {
         List<Memory> memories = new ArrayList<>();
         for (int i = 0; i < 50; i++) {
@@ -40,6 +43,7 @@ class LogIndexerTest {
         }
         Appended appended = store.log().append("alice", memories);
         indexer.awaitApplied(appended.position());
+        indexer.awaitVisible();
         batches.add(appended);
       }
       assertThat(index.segmentCount()).as("segments while writing").isGreaterThan(1);
@@ -58,5 +62,74 @@ class LogIndexerTest {
       assertThat(index.optimize()).as("optimizing one segment again").isFalse();
       indexer.close();
     }
+  }
+
+  @Test
+  void writesWithNoRecallBetweenThemAreFlushedTogetherAndTheNextRecallSeesThemAll() throws Exception {
+    try (MnemoStore store = MnemoStore.open(dir.resolve("data"));
+         LuceneMemoryIndex index = LuceneMemoryIndex.open(dir.resolve("index"), IndexConfig.defaults(8))) {
+      LogIndexer indexer = new LogIndexer(store.log(), index, 60_000);
+      Random random = new Random(11);
+      long last = 0;
+      for (int b = 0; b < 6; b++) {
+        Appended appended = store.log().append("alice", batch(random, b, 50));
+        indexer.awaitApplied(appended.position());
+        last = appended.position();
+      }
+      assertThat(indexer.appliedPosition()).isEqualTo(last);
+
+      indexer.awaitVisible();
+
+      assertThat(indexer.visiblePosition()).isEqualTo(last);
+      assertThat(index.size()).isEqualTo(300);
+      assertThat(index.segmentCount()).as("one flush for six batches").isEqualTo(1);
+      indexer.close();
+    }
+  }
+
+  @Test
+  void everyRecallSeesEveryWriteAcknowledgedBeforeIt() throws Exception {
+    try (MnemoStore store = MnemoStore.open(dir.resolve("data"));
+         LuceneMemoryIndex index = LuceneMemoryIndex.open(dir.resolve("index"), IndexConfig.defaults(8))) {
+      LogIndexer indexer = new LogIndexer(store.log(), index, 60_000);
+      java.util.concurrent.atomic.AtomicInteger acknowledged = new java.util.concurrent.atomic.AtomicInteger();
+      Thread writer = Thread.ofPlatform().start(() -> {
+        Random random = new Random(13);
+        try {
+          for (int b = 0; b < 40; b++) {
+            Appended appended = store.log().append("alice", batch(random, b, 10));
+            indexer.awaitApplied(appended.position());
+            acknowledged.addAndGet(10);
+          }
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      });
+      int recalls = 0;
+      while (writer.isAlive() || recalls == 0) {
+        int before = acknowledged.get();
+        indexer.awaitVisible();
+        assertThat(index.size()).as("memories a recall sees, %d acknowledged before it", before)
+            .isGreaterThanOrEqualTo(before);
+        recalls++;
+      }
+      writer.join();
+      indexer.awaitVisible();
+      assertThat(index.size()).isEqualTo(400);
+      indexer.close();
+    }
+  }
+
+  private static List<Memory> batch(Random random, int b, int size) {
+    List<Memory> memories = new ArrayList<>();
+    for (int i = 0; i < size; i++) {
+      float[] v = new float[8];
+      for (int d = 0; d < v.length; d++) {
+        v[d] = (float) random.nextGaussian();
+      }
+      memories.add(new Memory("alice", "memory " + b + "-" + i, Map.of(), List.of(), 1000L * (b * size + i),
+          new Embedding("test", v), null));
+    }
+    return memories;
   }
 }

@@ -27,7 +27,8 @@ import java.util.Set;
 
 /**
  * What the node does for agents, as blocking calls: the HTTP layer runs these on worker threads.
- * Each write returns only after it is durable in the log and visible to recall on this node.
+ * Each write returns only after it is durable in the log and indexed on this node; every recall
+ * sees every write acknowledged before it.
  */
 public final class MemoryService {
   /** A recall result joined with its memory. */
@@ -111,6 +112,8 @@ public final class MemoryService {
   }
 
   public List<Recalled> recall(RecallQuery query, double[] tookMillis) throws IOException {
+    // Writes are acknowledged once indexed; the first recall after them makes them searchable.
+    indexer.awaitVisible();
     MemoryIndex.RecallResult result = index.recall(query);
     tookMillis[0] = result.tookMillis();
     List<Recalled> out = new ArrayList<>(result.hits().size());

@@ -60,8 +60,9 @@ import org.apache.lucene.store.FSDirectory;
  * <ul>
  *   <li>{@code mnemo}: the node's storage and recall path in-process, without HTTP. Memories with
  *       their vectors are appended durably to the namespace log (RocksDB, WAL synced per batch),
- *       indexed through {@link LogIndexer} into {@link LuceneMemoryIndex}, and each batch is
- *       visible to recall before the next is written, as the node acknowledges a write. Recall
+ *       indexed through {@link LogIndexer} into {@link LuceneMemoryIndex} before the next batch
+ *       is written, as the node acknowledges a write; the timing ends with the searcher refresh that
+ *       a recall would run first. Recall
  *       goes through the MemoryIndex SPI; the candidate depth (HNSW k) is swept.
  *   <li>{@code mnemo-bulk}: the same with {@code indexGraphBuild idle}: no graph while ingesting,
  *       one built by the merge into one segment after it; measured at depth 100 only, since the
@@ -162,6 +163,8 @@ public final class MnemoRunner {
           throw new java.io.UncheckedIOException(e);
         }
       });
+      // The recall that follows an ingest refreshes the searcher first; that is part of the ingest.
+      indexer.awaitVisible();
       ingestSeconds = seconds(start);
       // What the node does once writes pause (indexOptimizeIdleMs): merge into one segment.
       segments = index.segmentCount();
@@ -184,7 +187,8 @@ public final class MnemoRunner {
             + (graphBuild == IndexConfig.GraphBuild.MERGE
                 ? " the HNSW graph is built by merges while ingesting (a flushed segment stays flat, searched exactly),"
                 : " no HNSW graph while ingesting (indexGraphBuild idle: vector recall scans exactly until the merge),")
-            + " and each batch is searchable before the next is written;"
+            + " each batch is indexed before it is acknowledged and searchable from the next recall (ingestSeconds ends"
+            + " with the refresh that makes the last batch searchable);"
             + " buildSeconds is the merge into one segment that a node runs once writes pause, and the commit");
     ingest.set("index", ResultLog.object().put("vector", "hnsw").put("m", M).put("beamWidth", BEAM_WIDTH)
         .put("encoding", "float32").put("graphBuild", graphBuild.name().toLowerCase(java.util.Locale.ROOT))
