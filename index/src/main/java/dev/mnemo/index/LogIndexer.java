@@ -51,7 +51,9 @@ public final class LogIndexer implements AutoCloseable {
    */
   private final Map<Cid, Memory> handedOver = new ConcurrentHashMap<>();
   private volatile long lastApplyNanos = System.nanoTime();
-  private volatile boolean optimizedSinceApply;
+  /** Pages applied so far; an optimize counts as covering the writes only if none came during it. */
+  private volatile long pagesApplied;
+  private volatile long pagesAppliedAtLastOptimize = -1;
 
   /** An indexer that never optimizes on its own (for offline tools; see {@link #rebuild}). */
   public LogIndexer(NamespaceLog log, MemoryIndex index, long commitIntervalMillis) throws IOException {
@@ -107,7 +109,7 @@ public final class LogIndexer implements AutoCloseable {
       }
       apply(page);
       lastApplyNanos = System.nanoTime();
-      optimizedSinceApply = false;
+      pagesApplied++;
       position = page.get(page.size() - 1).position();
       if (progress != null) {
         progress.update(position - start, Math.max(end - start, position - start));
@@ -244,11 +246,17 @@ public final class LogIndexer implements AutoCloseable {
     }
   }
 
-  /** Runs on the commit thread, so a merge never overlaps a commit. */
+  /**
+   * Runs on the commit thread, so a merge never overlaps a commit. Writes may go on during the
+   * merge (at 1M memories it takes minutes); whatever they add leaves the index in several
+   * segments again, so it counts as optimized only if nothing was applied meanwhile.
+   */
   private void optimizeIfIdle() {
-    if (!optimizedSinceApply && System.nanoTime() - lastApplyNanos >= optimizeIdleNanos) {
+    long applied = pagesApplied;
+    if (applied != pagesAppliedAtLastOptimize && System.nanoTime() - lastApplyNanos >= optimizeIdleNanos) {
       try {
         long start = System.nanoTime();
+        awaitVisible();
         int segments = index.segmentCount();
         if (index.optimize()) {
           System.getLogger(LogIndexer.class.getName()).log(System.Logger.Level.INFO, String.format(java.util.Locale.ROOT,
@@ -256,7 +264,7 @@ public final class LogIndexer implements AutoCloseable {
               (System.nanoTime() - start) / 1e9));
           commitQuietly();
         }
-        optimizedSinceApply = true;
+        pagesAppliedAtLastOptimize = applied;
       } catch (IOException | RuntimeException e) {
         System.getLogger(LogIndexer.class.getName()).log(System.Logger.Level.WARNING,
             "merging the recall index failed (will retry): " + e.getMessage());

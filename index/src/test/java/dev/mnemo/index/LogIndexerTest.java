@@ -132,4 +132,72 @@ class LogIndexerTest {
     }
     return memories;
   }
+
+  @Test
+  void writesThatArriveDuringAnIdleMergeAreMergedOnceWritesPauseAgain() throws Exception {
+    try (MnemoStore store = MnemoStore.open(dir.resolve("data"));
+         LuceneMemoryIndex lucene = LuceneMemoryIndex.open(dir.resolve("index"), IndexConfig.defaults(8))) {
+      java.util.concurrent.CountDownLatch firstMergeStarted = new java.util.concurrent.CountDownLatch(1);
+      java.util.concurrent.CountDownLatch writtenDuringIt = new java.util.concurrent.CountDownLatch(1);
+      java.util.concurrent.atomic.AtomicInteger merges = new java.util.concurrent.atomic.AtomicInteger();
+      // The real index, except that its first merge returns only once the test has written more.
+      MemoryIndex index = new ForwardingIndex(lucene) {
+        @Override
+        public boolean optimize() throws java.io.IOException {
+          boolean merged = super.optimize();
+          if (merges.incrementAndGet() == 1) {
+            // Writes that come after the merge took its segments, before it returns.
+            firstMergeStarted.countDown();
+            try {
+              writtenDuringIt.await();
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          }
+          return merged;
+        }
+      };
+      LogIndexer indexer = new LogIndexer(store.log(), index, 60_000, 200);
+      Random random = new Random(17);
+      for (int b = 0; b < 3; b++) {
+        indexer.awaitApplied(store.log().append("alice", batch(random, b, 20)).position());
+        indexer.awaitVisible();
+      }
+      assertThat(firstMergeStarted.await(20, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+      indexer.awaitApplied(store.log().append("alice", batch(random, 3, 20)).position());
+      indexer.awaitVisible();
+      writtenDuringIt.countDown();
+
+      long deadline = System.nanoTime() + 20_000_000_000L;
+      while (lucene.segmentCount() > 1 && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      assertThat(lucene.segmentCount()).as("segments once writes paused again").isEqualTo(1);
+      assertThat(merges.get()).isGreaterThanOrEqualTo(2);
+      assertThat(lucene.size()).isEqualTo(80);
+      indexer.close();
+    }
+  }
+
+  /** Passes every call to the real index; tests override what they need to hold up. */
+  private static class ForwardingIndex implements MemoryIndex {
+    private final MemoryIndex real;
+
+    ForwardingIndex(MemoryIndex real) {
+      this.real = real;
+    }
+
+    @Override public void add(List<IndexedMemory> memories) throws java.io.IOException { real.add(memories); }
+    @Override public void remove(List<dev.mnemo.store.cid.Cid> memories) throws java.io.IOException { real.remove(memories); }
+    @Override public void markApplied(long position) { real.markApplied(position); }
+    @Override public long appliedPosition() { return real.appliedPosition(); }
+    @Override public void refresh() throws java.io.IOException { real.refresh(); }
+    @Override public void commit() throws java.io.IOException { real.commit(); }
+    @Override public void clear() throws java.io.IOException { real.clear(); }
+    @Override public int size() throws java.io.IOException { return real.size(); }
+    @Override public int segmentCount() throws java.io.IOException { return real.segmentCount(); }
+    @Override public boolean optimize() throws java.io.IOException { return real.optimize(); }
+    @Override public RecallResult recall(RecallQuery query) throws java.io.IOException { return real.recall(query); }
+    @Override public void close() throws java.io.IOException { real.close(); }
+  }
 }
