@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The node's fixed cost per HTTP recall: a namespace of 20 memories, where the search itself is
+# nearly free, recalled with client vectors (base64) over one connection, closed loop. What is
+# left is parsing, the thread hand-offs, fetching and hash-checking 10 blocks, the JSON reply and
+# the loopback round trip with the client: the floor under every figure of Mnemo over HTTP.
+#   benchmarks/scripts/run-http-fixed-cost.sh [seconds=20]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/java-home.sh
+SECONDS_PER_RUN=${1:-20}
+JAR=benchmarks/target/benchmarks.jar
+[ -f "$JAR" ] || ./mvnw -q -B package -Dmaven.test.skip=true -pl benchmarks -am
+[ -f memory-node/target/mnemo.jar ] || ./mvnw -q -B package -Dmaven.test.skip=true -pl memory-node -am
+JAVA=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector)
+PORT=${PORT:-7791}
+DATA=$(mktemp -d /tmp/mnemo-fixed-cost.XXXXXX)
+"${JAVA[@]}" -Xmx2g -jar memory-node/target/mnemo.jar node --port "$PORT" --gossip-port $((PORT + 1)) \
+  --data "$DATA/data" --embedder none > "$DATA/node.log" 2>&1 &
+NODE_PID=$!
+trap 'kill $NODE_PID 2>/dev/null; wait $NODE_PID 2>/dev/null; rm -rf "$DATA"' EXIT
+for _ in $(seq 1 120); do
+  curl -sf "http://127.0.0.1:$PORT/health" > /dev/null && break
+  sleep 0.5
+done
+python3 - "$PORT" <<'PY'
+import json, random, sys, urllib.request
+random.seed(1)
+memories = [{"text": "memory number %d about things" % i, "vector": [random.gauss(0, 1) for _ in range(384)]}
+            for i in range(20)]
+request = urllib.request.Request("http://127.0.0.1:%s/v1/namespaces/tiny/memories" % sys.argv[1],
+                                 data=json.dumps({"memories": memories}).encode(),
+                                 headers={"Content-Type": "application/json"})
+assert urllib.request.urlopen(request).status == 201
+PY
+"${JAVA[@]}" -cp "$JAR" dev.mnemo.benchmarks.load.HttpLoad --url "http://127.0.0.1:$PORT" --scenario recall \
+  --connections 1 --seconds "$SECONDS_PER_RUN" --ns tiny --vectors base64 --docs 1000
