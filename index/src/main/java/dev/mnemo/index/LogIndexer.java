@@ -86,15 +86,17 @@ public final class LogIndexer implements AutoCloseable {
 
   /** Applies everything the log holds that the index has not seen, then makes it visible. */
   public long catchUp(Progress progress) throws IOException {
+    long start;
     applying.lock();
     try {
-      long start = index.appliedPosition();
+      start = index.appliedPosition();
       applyAll(progress);
-      awaitVisible();
-      return index.appliedPosition() - start;
     } finally {
       applying.unlock();
     }
+    // Outside the lock: writers need not wait for this flush.
+    awaitVisible();
+    return index.appliedPosition() - start;
   }
 
   /** Applies every log entry after the index's position, page by page; the caller holds the lock. */
@@ -161,17 +163,19 @@ public final class LogIndexer implements AutoCloseable {
    * that queue behind a refresh return without one of their own.
    */
   public void awaitVisible() throws IOException {
-    if (visible >= index.appliedPosition()) {
+    long wanted = index.appliedPosition();
+    if (visible >= wanted) {
       return;
     }
     refreshing.lock();
     try {
+      if (visible >= wanted) {
+        return; // the refresh this one queued behind covered it
+      }
       // Read before the refresh: whatever is applied meanwhile may miss this one.
       long target = index.appliedPosition();
-      if (visible < target) {
-        index.refresh();
-        visible = target;
-      }
+      index.refresh();
+      visible = target;
     } finally {
       refreshing.unlock();
     }

@@ -21,7 +21,10 @@ public interface MemoryIndex extends Closeable {
   /** Records that everything up to {@code position} is applied; saved by the next commit. */
   void markApplied(long position);
 
-  /** The position marked applied (after open: the one the last commit saved, 0 for a new index). */
+  /**
+   * The position marked applied (after open: the one the last commit saved, 0 for a new index,
+   * and recall already sees everything up to it).
+   */
   long appliedPosition();
 
   /** Makes applied changes visible to recall. */

@@ -144,8 +144,10 @@ class LogIndexerTest {
       MemoryIndex index = new ForwardingIndex(lucene) {
         @Override
         public boolean optimize() throws java.io.IOException {
+          // Counted before merging: the test may see one segment as soon as the merge is done.
+          int merge = merges.incrementAndGet();
           boolean merged = super.optimize();
-          if (merges.incrementAndGet() == 1) {
+          if (merge == 1) {
             // Writes that come after the merge took its segments, before it returns.
             firstMergeStarted.countDown();
             try {
@@ -175,6 +177,33 @@ class LogIndexerTest {
       assertThat(lucene.segmentCount()).as("segments once writes paused again").isEqualTo(1);
       assertThat(merges.get()).isGreaterThanOrEqualTo(2);
       assertThat(lucene.size()).isEqualTo(80);
+      indexer.close();
+    }
+  }
+
+  @Test
+  void whatIsAppliedDuringARefreshIsNotCountedAsVisible() throws Exception {
+    try (MnemoStore store = MnemoStore.open(dir.resolve("data"));
+         LuceneMemoryIndex lucene = LuceneMemoryIndex.open(dir.resolve("index"), IndexConfig.defaults(8))) {
+      java.util.concurrent.atomic.AtomicBoolean writeDuringRefresh = new java.util.concurrent.atomic.AtomicBoolean(true);
+      // The real index, except that a writer applies one more batch while the first refresh runs.
+      MemoryIndex index = new ForwardingIndex(lucene) {
+        @Override
+        public void refresh() throws java.io.IOException {
+          super.refresh();
+          if (writeDuringRefresh.getAndSet(false)) {
+            super.markApplied(super.appliedPosition() + 1);
+          }
+        }
+      };
+      LogIndexer indexer = new LogIndexer(store.log(), index, 60_000);
+      long position = store.log().append("alice", batch(new Random(19), 0, 5)).position();
+      indexer.awaitApplied(position);
+
+      indexer.awaitVisible();
+
+      assertThat(indexer.visiblePosition()).as("what the refresh was asked for, not what was applied after it began")
+          .isEqualTo(position);
       indexer.close();
     }
   }

@@ -142,7 +142,8 @@ public final class MemoryNode implements AutoCloseable {
     ScaleCubeMembership membership = new ScaleCubeMembership(config.syncConfig(), http);
     replicator = new Replicator(store.log(), membership, new PeerClient(), config.syncConfig(), http, ns -> {
       try {
-        indexer.catchUp(null);
+        // Indexed now, searchable from the next recall, like a local write.
+        indexer.awaitApplied(store.log().lastPosition());
       } catch (IOException e) {
         LOG.log(System.Logger.Level.WARNING, "index catch-up after sync failed: " + e.getMessage());
       }
@@ -160,6 +161,8 @@ public final class MemoryNode implements AutoCloseable {
   private void registerGauges() {
     metrics.gauge("mnemo_log_position", "Position of the last entry applied to the log", store.log()::lastPosition);
     metrics.gauge("mnemo_index_position", "Log position the recall index has applied", indexer::appliedPosition);
+    metrics.gauge("mnemo_index_visible_position", "Log position recall sees (the next recall refreshes up to mnemo_index_position)",
+        indexer::visiblePosition);
     metrics.gauge("mnemo_index_segments", "Segments of the recall index (merged into one when writes pause)", () -> {
       try {
         return index.segmentCount();

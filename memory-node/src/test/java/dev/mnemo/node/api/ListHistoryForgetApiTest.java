@@ -94,6 +94,10 @@ class ListHistoryForgetApiTest {
     assertThat(forgotten.json().path("cid").asText()).isEqualTo(gone);
     assertThat(forgotten.json().path("forgotten").asBoolean()).isTrue();
     assertThat(forgotten.json().path("entry").asText()).startsWith("bafyrei");
+    // Read-your-writes, first thing after the forget: its nearest neighbour is now another
+    // memory. Had the search not seen the forget, its top hit would be the forgotten memory
+    // (dropped when its block is not found), and nothing would come back.
+    assertThat(api.recallCids(ns, Map.of("vector", TestVectors.random(11), "k", 1))).hasSize(1).doesNotContain(gone);
     assertThat(api.getJson("/v1/node").path("index").path("logPosition").asLong()).isGreaterThan(positionBefore);
 
     assertError(api.get("/v1/memories/" + gone), 404, "not_found");
