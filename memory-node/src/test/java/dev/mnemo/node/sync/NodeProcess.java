@@ -387,14 +387,25 @@ public final class NodeProcess implements AutoCloseable {
 
   // ---- helpers ----
 
+  /**
+   * A port free now that this JVM has not handed out before. Ports are picked before the nodes
+   * that bind them start, and the OS may offer a port just released again: two nodes of one
+   * cluster were once given the same gossip port, and the second failed to bind.
+   */
   public static int freePort() {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      socket.setReuseAddress(true);
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+    while (true) {
+      try (ServerSocket socket = new ServerSocket(0)) {
+        socket.setReuseAddress(true);
+        if (HANDED_OUT.add(socket.getLocalPort())) {
+          return socket.getLocalPort();
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
     }
   }
+
+  private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   static void sleep(long millis) {
     try {
