@@ -77,8 +77,9 @@ class LogIndexerTest {
         last = appended.position();
       }
       assertThat(indexer.appliedPosition()).isEqualTo(last);
+      assertThat(indexer.visiblePosition()).as("no recall came, so no writer refreshed").isLessThan(last);
 
-      indexer.awaitVisible();
+      indexer.beforeSearch();
 
       assertThat(indexer.visiblePosition()).isEqualTo(last);
       assertThat(index.size()).isEqualTo(300);
@@ -204,6 +205,23 @@ class LogIndexerTest {
 
       assertThat(indexer.visiblePosition()).as("what the refresh was asked for, not what was applied after it began")
           .isEqualTo(position);
+      indexer.close();
+    }
+  }
+
+  @Test
+  void whileRecallsComeWritersRefreshBeforeTheyReturn() throws Exception {
+    try (MnemoStore store = MnemoStore.open(dir.resolve("data"));
+         LuceneMemoryIndex index = LuceneMemoryIndex.open(dir.resolve("index"), IndexConfig.defaults(8))) {
+      LogIndexer indexer = new LogIndexer(store.log(), index, 60_000);
+      indexer.beforeSearch();
+      Random random = new Random(23);
+      for (int b = 0; b < 3; b++) {
+        long position = store.log().append("alice", batch(random, b, 10)).position();
+        indexer.awaitApplied(position);
+        assertThat(indexer.visiblePosition()).as("visible when the write returns, batch %d", b).isEqualTo(position);
+      }
+      assertThat(index.segmentCount()).as("one refresh per write while searched").isEqualTo(3);
       indexer.close();
     }
   }

@@ -112,8 +112,8 @@ public final class MemoryService {
   }
 
   public List<Recalled> recall(RecallQuery query, double[] tookMillis) throws IOException {
-    // Writes are acknowledged once indexed; the first recall after them makes them searchable.
-    indexer.awaitVisible();
+    // Writes are acknowledged once indexed; if no recall came lately, this one makes them searchable.
+    indexer.beforeSearch();
     MemoryIndex.RecallResult result = index.recall(query);
     tookMillis[0] = result.tookMillis();
     List<Recalled> out = new ArrayList<>(result.hits().size());
