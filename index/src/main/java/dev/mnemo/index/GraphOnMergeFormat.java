@@ -15,11 +15,11 @@ import org.apache.lucene.store.IOContext;
  * when writes pause). A segment written without a graph keeps its vectors flat, and Lucene
  * searches those exactly.
  *
- * <p>Why: a flushed segment is small (a recall refreshes the searcher after writes, and a flush
- * holds at most a few thousand memories). The graph built for it was thrown away when a merge
- * rebuilt it into a larger one, and building it on the indexing thread was the largest cost of
- * ingest (profiled). Merges run on
- * their own threads, so the graph is built there, beside the writers rather than in their way.
+ * <p>Why: a flushed segment is small (a refresh makes one, and a flush holds at most a few
+ * thousand memories). The graph built for it was thrown away when a merge rebuilt it into a
+ * larger one, and building it on the indexing thread was the largest cost of ingest (profiled).
+ * Merges run on their own threads, so the graph is built there, beside the writers rather than
+ * in their way.
  *
  * <p>All three write the same format under its registered name, so segments are read back
  * through SPI by the shipped format, and an index written with one setting opens under any other.

@@ -15,6 +15,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -41,6 +42,12 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class LogIndexer implements AutoCloseable {
   private static final int PAGE = 1_000;
+  /**
+   * A recall that came within this long makes writers refresh the searcher before they return;
+   * after it, the next recall refreshes instead.
+   */
+  public static final long SEARCH_IDLE_MILLIS = 5_000;
+  private static final long SEARCH_IDLE_NANOS = TimeUnit.MILLISECONDS.toNanos(SEARCH_IDLE_MILLIS);
 
   private final NamespaceLog log;
   private final MemoryIndex index;
@@ -58,7 +65,7 @@ public final class LogIndexer implements AutoCloseable {
   private volatile long lastApplyNanos = System.nanoTime();
   private volatile long lastSearchNanos = System.nanoTime() - TimeUnit.DAYS.toNanos(1);
   /** The highest position {@link #awaitApplied} has returned for: what a recall must see. */
-  private final java.util.concurrent.atomic.AtomicLong acknowledged = new java.util.concurrent.atomic.AtomicLong();
+  private final AtomicLong acknowledged = new AtomicLong();
   /** Pages applied so far; an optimize counts as covering the writes only if none came during it. */
   private volatile long pagesApplied;
   private volatile long pagesAppliedAtLastOptimize = -1;
@@ -169,13 +176,6 @@ public final class LogIndexer implements AutoCloseable {
     }
     acknowledged.accumulateAndGet(position, Math::max);
   }
-
-  /**
-   * A recall that came within this long makes writers refresh the searcher before they return;
-   * after it, the next recall refreshes instead.
-   */
-  public static final long SEARCH_IDLE_MILLIS = 5_000;
-  private static final long SEARCH_IDLE_NANOS = TimeUnit.MILLISECONDS.toNanos(SEARCH_IDLE_MILLIS);
 
   /**
    * Called before every search: makes every acknowledged write visible and marks the index

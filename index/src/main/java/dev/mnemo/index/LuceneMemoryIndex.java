@@ -87,9 +87,9 @@ public final class LuceneMemoryIndex implements MemoryIndex {
   /**
    * With graphs built by merges, a flush writes at most this many memories, flat: an exact scan of
    * a segment this size takes a fraction of a millisecond, and merges of ten such segments build
-   * their graphs. Writes are made searchable on read, so a stream of writes flushes only when the
-   * buffer fills; a 64 MB buffer of 384-dimension memories held ~14,000, a flat segment that size
-   * no longer cheap to scan, and Lucene would have built its graph on the writing thread.
+   * their graphs. Writes to an index nobody is searching are not refreshed, so they flush only
+   * when the buffer fills; a 64 MB buffer of 384-dimension memories held ~14,000, a flat segment
+   * that size no longer cheap to scan, and Lucene would have built its graph on the writing thread.
    */
   static final int MERGE_MODE_FLUSH_DOCS = 8_192;
 
