@@ -4,17 +4,20 @@
 # left is parsing, the thread hand-offs, fetching and hash-checking 10 blocks, the JSON reply and
 # the loopback round trip with the client: the floor under every figure of Mnemo over HTTP.
 #   benchmarks/scripts/run-http-fixed-cost.sh [seconds=20]
+# NODE_JAR (memory-node/target/mnemo.jar): another build of the node, to compare two builds;
+# CONNECTIONS (1): concurrent connections.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/java-home.sh
 SECONDS_PER_RUN=${1:-20}
 JAR=benchmarks/target/benchmarks.jar
 [ -f "$JAR" ] || ./mvnw -q -B package -Dmaven.test.skip=true -pl benchmarks -am
-[ -f memory-node/target/mnemo.jar ] || ./mvnw -q -B package -Dmaven.test.skip=true -pl memory-node -am
+NODE_JAR=${NODE_JAR:-memory-node/target/mnemo.jar}
+[ -f "$NODE_JAR" ] || ./mvnw -q -B package -Dmaven.test.skip=true -pl memory-node -am
 JAVA=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector)
 PORT=${PORT:-7791}
 DATA=$(mktemp -d /tmp/mnemo-fixed-cost.XXXXXX)
-"${JAVA[@]}" -Xmx2g -jar memory-node/target/mnemo.jar node --port "$PORT" --gossip-port $((PORT + 1)) \
+"${JAVA[@]}" -Xmx2g -jar "$NODE_JAR" node --port "$PORT" --gossip-port $((PORT + 1)) \
   --data "$DATA/data" --embedder none > "$DATA/node.log" 2>&1 &
 NODE_PID=$!
 trap 'kill $NODE_PID 2>/dev/null; wait $NODE_PID 2>/dev/null; rm -rf "$DATA"' EXIT
@@ -33,4 +36,4 @@ request = urllib.request.Request("http://127.0.0.1:%s/v1/namespaces/tiny/memorie
 assert urllib.request.urlopen(request).status == 201
 PY
 "${JAVA[@]}" -cp "$JAR" dev.mnemo.benchmarks.load.HttpLoad --url "http://127.0.0.1:$PORT" --scenario recall \
-  --connections 1 --seconds "$SECONDS_PER_RUN" --ns tiny --vectors base64 --docs 1000
+  --connections "${CONNECTIONS:-1}" --seconds "$SECONDS_PER_RUN" --ns tiny --vectors base64 --docs 1000

@@ -638,8 +638,13 @@ public final class MnemoRunner {
       int port = freePort();
       List<String> command = new ArrayList<>(List.of(
           Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-          "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx8g",
-          "-jar", jar.toString(), "node", "--port", Integer.toString(port), "--gossip-port", Integer.toString(freePort()),
+          "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx8g"));
+      // NODE_JAVA_OPTS: extra JVM options for the node, e.g. a flight recording to profile it.
+      String extra = System.getenv().getOrDefault("NODE_JAVA_OPTS", "").trim();
+      if (!extra.isEmpty()) {
+        command.addAll(List.of(extra.split("\\s+")));
+      }
+      command.addAll(List.of("-jar", jar.toString(), "node", "--port", Integer.toString(port), "--gossip-port", Integer.toString(freePort()),
           "--data", dataDir.toString(), "--embedder", "none"));
       ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
           .redirectOutput(ProcessBuilder.Redirect.appendTo(dataDir.resolveSibling("node.log").toFile()));

@@ -269,6 +269,21 @@ public final class Requests {
   }
 
   /** A recall body; {@code embed} turns query text into a vector when the mode needs one. */
+  /** For a recall body that {@link #recallNeedsEmbedding} said needs no embedding. */
+  public static final java.util.function.Function<String, float[]> NO_EMBEDDER = text -> {
+    throw new IllegalStateException("this recall was expected to need no embedding");
+  };
+
+  /**
+   * Whether recalling with this body embeds its query text: it has text, no vector, and a mode
+   * other than keyword (an invalid mode is refused by {@link #recall} whichever way it goes).
+   */
+  public boolean recallNeedsEmbedding(ObjectNode body) {
+    JsonNode mode = body.get("mode");
+    boolean keyword = mode != null && mode.isTextual() && mode.asText().equalsIgnoreCase(RecallMode.KEYWORD.name());
+    return body.has("query") && !body.has("vector") && !keyword;
+  }
+
   public RecallQuery recall(String ns, ObjectNode body, java.util.function.Function<String, float[]> embed) {
     onlyFields(body, RECALL_FIELDS, "");
     String text = null;

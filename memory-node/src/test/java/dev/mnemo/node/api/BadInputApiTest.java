@@ -437,8 +437,12 @@ class BadInputApiTest {
     refused(422, "no_embedder", () -> api.post(RECALL, Map.of("query", "what does Bob drink?", "mode", "vector")));
     refused(422, "no_embedder", () -> api.post(RECALL, Map.of("query", "what does Bob drink?", "mode", "hybrid")));
     refused(422, "no_embedder", () -> api.post(MEMORIES, Map.of("text", "Bob prefers green tea")));
+    // A bad field is reported as such, not as the missing embedder the text would have needed.
+    refused(422, "validation_failed", () -> api.post(RECALL, Map.of("query", "what does Bob drink?", "mode", "fuzzy")));
+    refused(422, "validation_failed", () -> api.post(RECALL, Map.of("query", "what does Bob drink?", "k", 0)));
     // Keyword recall needs no embedder.
     assertThat(api.recallCids(SEEDED, Map.of("query", "three", "mode", "keyword"))).containsExactly(seeded.get(2));
+    assertThat(api.recallCids(SEEDED, Map.of("query", "three", "mode", "KEYWORD"))).containsExactly(seeded.get(2));
   }
 
   @Test
