@@ -527,23 +527,40 @@ public final class MnemoRunner {
   /** Whether this system's code has been through {@link #warmUpJit} yet. */
   private boolean jitWarm;
 
+  /** A warm-up pass ends the warm-up when the JIT compilers used less than this share of a core. */
+  private static final double JIT_QUIET_SHARE = 0.05;
+  private static final int MAX_WARMUP_PASSES = 30;
+
   /**
-   * Before a JVM system's first measurement: every query three times over, untimed, so that what
-   * is measured is compiled code, as in a server that has been up for a while. The per-measurement
-   * warm-up ({@code --warmup}, shared with the Node and JDBC runners) is too short for the JIT.
-   * LanceDB, sqlite-vec and PostgreSQL run native code that needs none.
+   * Before each measurement of a JVM system: passes over every query, untimed, until the JVM that
+   * answers ({@code pid}: this one, or the node's) has stopped compiling, so that what is measured
+   * is compiled code, as in a server that has been up for a while. At least three passes before a
+   * JVM's first measurement; after that, until a pass leaves the compilers quiet (a new phase,
+   * such as keyword after vector, runs code not compiled yet). Three fixed passes were not enough
+   * for the node: its C2 thread still took 70-90% of a core during the measurement that followed.
+   * The per-measurement warm-up ({@code --warmup}, shared with the Node and JDBC runners) is too
+   * short for the JIT. LanceDB, sqlite-vec and PostgreSQL run native code that needs none.
    */
-  private void warmUpJit(QueryLoad.ClientFactory factory) throws Exception {
-    if (!jitWarm) {
-      for (int pass = 0; pass < 3; pass++) {
-        QueryLoad.run(factory, 2, data.queries(), 0, 15);
+  private void warmUpJit(QueryLoad.ClientFactory factory, long pid) throws Exception {
+    int minimum = jitWarm ? 1 : 3;
+    double share = Double.NaN;
+    int pass = 0;
+    while (pass < MAX_WARMUP_PASSES) {
+      double before = JitCompilers.cpuSeconds(pid);
+      long start = System.nanoTime();
+      QueryLoad.run(factory, 2, data.queries(), 0, 15);
+      pass++;
+      share = (JitCompilers.cpuSeconds(pid) - before) / seconds(start);
+      if (pass >= minimum && (before < 0 || share < JIT_QUIET_SHARE)) {
+        break;
       }
-      jitWarm = true;
     }
+    System.err.printf("[warm-up] %d passes; the JIT compilers took %.0f%% of a core in the last%n", pass, share * 100);
+    jitWarm = true;
   }
 
   private void measure(ResultLog log, String phase, ObjectNode params, QueryLoad.ClientFactory factory) throws Exception {
-    warmUpJit(factory);
+    warmUpJit(factory, ProcessHandle.current().pid());
     for (int clients : clientCounts) {
       QueryLoad.Run run = QueryLoad.run(factory, clients, data.queries(), warmup, maxSeconds);
       emitRun(log, phase, params, clients, run, peakRss());
@@ -552,7 +569,7 @@ public final class MnemoRunner {
 
   private void measureHttp(ResultLog log, String phase, ObjectNode params, NodeUnderTest node, QueryLoad.ClientFactory factory)
       throws Exception {
-    warmUpJit(factory);
+    warmUpJit(factory, node.process().pid());
     for (int clients : clientCounts) {
       QueryLoad.Run run = QueryLoad.run(factory, clients, data.queries(), warmup, maxSeconds);
       emitRun(log, phase, params, clients, run, node.peakRss());
