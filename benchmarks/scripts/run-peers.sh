@@ -16,6 +16,7 @@
 # graphs built once ingest ends, indexGraphBuild idle), MNEMO_DEPTHS (Mnemo's depths and raw
 # Lucene's k, swept: 10,20,40,64,100,160,250,400), MNEMO_HTTP_DEPTHS (the node's recallDepth,
 # swept by restarting it: 64,100),
+# NODE_JAVA_OPTS (extra JVM options for the node process of mnemo-http, e.g. a flight recording),
 # PGVECTOR_SETUP (../shared/peers/pgvector-setup.sh), BENCH_CP (a classpath to use instead of
 # benchmarks/target/benchmarks.jar, which is otherwise built when missing). Installs what is missing: the Node
 # packages (npm ci, pinned by package-lock.json), the benchmarks jar, the dataset export, and
