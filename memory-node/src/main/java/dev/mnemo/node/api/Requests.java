@@ -268,7 +268,6 @@ public final class Requests {
     }
   }
 
-  /** A recall body; {@code embed} turns query text into a vector when the mode needs one. */
   /** For a recall body that {@link #recallNeedsEmbedding} said needs no embedding. */
   public static final java.util.function.Function<String, float[]> NO_EMBEDDER = text -> {
     throw new IllegalStateException("this recall was expected to need no embedding");
@@ -284,6 +283,7 @@ public final class Requests {
     return body.has("query") && !body.has("vector") && !keyword;
   }
 
+  /** A recall body; {@code embed} turns query text into a vector when the mode needs one. */
   public RecallQuery recall(String ns, ObjectNode body, java.util.function.Function<String, float[]> embed) {
     onlyFields(body, RECALL_FIELDS, "");
     String text = null;
