@@ -3,14 +3,20 @@ package dev.mnemo.index;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mnemo.store.MnemoStore;
+import dev.mnemo.store.cid.Cid;
 import dev.mnemo.store.log.Appended;
 import dev.mnemo.store.model.Embedding;
 import dev.mnemo.store.model.Memory;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -93,7 +99,7 @@ class LogIndexerTest {
     try (MnemoStore store = MnemoStore.open(dir.resolve("data"));
          LuceneMemoryIndex index = LuceneMemoryIndex.open(dir.resolve("index"), IndexConfig.defaults(8))) {
       LogIndexer indexer = new LogIndexer(store.log(), index, 60_000);
-      java.util.concurrent.atomic.AtomicInteger acknowledged = new java.util.concurrent.atomic.AtomicInteger();
+      AtomicInteger acknowledged = new AtomicInteger();
       Thread writer = Thread.ofPlatform().start(() -> {
         Random random = new Random(13);
         try {
@@ -102,7 +108,7 @@ class LogIndexerTest {
             indexer.awaitApplied(appended.position());
             acknowledged.addAndGet(10);
           }
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
           throw new java.io.UncheckedIOException(e);
         }
       });
@@ -138,13 +144,13 @@ class LogIndexerTest {
   void writesThatArriveDuringAnIdleMergeAreMergedOnceWritesPauseAgain() throws Exception {
     try (MnemoStore store = MnemoStore.open(dir.resolve("data"));
          LuceneMemoryIndex lucene = LuceneMemoryIndex.open(dir.resolve("index"), IndexConfig.defaults(8))) {
-      java.util.concurrent.CountDownLatch firstMergeStarted = new java.util.concurrent.CountDownLatch(1);
-      java.util.concurrent.CountDownLatch writtenDuringIt = new java.util.concurrent.CountDownLatch(1);
-      java.util.concurrent.atomic.AtomicInteger merges = new java.util.concurrent.atomic.AtomicInteger();
+      CountDownLatch firstMergeStarted = new CountDownLatch(1);
+      CountDownLatch writtenDuringIt = new CountDownLatch(1);
+      AtomicInteger merges = new AtomicInteger();
       // The real index, except that its first merge returns only once the test has written more.
       MemoryIndex index = new ForwardingIndex(lucene) {
         @Override
-        public boolean optimize() throws java.io.IOException {
+        public boolean optimize() throws IOException {
           // Counted before merging: the test may see one segment as soon as the merge is done.
           int merge = merges.incrementAndGet();
           boolean merged = super.optimize();
@@ -166,7 +172,7 @@ class LogIndexerTest {
         indexer.awaitApplied(store.log().append("alice", batch(random, b, 20)).position());
         indexer.awaitVisible();
       }
-      assertThat(firstMergeStarted.await(20, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+      assertThat(firstMergeStarted.await(20, TimeUnit.SECONDS)).isTrue();
       indexer.awaitApplied(store.log().append("alice", batch(random, 3, 20)).position());
       indexer.awaitVisible();
       writtenDuringIt.countDown();
@@ -186,11 +192,11 @@ class LogIndexerTest {
   void whatIsAppliedDuringARefreshIsNotCountedAsVisible() throws Exception {
     try (MnemoStore store = MnemoStore.open(dir.resolve("data"));
          LuceneMemoryIndex lucene = LuceneMemoryIndex.open(dir.resolve("index"), IndexConfig.defaults(8))) {
-      java.util.concurrent.atomic.AtomicBoolean writeDuringRefresh = new java.util.concurrent.atomic.AtomicBoolean(true);
+      AtomicBoolean writeDuringRefresh = new AtomicBoolean(true);
       // The real index, except that a writer applies one more batch while the first refresh runs.
       MemoryIndex index = new ForwardingIndex(lucene) {
         @Override
-        public void refresh() throws java.io.IOException {
+        public void refresh() throws IOException {
           super.refresh();
           if (writeDuringRefresh.getAndSet(false)) {
             super.markApplied(super.appliedPosition() + 1);
@@ -234,17 +240,17 @@ class LogIndexerTest {
       this.real = real;
     }
 
-    @Override public void add(List<IndexedMemory> memories) throws java.io.IOException { real.add(memories); }
-    @Override public void remove(List<dev.mnemo.store.cid.Cid> memories) throws java.io.IOException { real.remove(memories); }
+    @Override public void add(List<IndexedMemory> memories) throws IOException { real.add(memories); }
+    @Override public void remove(List<Cid> memories) throws IOException { real.remove(memories); }
     @Override public void markApplied(long position) { real.markApplied(position); }
     @Override public long appliedPosition() { return real.appliedPosition(); }
-    @Override public void refresh() throws java.io.IOException { real.refresh(); }
-    @Override public void commit() throws java.io.IOException { real.commit(); }
-    @Override public void clear() throws java.io.IOException { real.clear(); }
-    @Override public int size() throws java.io.IOException { return real.size(); }
-    @Override public int segmentCount() throws java.io.IOException { return real.segmentCount(); }
-    @Override public boolean optimize() throws java.io.IOException { return real.optimize(); }
-    @Override public RecallResult recall(RecallQuery query) throws java.io.IOException { return real.recall(query); }
-    @Override public void close() throws java.io.IOException { real.close(); }
+    @Override public void refresh() throws IOException { real.refresh(); }
+    @Override public void commit() throws IOException { real.commit(); }
+    @Override public void clear() throws IOException { real.clear(); }
+    @Override public int size() throws IOException { return real.size(); }
+    @Override public int segmentCount() throws IOException { return real.segmentCount(); }
+    @Override public boolean optimize() throws IOException { return real.optimize(); }
+    @Override public RecallResult recall(RecallQuery query) throws IOException { return real.recall(query); }
+    @Override public void close() throws IOException { real.close(); }
   }
 }

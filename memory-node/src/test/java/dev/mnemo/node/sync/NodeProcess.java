@@ -387,6 +387,9 @@ public final class NodeProcess implements AutoCloseable {
 
   // ---- helpers ----
 
+  /** Ports {@link #freePort} has handed out in this JVM. */
+  private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
   /**
    * A port free now that this JVM has not handed out before. Ports are picked before the nodes
    * that bind them start, and the OS may offer a port just released again: two nodes of one
@@ -404,8 +407,6 @@ public final class NodeProcess implements AutoCloseable {
       }
     }
   }
-
-  private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   static void sleep(long millis) {
     try {
