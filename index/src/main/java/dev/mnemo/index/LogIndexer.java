@@ -12,10 +12,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -23,7 +26,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * path by which local writes, entries from peers and catch-up after a crash reach the index.
  *
  * <p>Read-your-writes comes in two halves. A writer that got position P back from the log calls
- * {@link #awaitApplied} before acknowledging: it returns once the index holds everything up to P.
+ * {@link #awaitApplied} before acknowledging: it returns once the index holds everything up to P
+ * (or, see below, once P is recorded as acknowledged for the next recall to wait for).
  * A reader calls {@link #beforeSearch}: it refreshes the searcher when the index holds entries the
  * searcher does not see yet, so every acknowledged write is in the next recall.
  *
@@ -36,6 +40,15 @@ import java.util.concurrent.locks.ReentrantLock;
  * segments, instead of one small segment per batch (profiled: 44% of the writing thread went to
  * those flushes, and merging the small segments cost more again). Concurrent callers share the
  * work on both halves.
+ *
+ * <p>With {@code maxBehind > 0}, a search-idle index also lets writers return before their
+ * memories are indexed at all: the write is durable in the log, a background thread indexes it
+ * on the other core while the writer appends its next batch, and the next recall first waits
+ * until the index holds every acknowledged write. Up to {@code maxBehind} memories may wait for
+ * that thread; a writer that would leave more waits until it has caught up to the bound.
+ * Profiled at 100k memories in bulk mode before this: the log append (encoding, hashing, signing,
+ * the synced batch) and Lucene's indexing ran one after the other for each batch, in about a 4:5
+ * split, and left the second core mostly idle.
  *
  * <p>A background task commits the index every few seconds, saving how far it got, and once
  * writes have paused for a while merges the index into one segment ({@link MemoryIndex#optimize}).
@@ -62,6 +75,23 @@ public final class LogIndexer implements AutoCloseable {
    * not here is read from the log. Entries leave when an entry that lists them is applied.
    */
   private final Map<Cid, Memory> handedOver = new ConcurrentHashMap<>();
+  /**
+   * The CIDs each writer that returned early handed over, by log position: what the background
+   * applier drops from {@link #handedOver} once that position is applied, also when it read the
+   * entry from the log before the writer had handed its memories over.
+   */
+  private final ConcurrentSkipListMap<Long, List<Cid>> leftBehind = new ConcurrentSkipListMap<>();
+  /** Memories acknowledged by writers that returned early and not known to be indexed yet. */
+  private final AtomicInteger behind = new AtomicInteger();
+  private final int maxBehind;
+  private final Thread applier;
+  private final ReentrantLock behindLock = new ReentrantLock();
+  private final Condition workArrived = behindLock.newCondition();
+  private final Condition applierProgressed = behindLock.newCondition();
+  private boolean workPending;
+  private volatile boolean closing;
+  /** Set while the background applier's last attempt failed: writers then index themselves. */
+  private volatile boolean applierFailing;
   private volatile long lastApplyNanos = System.nanoTime();
   private volatile long lastSearchNanos = System.nanoTime() - TimeUnit.DAYS.toNanos(1);
   /** The highest position {@link #awaitApplied} has returned for: what a recall must see. */
@@ -81,6 +111,21 @@ public final class LogIndexer implements AutoCloseable {
    */
   public LogIndexer(NamespaceLog log, MemoryIndex index, long commitIntervalMillis, long optimizeIdleMillis)
       throws IOException {
+    this(log, index, commitIntervalMillis, optimizeIdleMillis, 0);
+  }
+
+  /**
+   * @param optimizeIdleMillis after this long without new entries, merge the index into one
+   *     segment (0: never)
+   * @param maxBehind while the index is search-idle, how many acknowledged memories may wait for
+   *     the background applier (0: every writer returns only once its memories are indexed)
+   */
+  public LogIndexer(NamespaceLog log, MemoryIndex index, long commitIntervalMillis, long optimizeIdleMillis,
+      int maxBehind) throws IOException {
+    if (maxBehind < 0) {
+      throw new IllegalArgumentException("maxBehind must be >= 0, was " + maxBehind);
+    }
+    this.maxBehind = maxBehind;
     this.log = log;
     this.index = index;
     this.optimizeIdleNanos = TimeUnit.MILLISECONDS.toNanos(optimizeIdleMillis);
@@ -93,6 +138,8 @@ public final class LogIndexer implements AutoCloseable {
       long check = Math.max(100, optimizeIdleMillis / 4);
       committer.scheduleWithFixedDelay(this::optimizeIfIdle, check, check, TimeUnit.MILLISECONDS);
     }
+    this.applier = maxBehind == 0 ? null
+        : Thread.ofPlatform().name("mnemo-index-applier").daemon(true).start(this::applyInBackground);
   }
 
   /** Progress of a catch-up or rebuild: entries applied so far of the total to apply. */
@@ -117,10 +164,18 @@ public final class LogIndexer implements AutoCloseable {
 
   /** Applies every log entry after the index's position, page by page; the caller holds the lock. */
   private void applyAll(Progress progress) throws IOException {
+    applyAll(progress, Long.MAX_VALUE);
+  }
+
+  /**
+   * As {@link #applyAll(Progress)}, stopping once the index holds {@code upTo}: a recall catching
+   * up need not chase writes acknowledged after it started.
+   */
+  private void applyAll(Progress progress, long upTo) throws IOException {
     long start = index.appliedPosition();
     long end = log.lastPosition();
     long position = start;
-    while (true) {
+    while (position < upTo) {
       List<PositionedEntry> page = log.entriesAfter(position, PAGE);
       if (page.isEmpty()) {
         return;
@@ -128,6 +183,7 @@ public final class LogIndexer implements AutoCloseable {
       apply(page);
       lastApplyNanos = System.nanoTime();
       pagesApplied++;
+      signalProgress();
       position = page.get(page.size() - 1).position();
       if (progress != null) {
         progress.update(position - start, Math.max(end - start, position - start));
@@ -137,20 +193,125 @@ public final class LogIndexer implements AutoCloseable {
 
   /**
    * Returns once the index holds everything up to {@code position}, as {@link #awaitApplied(long)},
-   * taking the memories just appended (in {@code appended}'s order) from the caller.
+   * taking the memories just appended (in {@code appended}'s order) from the caller. While the
+   * index is search-idle and fewer than {@code maxBehind} memories wait, returns at once and
+   * leaves them to the background applier; the next {@link #beforeSearch} waits for it.
    */
   public void awaitApplied(long position, List<Cid> cids, List<Memory> memories) throws IOException {
     if (index.appliedPosition() >= position) {
+      acknowledged.accumulateAndGet(position, Math::max);
       return;
     }
     for (int i = 0; i < cids.size(); i++) {
       handedOver.put(cids.get(i), memories.get(i));
+    }
+    if (applier != null && !applierFailing && searchIdle()) {
+      leaveBehind(position, cids);
+      return;
     }
     try {
       awaitApplied(position);
     } finally {
       // Whatever another thread applied before these were handed over stays behind otherwise.
       cids.forEach(handedOver::remove);
+    }
+  }
+
+  private boolean searchIdle() {
+    return System.nanoTime() - lastSearchNanos >= SEARCH_IDLE_NANOS;
+  }
+
+  /**
+   * Acknowledges {@code position} without indexing it: wakes the applier and waits only while
+   * more than {@code maxBehind} memories are waiting for it.
+   */
+  private void leaveBehind(long position, List<Cid> cids) throws IOException {
+    // Immutable lists: a merge lands wholly before or after the applier removes the position.
+    leftBehind.merge(position, List.copyOf(cids), (a, b) -> {
+      List<Cid> both = new ArrayList<>(a);
+      both.addAll(b);
+      return both;
+    });
+    behind.addAndGet(cids.size());
+    // Before returning: a recall that starts after this write is acknowledged must wait for it.
+    acknowledged.accumulateAndGet(position, Math::max);
+    behindLock.lock();
+    try {
+      workPending = true;
+      workArrived.signal();
+      while (forgetApplied() > maxBehind && !applierFailing && !closing) {
+        applierProgressed.await(100, TimeUnit.MILLISECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted waiting for the index to catch up");
+    } finally {
+      behindLock.unlock();
+    }
+    if (applierFailing || closing) {
+      awaitApplied(position); // index it here, or report why it cannot be
+    }
+  }
+
+  /** The background applier: applies whatever writers left behind, until the indexer closes. */
+  private void applyInBackground() {
+    while (!closing) {
+      behindLock.lock();
+      try {
+        while (!workPending && !closing) {
+          workArrived.await(100, TimeUnit.MILLISECONDS);
+        }
+        workPending = false;
+      } catch (InterruptedException e) {
+        return;
+      } finally {
+        behindLock.unlock();
+      }
+      try {
+        // Only what is in the log now: chasing writes that keep coming would hold the lock a recall waits for.
+        long upTo = log.lastPosition();
+        applying.lock();
+        try {
+          applyAll(null, upTo);
+        } finally {
+          applying.unlock();
+        }
+        applierFailing = false;
+      } catch (IOException | RuntimeException e) {
+        applierFailing = true;
+        System.getLogger(LogIndexer.class.getName()).log(System.Logger.Level.WARNING,
+            "indexing in the background failed; writers index their own writes until it works again: " + e.getMessage());
+      }
+      forgetApplied();
+      signalProgress();
+    }
+  }
+
+  /**
+   * Drops the handed-over memories of every position left behind that is applied by now, and
+   * returns how many memories writers left behind that are not.
+   */
+  private int forgetApplied() {
+    var applied = leftBehind.headMap(index.appliedPosition(), true);
+    for (Long position : applied.keySet()) {
+      List<Cid> cids = leftBehind.remove(position);
+      if (cids != null) {
+        cids.forEach(handedOver::remove);
+        behind.addAndGet(-cids.size());
+      }
+    }
+    return behind.get();
+  }
+
+  /** Lets writers waiting on the bound re-check it: called after every page applied. */
+  private void signalProgress() {
+    if (applier != null && behind.get() > 0) {
+      behindLock.lock();
+      try {
+        applierProgressed.signalAll();
+      } finally {
+        behindLock.unlock();
+      }
     }
   }
 
@@ -184,7 +345,17 @@ public final class LogIndexer implements AutoCloseable {
    */
   public void beforeSearch() throws IOException {
     lastSearchNanos = System.nanoTime();
-    awaitVisible(acknowledged.get());
+    long wanted = acknowledged.get();
+    if (index.appliedPosition() < wanted) {
+      // Writers returned before indexing (search-idle): index what they left, or wait for the applier.
+      applying.lock();
+      try {
+        applyAll(null, wanted);
+      } finally {
+        applying.unlock();
+      }
+    }
+    awaitVisible(wanted);
   }
 
   /**
@@ -321,6 +492,21 @@ public final class LogIndexer implements AutoCloseable {
   /** Stops the commit task and commits once more. The index itself is the caller's to close. */
   @Override
   public void close() throws IOException {
+    closing = true;
+    if (applier != null) {
+      try {
+        applier.join(TimeUnit.SECONDS.toMillis(30));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      // What writers left behind is in the log either way; indexing it now spares the next start.
+      applying.lock();
+      try {
+        applyAll(null);
+      } finally {
+        applying.unlock();
+      }
+    }
     committer.shutdown();
     try {
       committer.awaitTermination(10, TimeUnit.SECONDS);

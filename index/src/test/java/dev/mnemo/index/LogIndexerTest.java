@@ -3,7 +3,6 @@ package dev.mnemo.index;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mnemo.store.MnemoStore;
-import dev.mnemo.store.cid.Cid;
 import dev.mnemo.store.log.Appended;
 import dev.mnemo.store.model.Embedding;
 import dev.mnemo.store.model.Memory;
@@ -127,7 +126,7 @@ class LogIndexerTest {
     }
   }
 
-  private static List<Memory> batch(Random random, int b, int size) {
+  static List<Memory> batch(Random random, int b, int size) {
     List<Memory> memories = new ArrayList<>();
     for (int i = 0; i < size; i++) {
       float[] v = new float[8];
@@ -230,27 +229,5 @@ class LogIndexerTest {
       assertThat(index.segmentCount()).as("one refresh per write while searched").isEqualTo(3);
       indexer.close();
     }
-  }
-
-  /** Passes every call to the real index; tests override what they need to hold up. */
-  private static class ForwardingIndex implements MemoryIndex {
-    private final MemoryIndex real;
-
-    ForwardingIndex(MemoryIndex real) {
-      this.real = real;
-    }
-
-    @Override public void add(List<IndexedMemory> memories) throws IOException { real.add(memories); }
-    @Override public void remove(List<Cid> memories) throws IOException { real.remove(memories); }
-    @Override public void markApplied(long position) { real.markApplied(position); }
-    @Override public long appliedPosition() { return real.appliedPosition(); }
-    @Override public void refresh() throws IOException { real.refresh(); }
-    @Override public void commit() throws IOException { real.commit(); }
-    @Override public void clear() throws IOException { real.clear(); }
-    @Override public int size() throws IOException { return real.size(); }
-    @Override public int segmentCount() throws IOException { return real.segmentCount(); }
-    @Override public boolean optimize() throws IOException { return real.optimize(); }
-    @Override public RecallResult recall(RecallQuery query) throws IOException { return real.recall(query); }
-    @Override public void close() throws IOException { real.close(); }
   }
 }

@@ -71,7 +71,7 @@ public final class MemoryNode implements AutoCloseable {
     try {
       index = LuceneMemoryIndex.open(indexDir(config.dataDir()), config.indexConfig());
       indexer = new LogIndexer(store.log(), index, config.indexCommitIntervalMillis(),
-          config.indexOptimizeIdleMillis());
+          config.indexOptimizeIdleMillis(), config.indexMaxBehind());
       long behind = store.log().lastPosition() - index.appliedPosition();
       if (behind > 0) {
         LOG.log(System.Logger.Level.INFO, "index is " + behind + " log entries behind; catching up");

@@ -27,8 +27,9 @@ import java.util.Set;
 
 /**
  * What the node does for agents, as blocking calls: the HTTP layer runs these on worker threads.
- * Each write returns only after it is durable in the log and indexed on this node; every recall
- * sees every write acknowledged before it.
+ * Each write returns only after it is durable in the log; every recall sees every write
+ * acknowledged before it (while the node is not being searched, a write may return before it is
+ * indexed, and the next recall waits for the index: {@link LogIndexer}).
  */
 public final class MemoryService {
   /** A recall result joined with its memory. */
@@ -112,7 +113,7 @@ public final class MemoryService {
   }
 
   public List<Recalled> recall(RecallQuery query, double[] tookMillis) throws IOException {
-    // Writes are acknowledged once indexed; if no recall came lately, this one makes them searchable.
+    // If no recall came lately, writers may have returned before indexing; this one catches up first.
     indexer.beforeSearch();
     MemoryIndex.RecallResult result = index.recall(query);
     tookMillis[0] = result.tookMillis();

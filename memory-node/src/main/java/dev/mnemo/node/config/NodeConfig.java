@@ -18,6 +18,9 @@ import java.util.List;
  *     only once writes pause (bulk loads; vector recall scans exactly until then)
  * @param indexOptimizeIdleMillis once writes have paused this long, merge the recall index into
  *     one segment (0: never)
+ * @param indexMaxBehind while no recall has come for a few seconds, how many acknowledged
+ *     memories may wait to be indexed in the background (0: a write returns only once indexed);
+ *     the next recall waits until they are
  */
 public record NodeConfig(
     String host,
@@ -34,6 +37,7 @@ public record NodeConfig(
     IndexConfig.GraphBuild indexGraphBuild,
     long indexCommitIntervalMillis,
     long indexOptimizeIdleMillis,
+    int indexMaxBehind,
     int workerThreads,
     List<String> replicate,
     String advertiseHttp,
@@ -55,6 +59,12 @@ public record NodeConfig(
    * on a harder 1M corpus, 100 was needed for that (benchmarks/README.md).
    */
   public static final int DEFAULT_RECALL_DEPTH = 64;
+  /**
+   * Acknowledged memories that may wait for the background indexer while the node is not being
+   * searched: about a third of a second of indexing on the benchmark machine, so the first recall
+   * after a burst of writes waits at most about that long (benchmarks/README.md).
+   */
+  public static final int DEFAULT_INDEX_MAX_BEHIND = 10_000;
   public static final String EMBEDDED = "embedded";
   public static final String IPFS = "ipfs";
 

@@ -26,6 +26,7 @@ class ConfigLoaderTest {
     assertThat(config.dimension()).isEqualTo(384);
     assertThat(config.indexOptimizeIdleMillis()).isEqualTo(30_000);
     assertThat(config.recallDepth()).isEqualTo(64);
+    assertThat(config.indexMaxBehind()).isEqualTo(10_000);
     assertThat(config.indexConfig().graphBuild()).isEqualTo(dev.mnemo.index.IndexConfig.GraphBuild.MERGE);
     assertThat(config.indexConfig().searchDepth()).isEqualTo(64);
     assertThat(config.blockStore()).isEqualTo("embedded");
@@ -36,7 +37,8 @@ class ConfigLoaderTest {
   void flagsOverrideEnvironmentWhichOverridesTheFileWhichOverridesDefaults() throws Exception {
     Path file = dir.resolve("mnemo.json");
     Files.writeString(file, "{\"port\": 7800, \"gossipPort\": 7801, \"data\": \"/from/file\", \"seeds\": [\"10.0.0.2:7701\", \"10.0.0.3:7701\"]}");
-    Map<String, String> env = Map.of("MNEMO_PORT", "7900", "MNEMO_INDEX_OPTIMIZE_IDLE_MS", "0", "MNEMO_RECALL_DEPTH", "100");
+    Map<String, String> env = Map.of("MNEMO_PORT", "7900", "MNEMO_INDEX_OPTIMIZE_IDLE_MS", "0", "MNEMO_RECALL_DEPTH", "100",
+        "MNEMO_INDEX_MAX_BEHIND", "0");
     Map<String, String> flags = new HashMap<>();
     flags.put("port", "8000");
     flags.put("data", null); // a flag not given
@@ -46,6 +48,7 @@ class ConfigLoaderTest {
     assertThat(config.dataDir()).as("file, as no flag was given").isEqualTo(Path.of("/from/file"));
     assertThat(config.indexOptimizeIdleMillis()).as("environment over default").isZero();
     assertThat(config.indexConfig().searchDepth()).as("environment over default").isEqualTo(100);
+    assertThat(config.indexMaxBehind()).as("environment over default").isZero();
     assertThat(config.seeds()).containsExactly("10.0.0.2:7701", "10.0.0.3:7701");
   }
 
@@ -83,6 +86,7 @@ class ConfigLoaderTest {
         Map.entry("port", "70000"), Map.entry("port", "x"), Map.entry("embedder", "gpt"), Map.entry("seeds", "nohost"),
         Map.entry("blockStore", "s3"), Map.entry("ipfsApi", "ftp://x"), Map.entry("vectorEncoding", "int4"),
         Map.entry("replicate", "-bad-"), Map.entry("indexOptimizeIdleMs", "-1"),
+        Map.entry("indexMaxBehind", "-1"), Map.entry("indexMaxBehind", "1000001"),
         Map.entry("recallDepth", "0"), Map.entry("recallDepth", "1001"), Map.entry("indexGraphBuild", "never"), Map.entry("dimension", "512"))) {
       assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), Map.of(bad.getKey(), bad.getValue())))
           .as("%s=%s", bad.getKey(), bad.getValue())

@@ -1,0 +1,186 @@
+package dev.mnemo.index;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mnemo.store.MnemoStore;
+import dev.mnemo.store.log.Appended;
+import dev.mnemo.store.model.Memory;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * Writers that return before their memories are indexed ({@code maxBehind > 0}), over a real
+ * store and a real Lucene index whose {@code add} a test can hold up: no acknowledged write is
+ * ever missing from a recall, the bound holds, and nothing left behind is lost.
+ */
+class LogIndexerBehindTest {
+  @TempDir Path dir;
+  private MnemoStore store;
+  private LuceneMemoryIndex lucene;
+  private final Random random = new Random(29);
+  /** Open while adds may go on; a test closes it to hold the index's adds up. */
+  private volatile CountDownLatch addsAllowed = new CountDownLatch(0);
+  /** Counted down by every add that starts. */
+  private final CountDownLatch addStarted = new CountDownLatch(1);
+  private final AtomicBoolean failNextAdd = new AtomicBoolean();
+  private MemoryIndex index;
+
+  @BeforeEach
+  void open() throws IOException {
+    store = MnemoStore.open(dir.resolve("data"));
+    lucene = LuceneMemoryIndex.open(dir.resolve("index"), IndexConfig.defaults(8));
+    index = new ForwardingIndex(lucene) {
+      @Override
+      public void add(List<IndexedMemory> memories) throws IOException {
+        addStarted.countDown();
+        try {
+          addsAllowed.await();
+        } catch (InterruptedException e) {
+          throw new java.io.InterruptedIOException();
+        }
+        if (failNextAdd.getAndSet(false)) {
+          throw new IOException("disk full (test)");
+        }
+        super.add(memories);
+      }
+    };
+  }
+
+  @AfterEach
+  void close() throws IOException {
+    addsAllowed.countDown();
+    lucene.close();
+    store.close();
+  }
+
+  private Appended write(LogIndexer indexer, int b, int size) throws IOException {
+    List<Memory> memories = LogIndexerTest.batch(random, b, size);
+    Appended appended = store.log().append("alice", memories);
+    indexer.awaitApplied(appended.position(), appended.memories(), memories);
+    return appended;
+  }
+
+  private static <T> T within(CompletableFuture<T> future) throws Exception {
+    return future.get(20, TimeUnit.SECONDS);
+  }
+
+  private static void stillWaiting(CompletableFuture<?> future, String what) throws Exception {
+    assertThatThrownBy(() -> future.get(300, TimeUnit.MILLISECONDS)).as(what).isInstanceOf(TimeoutException.class);
+  }
+
+  @Test
+  void aSearchIdleWriterReturnsBeforeIndexingAndTheNextRecallWaitsForItsMemories() throws Exception {
+    LogIndexer indexer = new LogIndexer(store.log(), index, 60_000, 0, 100);
+    addsAllowed = new CountDownLatch(1);
+
+    Appended appended = within(CompletableFuture.supplyAsync(() -> uncheck(() -> write(indexer, 0, 10))));
+    assertThat(index.appliedPosition()).as("indexed when the write returned").isLessThan(appended.position());
+
+    CompletableFuture<Void> recall = CompletableFuture.runAsync(() -> uncheck(() -> {
+      indexer.beforeSearch();
+      return null;
+    }));
+    stillWaiting(recall, "a recall while the acknowledged write is not indexed");
+    addsAllowed.countDown();
+    within(recall);
+
+    assertThat(indexer.visiblePosition()).isGreaterThanOrEqualTo(appended.position());
+    assertThat(index.recall(RecallQuery.of("alice", "memory", null, 20, RecallMode.KEYWORD)).hits()).hasSize(10);
+    indexer.close();
+  }
+
+  @Test
+  void aWriterThatWouldLeaveMoreThanMaxBehindWaitsUntilTheIndexCatchesUp() throws Exception {
+    LogIndexer indexer = new LogIndexer(store.log(), index, 60_000, 0, 15);
+    addsAllowed = new CountDownLatch(1);
+    within(CompletableFuture.supplyAsync(() -> uncheck(() -> write(indexer, 0, 10))));
+
+    CompletableFuture<Appended> second = CompletableFuture.supplyAsync(() -> uncheck(() -> write(indexer, 1, 10)));
+    stillWaiting(second, "a write that leaves 20 memories behind with maxBehind 15");
+    addsAllowed.countDown();
+    within(second);
+
+    indexer.beforeSearch();
+    assertThat(index.size()).isEqualTo(20);
+    indexer.close();
+  }
+
+  @Test
+  void whileRecallsComeWritersIndexBeforeTheyReturn() throws Exception {
+    LogIndexer indexer = new LogIndexer(store.log(), index, 60_000, 0, 1_000);
+    indexer.beforeSearch();
+
+    Appended appended = write(indexer, 0, 10);
+
+    assertThat(index.appliedPosition()).isEqualTo(appended.position());
+    assertThat(indexer.visiblePosition()).isEqualTo(appended.position());
+    indexer.close();
+  }
+
+  @Test
+  void closingIndexesWhatWritersLeftBehind() throws Exception {
+    LogIndexer indexer = new LogIndexer(store.log(), index, 60_000, 0, 1_000);
+    addsAllowed = new CountDownLatch(1);
+    write(indexer, 0, 10);
+    assertThat(addStarted.await(20, TimeUnit.SECONDS)).as("the applier took the first batch").isTrue();
+    // Appended after the applier took its pass: only a drain on close indexes these.
+    for (int b = 1; b < 5; b++) {
+      write(indexer, b, 10);
+    }
+
+    CompletableFuture<Void> closed = CompletableFuture.runAsync(() -> uncheck(() -> {
+      indexer.close();
+      return null;
+    }));
+    addsAllowed.countDown();
+    within(closed);
+
+    assertThat(index.appliedPosition()).isEqualTo(store.log().lastPosition());
+    index.refresh();
+    assertThat(index.size()).isEqualTo(50);
+  }
+
+  @Test
+  void aFailedBackgroundIndexingLosesNoAcknowledgedWrite() throws Exception {
+    LogIndexer indexer = new LogIndexer(store.log(), index, 60_000, 0, 1_000);
+    failNextAdd.set(true);
+    write(indexer, 0, 10);
+    assertThat(addStarted.await(20, TimeUnit.SECONDS)).isTrue();
+
+    // The applier failed once (or is about to); the next recall indexes what it left.
+    write(indexer, 1, 10);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (failNextAdd.get() && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    indexer.beforeSearch();
+
+    assertThat(index.size()).isEqualTo(20);
+    indexer.close();
+  }
+
+  private interface IoSupplier<T> {
+    T get() throws IOException;
+  }
+
+  private static <T> T uncheck(IoSupplier<T> body) {
+    try {
+      return body.get();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+}
