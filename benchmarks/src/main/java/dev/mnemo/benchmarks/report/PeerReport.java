@@ -20,8 +20,9 @@ import java.util.TreeSet;
 import java.util.stream.Stream;
 
 /**
- * Turns the JSON-lines results of one comparison run (every {@code *.jsonl} in a directory: the
- * peers' and Mnemo's, one record per measurement, schema in benchmarks/peers/README.md) into
+ * Turns the JSON-lines results of one comparison run (every {@code peers-*.jsonl} in a directory:
+ * the peers' and Mnemo's, one record per measurement; one-off measurements kept beside them under
+ * other names, such as a system measured alone, stay out of the tables, schema in benchmarks/peers/README.md) into
  * {@code REPORT.md} with Markdown tables and PNG plots beside it: ingest; vector search compared at
  * equal recall@10 (for each target, the fastest setting of each system that reaches it); the whole
  * QPS-recall sweep; keyword and hybrid; QPS against recall@10 per corpus size; latency against
@@ -56,7 +57,7 @@ public final class PeerReport {
   static List<JsonNode> read(Path dir) throws IOException {
     List<JsonNode> records = new ArrayList<>();
     try (Stream<Path> files = Files.list(dir)) {
-      for (Path file : files.filter(f -> f.toString().endsWith(".jsonl")).sorted().toList()) {
+      for (Path file : files.filter(PeerReport::isRunResult).sorted().toList()) {
         for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
           if (!line.isBlank()) {
             records.add(JSON.readTree(line));
@@ -65,6 +66,11 @@ public final class PeerReport {
       }
     }
     return records;
+  }
+
+  private static boolean isRunResult(Path file) {
+    String name = file.getFileName().toString();
+    return name.startsWith("peers-") && name.endsWith(".jsonl");
   }
 
   private Path write() throws IOException {
@@ -130,12 +136,15 @@ public final class PeerReport {
 
   private void ingest() {
     md.append("## Ingest\n\n");
-    md.append("| size | system | memories/s | batch | durability | index build s | disk bytes/memory | peak RSS MB |\n");
-    md.append("| ---: | --- | ---: | ---: | --- | ---: | ---: | ---: |\n");
+    md.append("memories/s counts to the point where the last memory can be recalled; acknowledged/s, where\n"
+        + "a system acknowledges writes before they are indexed, to the last acknowledgement.\n\n");
+    md.append("| size | system | memories/s | acknowledged/s | batch | durability | index build s | disk bytes/memory | peak RSS MB |\n");
+    md.append("| ---: | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |\n");
     records.stream().filter(r -> r.path("phase").asText().equals("ingest"))
         .sorted(Comparator.comparingLong((JsonNode r) -> r.path("size").asLong()).thenComparing(r -> r.path("system").asText()))
-        .forEach(r -> md.append(String.format(Locale.ROOT, "| %,d | %s | %,.0f | %s | %s | %.1f | %,.0f | %,.0f |%n",
+        .forEach(r -> md.append(String.format(Locale.ROOT, "| %,d | %s | %,.0f | %s | %s | %s | %.1f | %,.0f | %,.0f |%n",
             r.path("size").asLong(), r.path("system").asText(), r.path("memoriesPerSec").asDouble(),
+            r.has("acknowledgedPerSec") ? String.format(Locale.ROOT, "%,.0f", r.path("acknowledgedPerSec").asDouble()) : "—",
             r.path("batchSize").asText("—"), shortDurability(r.path("durability").asText("")),
             r.path("buildSeconds").asDouble(), r.path("diskBytesPerMemory").asDouble(),
             r.path("peakRssBytes").asDouble() / 1e6)));
