@@ -239,7 +239,7 @@ public final class LogIndexer implements AutoCloseable {
     try {
       workPending = true;
       workArrived.signal();
-      while (forgetApplied() > maxBehind && !applierFailing && !closing) {
+      while (forgetApplied() > maxBehind && !applierFailing && !closing && applier.isAlive()) {
         applierProgressed.await(100, TimeUnit.MILLISECONDS);
       }
     } catch (InterruptedException e) {
@@ -248,42 +248,68 @@ public final class LogIndexer implements AutoCloseable {
     } finally {
       behindLock.unlock();
     }
-    if (applierFailing || closing) {
-      awaitApplied(position); // index it here, or report why it cannot be
+    if (forgetApplied() > maxBehind) {
+      // The applier failed, died or is closing: index it here, or report why it cannot be. The
+      // write is durable and acknowledged for recalls either way; only this caller hears of it.
+      awaitApplied(position);
     }
   }
 
-  /** The background applier: applies whatever writers left behind, until the indexer closes. */
+  /**
+   * The background applier: applies whatever writers left behind, until the indexer closes. After
+   * a failure writers index their own writes, and the applier tries again every second; should
+   * the thread end any other way, writers go on indexing their own.
+   */
   private void applyInBackground() {
-    while (!closing) {
-      behindLock.lock();
-      try {
+    try {
+      while (!closing) {
+        if (!awaitWork()) {
+          return;
+        }
+        try {
+          // Only what is in the log now: chasing writes that keep coming would hold the lock a recall waits for.
+          long upTo = log.lastPosition();
+          applying.lock();
+          try {
+            applyAll(null, upTo);
+          } finally {
+            applying.unlock();
+          }
+          applierFailing = false;
+        } catch (IOException | RuntimeException e) {
+          applierFailing = true;
+          System.getLogger(LogIndexer.class.getName()).log(System.Logger.Level.WARNING,
+              "indexing in the background failed; writers index their own writes until a retry works: " + e.getMessage());
+        }
+        forgetApplied();
+        signalProgress();
+      }
+    } finally {
+      if (!closing) {
+        applierFailing = true;
+        signalProgress();
+      }
+    }
+  }
+
+  /** Waits until a writer left work, or a second after a failure; false once interrupted. */
+  private boolean awaitWork() {
+    behindLock.lock();
+    try {
+      if (applierFailing) {
+        workArrived.await(1, TimeUnit.SECONDS);
+      } else {
         while (!workPending && !closing) {
           workArrived.await(100, TimeUnit.MILLISECONDS);
         }
-        workPending = false;
-      } catch (InterruptedException e) {
-        return;
-      } finally {
-        behindLock.unlock();
       }
-      try {
-        // Only what is in the log now: chasing writes that keep coming would hold the lock a recall waits for.
-        long upTo = log.lastPosition();
-        applying.lock();
-        try {
-          applyAll(null, upTo);
-        } finally {
-          applying.unlock();
-        }
-        applierFailing = false;
-      } catch (IOException | RuntimeException e) {
-        applierFailing = true;
-        System.getLogger(LogIndexer.class.getName()).log(System.Logger.Level.WARNING,
-            "indexing in the background failed; writers index their own writes until it works again: " + e.getMessage());
-      }
-      forgetApplied();
-      signalProgress();
+      workPending = false;
+      return true;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    } finally {
+      behindLock.unlock();
     }
   }
 
@@ -305,7 +331,7 @@ public final class LogIndexer implements AutoCloseable {
 
   /** Lets writers waiting on the bound re-check it: called after every page applied. */
   private void signalProgress() {
-    if (applier != null && behind.get() > 0) {
+    if (maxBehind > 0 && (behind.get() > 0 || applierFailing)) {
       behindLock.lock();
       try {
         applierProgressed.signalAll();
@@ -345,9 +371,21 @@ public final class LogIndexer implements AutoCloseable {
    */
   public void beforeSearch() throws IOException {
     lastSearchNanos = System.nanoTime();
+    awaitVisible(catchUpToAcknowledged());
+  }
+
+  /**
+   * Returns once a search sees every acknowledged write, without counting as a search (the node's
+   * status, which counts the memories a recall would find).
+   */
+  public void awaitAcknowledged() throws IOException {
+    awaitVisible(catchUpToAcknowledged());
+  }
+
+  /** Indexes what writers that returned early left, up to the highest acknowledged position. */
+  private long catchUpToAcknowledged() throws IOException {
     long wanted = acknowledged.get();
     if (index.appliedPosition() < wanted) {
-      // Writers returned before indexing (search-idle): index what they left, or wait for the applier.
       applying.lock();
       try {
         applyAll(null, wanted);
@@ -355,8 +393,9 @@ public final class LogIndexer implements AutoCloseable {
         applying.unlock();
       }
     }
-    awaitVisible(wanted);
+    return wanted;
   }
+
 
   /**
    * Returns once a search sees everything the index held when this was called: every write
@@ -383,6 +422,11 @@ public final class LogIndexer implements AutoCloseable {
     } finally {
       refreshing.unlock();
     }
+  }
+
+  /** Whether writers may currently leave their memories to the background applier (for tests). */
+  boolean indexingBehind() {
+    return applier != null && applier.isAlive() && !applierFailing && !closing;
   }
 
   /** The log position a search sees. */
@@ -499,14 +543,23 @@ public final class LogIndexer implements AutoCloseable {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
-      // What writers left behind is in the log either way; indexing it now spares the next start.
-      applying.lock();
-      try {
-        applyAll(null);
-      } finally {
-        applying.unlock();
-      }
     }
+    try {
+      if (applier != null) {
+        // What writers left behind is in the log either way; indexing it now spares the next start.
+        applying.lock();
+        try {
+          applyAll(null);
+        } finally {
+          applying.unlock();
+        }
+      }
+    } finally {
+      shutDownCommitter();
+    }
+  }
+
+  private void shutDownCommitter() throws IOException {
     committer.shutdown();
     try {
       committer.awaitTermination(10, TimeUnit.SECONDS);
