@@ -188,13 +188,8 @@ public final class MnemoRunner {
       commitSeconds = seconds(buildStart);
     }
     long disk = treeBytes(work);
-    ObjectNode ingest = ResultLog.object().put("phase", "ingest")
-        .put("memoriesPerSec", ResultLog.round(data.docs() / ingestSeconds, 1))
-        .put("ingestSeconds", ResultLog.round(ingestSeconds, 3))
-        .put("acknowledgedPerSec", ResultLog.round(data.docs() / ackSeconds, 1))
-        .put("acknowledgedSeconds", ResultLog.round(ackSeconds, 3))
+    ObjectNode ingest = ingestRecord(ingestSeconds, ackSeconds, batchSize)
         .put("maxBehind", maxBehind)
-        .put("batchSize", batchSize)
         .put("buildSeconds", ResultLog.round(commitSeconds, 3))
         .put("diskBytes", disk)
         .put("diskBytesPerMemory", ResultLog.round(disk / (double) data.docs(), 1))
@@ -413,12 +408,7 @@ public final class MnemoRunner {
       post(http, node.url("/v1/namespaces/" + NS + "/recall"), vectorBody(0, "vector"), 200);
       double seconds = seconds(start);
       if (warmIngest) {
-        log.emit(ResultLog.object().put("phase", "ingest")
-            .put("memoriesPerSec", ResultLog.round(data.docs() / seconds, 1))
-            .put("ingestSeconds", ResultLog.round(seconds, 3))
-            .put("acknowledgedPerSec", ResultLog.round(data.docs() / ackSeconds, 1))
-            .put("acknowledgedSeconds", ResultLog.round(ackSeconds, 3))
-            .put("batchSize", batchSize)
+        log.emit(ingestRecord(seconds, ackSeconds, batchSize)
             .put("connections", connections)
             .put("graphBuild", graphBuild.name().toLowerCase(java.util.Locale.ROOT))
             .put("warmedBy", "the same " + data.docs() + " memories remembered into another namespace of the same node"
@@ -433,12 +423,7 @@ public final class MnemoRunner {
         ids.put(cidsById[i], i);
       }
       long disk = treeBytes(node.dataDir());
-      ObjectNode ingest = ResultLog.object().put("phase", "ingest")
-          .put("memoriesPerSec", ResultLog.round(data.docs() / seconds, 1))
-          .put("ingestSeconds", ResultLog.round(seconds, 3))
-          .put("acknowledgedPerSec", ResultLog.round(data.docs() / ackSeconds, 1))
-          .put("acknowledgedSeconds", ResultLog.round(ackSeconds, 3))
-          .put("batchSize", batchSize)
+      ObjectNode ingest = ingestRecord(seconds, ackSeconds, batchSize)
           .put("connections", connections)
           .put("buildSeconds", ResultLog.round(buildSeconds, 3))
           .put("diskBytes", disk)
@@ -476,6 +461,19 @@ public final class MnemoRunner {
     } finally {
       node.close();
     }
+  }
+
+  /**
+   * The rates of an ingest that acknowledges writes before they are recallable: to the last
+   * acknowledgement, and to the point where the last memory can be recalled.
+   */
+  private ObjectNode ingestRecord(double recallableSeconds, double acknowledgedSeconds, int batchSize) {
+    return ResultLog.object().put("phase", "ingest")
+        .put("memoriesPerSec", ResultLog.round(data.docs() / recallableSeconds, 1))
+        .put("ingestSeconds", ResultLog.round(recallableSeconds, 3))
+        .put("acknowledgedPerSec", ResultLog.round(data.docs() / acknowledgedSeconds, 1))
+        .put("acknowledgedSeconds", ResultLog.round(acknowledgedSeconds, 3))
+        .put("batchSize", batchSize);
   }
 
   /** Remembers the whole dataset in batches over {@code connections} concurrent requests. */
