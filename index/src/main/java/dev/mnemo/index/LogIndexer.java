@@ -396,7 +396,6 @@ public final class LogIndexer implements AutoCloseable {
     return wanted;
   }
 
-
   /**
    * Returns once a search sees everything the index held when this was called: every write
    * acknowledged before it. Refreshes the searcher only when something new was applied; readers

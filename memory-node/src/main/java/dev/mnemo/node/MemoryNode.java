@@ -136,19 +136,6 @@ public final class MemoryNode implements AutoCloseable {
         + ", gossip " + replicator.membership().localAddress() + ")");
   }
 
-  /**
-   * Exact for an operator: the status counts every acknowledged write, at the cost of indexing
-   * what writers left behind and a refresh, if either is due. False if that failed.
-   */
-  private boolean awaitAcknowledgedQuietly() {
-    try {
-      indexer.awaitAcknowledged();
-      return true;
-    } catch (IOException e) {
-      return false;
-    }
-  }
-
   /** Joins the gossip cluster; remote entries reach the index through the same log tailer as local ones. */
   private void startSync(MemoryService service) throws IOException {
     String http = config.advertiseHttp() != null ? config.advertiseHttp() : "http://" + config.host() + ":" + port();
@@ -218,7 +205,17 @@ public final class MemoryNode implements AutoCloseable {
     emb.put("model", embedder.model());
     emb.put("dimension", config.dimension());
     ObjectNode idx = node.putObject("index");
-    boolean caughtUp = awaitAcknowledgedQuietly();
+    // Exact for an operator: counts every acknowledged write, at the cost of indexing what writers
+    // left behind and a refresh, if either is due; done before the positions are read.
+    Integer memories = null;
+    Integer segments = null;
+    try {
+      indexer.awaitAcknowledged();
+      memories = index.size();
+      segments = index.segmentCount();
+    } catch (IOException e) {
+      // reported as memories: null
+    }
     idx.put("appliedPosition", indexer.appliedPosition());
     idx.put("logPosition", store.log().lastPosition());
     idx.put("vectorEncoding", config.vectorEncoding().name().toLowerCase());
@@ -227,14 +224,11 @@ public final class MemoryNode implements AutoCloseable {
     if (config.blockStore().equals(NodeConfig.IPFS)) {
       blocks.put("api", config.ipfsApi());
     }
-    try {
-      if (!caughtUp) {
-        throw new IOException("the index could not catch up");
-      }
-      idx.put("memories", index.size());
-      idx.put("segments", index.segmentCount());
-    } catch (IOException e) {
+    if (memories == null) {
       idx.putNull("memories");
+    } else {
+      idx.put("memories", memories);
+      idx.put("segments", segments);
     }
     if (replicator == null) {
       return node;

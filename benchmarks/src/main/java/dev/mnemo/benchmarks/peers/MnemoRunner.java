@@ -79,8 +79,8 @@ import org.apache.lucene.store.FSDirectory;
  *       first depth only.
  *   <li>{@code mnemo-http-warm}, {@code mnemo-http-bulk-warm}: ingest only, into a node that has
  *       just remembered the same memories into another namespace, so the JIT has compiled the
- *       write path (a fresh node's compiler threads take much of two cores during a 100k load).
- *       Write these records to a file of their own: the index holds twice the memories.
+ *       write path: how much of a fresh node's ingest goes to warming up. Write these records to a
+ *       file of their own: the index holds twice the memories.
  * </ul>
  *
  * <p>Usage: {@code MnemoRunner --data benchmarks/data/<name>-<N> --out results.jsonl
