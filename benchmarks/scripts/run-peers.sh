@@ -15,7 +15,8 @@
 # MNEMO_SYSTEMS (mnemo,lucene,brute-force,mnemo-http; also mnemo-bulk and mnemo-http-bulk:
 # graphs built once ingest ends, indexGraphBuild idle), MNEMO_DEPTHS (Mnemo's depths and raw
 # Lucene's k, swept: 10,20,40,64,100,160,250,400), MNEMO_HTTP_DEPTHS (the node's recallDepth,
-# swept by restarting it: 64,100),
+# swept by restarting it: 64,100), NODE_MEMORY_CACHE_MB (the node's memoryCacheMb, 64; 0 makes
+# every recall read its memories from RocksDB),
 # NODE_JAVA_OPTS (extra JVM options for the node process of mnemo-http, e.g. a flight recording),
 # PGVECTOR_SETUP (../shared/peers/pgvector-setup.sh), BENCH_CP (a classpath to use instead of
 # benchmarks/target/benchmarks.jar, which is otherwise built when missing). Installs what is missing: the Node
@@ -37,6 +38,7 @@ LANCEDB_KEYWORD=${LANCEDB_KEYWORD:-true}
 MNEMO_SYSTEMS=${MNEMO_SYSTEMS:-mnemo,lucene,brute-force,mnemo-http}
 MNEMO_DEPTHS=${MNEMO_DEPTHS:-10,20,40,64,100,160,250,400}
 MNEMO_HTTP_DEPTHS=${MNEMO_HTTP_DEPTHS:-64,100}
+NODE_MEMORY_CACHE_MB=${NODE_MEMORY_CACHE_MB:-64}
 OUT_DIR=${OUT_DIR:-benchmarks/results/peers-$(date -u +%Y-%m-%d)}
 PGVECTOR_SETUP=${PGVECTOR_SETUP:-../shared/peers/pgvector-setup.sh}
 PG_VERSION=15
@@ -98,7 +100,8 @@ run_peer() { # name
     mnemo)   # Mnemo in-process, raw Lucene, brute force, and a node process over HTTP
       [ -f memory-node/target/mnemo.jar ] || ./mvnw -q -B package -Dmaven.test.skip=true -pl memory-node -am
       "${JAVA[@]}" -Xmx8g dev.mnemo.benchmarks.peers.MnemoRunner "${common[@]}" --work "$WORK/mnemo" \
-        --systems "$MNEMO_SYSTEMS" --depths "$MNEMO_DEPTHS" --http-depths "$MNEMO_HTTP_DEPTHS" ;;
+        --systems "$MNEMO_SYSTEMS" --depths "$MNEMO_DEPTHS" --http-depths "$MNEMO_HTTP_DEPTHS" \
+        --node-memory-cache-mb "$NODE_MEMORY_CACHE_MB" ;;
     *) echo "unknown peer $1" >&2; exit 1 ;;
   esac
 }

@@ -13,6 +13,7 @@ import dev.mnemo.node.ipfs.KuboBlockStore;
 import dev.mnemo.node.ipfs.KuboClient;
 import dev.mnemo.node.metrics.Metrics;
 import dev.mnemo.store.MnemoStore;
+import dev.mnemo.store.log.MemoryCacheStats;
 import dev.mnemo.store.cid.Cid;
 import dev.mnemo.sync.Peer;
 import dev.mnemo.sync.PeerStatus;
@@ -99,7 +100,7 @@ public final class MemoryNode implements AutoCloseable {
   /** The embedded store, or blocks on an IPFS node with the rest of the state kept locally. */
   private static MnemoStore openStore(NodeConfig config, Vertx vertx) throws IOException {
     if (!config.blockStore().equals(NodeConfig.IPFS)) {
-      return MnemoStore.open(config.dataDir());
+      return MnemoStore.open(config.dataDir(), null, config.memoryCacheMb() * (1L << 20));
     }
     KuboClient client = new KuboClient(vertx, java.net.URI.create(config.ipfsApi()), config.ipfsTimeoutMillis(), 2);
     try {
@@ -109,7 +110,8 @@ public final class MemoryNode implements AutoCloseable {
       // Start anyway: writes answer 503 until the IPFS node is back, which an operator can see.
       LOG.log(System.Logger.Level.WARNING, "the IPFS node at " + config.ipfsApi() + " does not answer yet: " + rootMessage(e));
     }
-    return MnemoStore.open(config.dataDir(), new KuboBlockStore(client, config.ipfsTimeoutMillis(), 2));
+    return MnemoStore.open(config.dataDir(), new KuboBlockStore(client, config.ipfsTimeoutMillis(), 2),
+        config.memoryCacheMb() * (1L << 20));
   }
 
   public static Path indexDir(Path dataDir) {
@@ -170,6 +172,12 @@ public final class MemoryNode implements AutoCloseable {
         return -1;
       }
     });
+    metrics.gauge("mnemo_memory_cache_hits_total", "Memory reads served from the cache of decoded memories",
+        () -> store.log().memoryCacheStats().hits());
+    metrics.gauge("mnemo_memory_cache_misses_total", "Memory reads that went to the block store",
+        () -> store.log().memoryCacheStats().misses());
+    metrics.gauge("mnemo_memory_cache_bytes", "Estimated heap held by the cache of decoded memories",
+        () -> store.log().memoryCacheStats().bytes());
     metrics.gauge("mnemo_index_memories", "Memories in the recall index, as of its last searcher refresh", () -> {
       try {
         return index.size();
@@ -224,6 +232,13 @@ public final class MemoryNode implements AutoCloseable {
     if (config.blockStore().equals(NodeConfig.IPFS)) {
       blocks.put("api", config.ipfsApi());
     }
+    MemoryCacheStats cached = store.log().memoryCacheStats();
+    ObjectNode cache = node.putObject("memoryCache");
+    cache.put("maxBytes", cached.maxBytes());
+    cache.put("bytes", cached.bytes());
+    cache.put("entries", cached.entries());
+    cache.put("hits", cached.hits());
+    cache.put("misses", cached.misses());
     if (memories == null) {
       idx.putNull("memories");
     } else {

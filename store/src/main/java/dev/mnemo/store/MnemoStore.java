@@ -25,19 +25,17 @@ public final class MnemoStore implements AutoCloseable {
   private final NamespaceLog log;
   private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
-  private MnemoStore(Path dataDir, AgentKey nodeKey, RocksStorage storage, BlockStore blocks) {
+  private MnemoStore(Path dataDir, AgentKey nodeKey, RocksStorage storage, BlockStore blocks, long memoryCacheBytes) {
     this.dataDir = dataDir;
     this.nodeKey = nodeKey;
     this.storage = storage;
     this.blocks = blocks;
-    this.log = new NamespaceLog(storage, blocks, nodeKey);
+    this.log = new NamespaceLog(storage, blocks, nodeKey, memoryCacheBytes);
   }
 
   /** Opens (creating if needed) the data directory with the embedded block store. */
   public static MnemoStore open(Path dataDir) throws IOException {
-    AgentKey key = NodeKeyFile.loadOrCreate(dataDir);
-    RocksStorage storage = openStorage(dataDir);
-    return new MnemoStore(dataDir, key, storage, new RocksBlockStore(storage));
+    return open(dataDir, null, NamespaceLog.DEFAULT_MEMORY_CACHE_BYTES);
   }
 
   /**
@@ -45,9 +43,23 @@ public final class MnemoStore implements AutoCloseable {
    * embedded engine. Heads, positions, namespace state and the node key stay in the data directory.
    */
   public static MnemoStore open(Path dataDir, BlockStore blocks) throws IOException {
+    return open(dataDir, blocks, NamespaceLog.DEFAULT_MEMORY_CACHE_BYTES);
+  }
+
+  /**
+   * Opens the data directory with blocks in {@code blocks}, or in the embedded engine when it is
+   * null, keeping up to {@code memoryCacheBytes} of decoded memories for reads (0: none).
+   */
+  public static MnemoStore open(Path dataDir, BlockStore blocks, long memoryCacheBytes) throws IOException {
     AgentKey key = NodeKeyFile.loadOrCreate(dataDir);
     RocksStorage storage = openStorage(dataDir);
-    return new MnemoStore(dataDir, key, storage, blocks);
+    BlockStore store = blocks != null ? blocks : new RocksBlockStore(storage);
+    try {
+      return new MnemoStore(dataDir, key, storage, store, memoryCacheBytes);
+    } catch (RuntimeException e) {
+      storage.close();
+      throw e;
+    }
   }
 
   private static RocksStorage openStorage(Path dataDir) throws IOException {

@@ -103,6 +103,8 @@ public final class MnemoRunner {
   private final int warmup;
   private final List<Integer> clientCounts;
   private final List<Integer> depths;
+  /** The node's memoryCacheMb: 0 makes every recall read its memories from the block store. */
+  private final int nodeMemoryCacheMb;
 
   private MnemoRunner(Map<String, String> opts) throws IOException {
     this.opts = opts;
@@ -112,6 +114,8 @@ public final class MnemoRunner {
     this.warmup = Integer.parseInt(opts.getOrDefault("warmup", "100"));
     this.clientCounts = ints(opts.getOrDefault("clients", "1,16"));
     this.depths = ints(opts.getOrDefault("depths", "10,20,40,64,100,160,250,400"));
+    this.nodeMemoryCacheMb = Integer.parseInt(opts.getOrDefault("node-memory-cache-mb",
+        Integer.toString(dev.mnemo.node.config.NodeConfig.DEFAULT_MEMORY_CACHE_MB)));
   }
 
   public static void main(String[] args) throws Exception {
@@ -389,7 +393,7 @@ public final class MnemoRunner {
     Path jar = Path.of(opts.getOrDefault("jar", "memory-node/target/mnemo.jar"));
     // The node's recallDepth is a start-up setting, so each further depth restarts it on the same data.
     List<Integer> httpDepths = ints(opts.getOrDefault("http-depths", "64"));
-    NodeUnderTest node = NodeUnderTest.start(jar, work.resolve("node"), httpDepths.get(0), graphBuild);
+    NodeUnderTest node = NodeUnderTest.start(jar, work.resolve("node"), httpDepths.get(0), graphBuild, nodeMemoryCacheMb);
     try {
       String[] cidsById = new String[data.docs()];
       HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
@@ -452,7 +456,7 @@ public final class MnemoRunner {
           node, () -> httpClient(recall, q -> vectorBody(q, "hybrid"), ids));
       for (int further : httpDepths.subList(1, httpDepths.size())) {
         node.close();
-        node = NodeUnderTest.start(jar, work.resolve("node"), further, graphBuild);
+        node = NodeUnderTest.start(jar, work.resolve("node"), further, graphBuild, nodeMemoryCacheMb);
         jitWarm = false; // a new node process
         URI again = node.url("/v1/namespaces/" + NS + "/recall");
         measureHttp(log, "vector", ResultLog.object().put("index", "hnsw").put("depth", further), node,
@@ -628,6 +632,7 @@ public final class MnemoRunner {
 
   private void measureHttp(ResultLog log, String phase, ObjectNode params, NodeUnderTest node, QueryLoad.ClientFactory factory)
       throws Exception {
+    params.put("memoryCacheMb", nodeMemoryCacheMb);
     warmUpJit(factory, node.process().pid());
     for (int clients : clientCounts) {
       QueryLoad.Run run = QueryLoad.run(factory, clients, data.queries(), warmup, maxSeconds);
@@ -706,7 +711,7 @@ public final class MnemoRunner {
 
   /** A node process on a free loopback port with client vectors only (embedder none). */
   private record NodeUnderTest(Process process, Path dataDir, int port) implements AutoCloseable {
-    static NodeUnderTest start(Path jar, Path dataDir, int recallDepth, IndexConfig.GraphBuild graphBuild)
+    static NodeUnderTest start(Path jar, Path dataDir, int recallDepth, IndexConfig.GraphBuild graphBuild, int memoryCacheMb)
         throws IOException, InterruptedException {
       if (!Files.exists(jar)) {
         throw new IOException(jar + " is missing: ./mvnw -q -B package -Dmaven.test.skip=true -pl memory-node -am");
@@ -728,6 +733,7 @@ public final class MnemoRunner {
       builder.environment().put("MNEMO_INDEX_OPTIMIZE_IDLE_MS", Integer.toString(OPTIMIZE_IDLE_MS));
       builder.environment().put("MNEMO_RECALL_DEPTH", Integer.toString(recallDepth));
       builder.environment().put("MNEMO_INDEX_GRAPH_BUILD", graphBuild.name().toLowerCase(java.util.Locale.ROOT));
+      builder.environment().put("MNEMO_MEMORY_CACHE_MB", Integer.toString(memoryCacheMb));
       Process process = builder.start();
       NodeUnderTest node = new NodeUnderTest(process, dataDir, port);
       HttpClient http = HttpClient.newHttpClient();

@@ -20,13 +20,13 @@ import java.util.Set;
  * ({@code MNEMO_} + the key in upper snake case: {@code MNEMO_PORT}, {@code MNEMO_GOSSIP_PORT}),
  * then flags. Keys: host, port, data, gossipPort, seeds (comma-separated in the environment),
  * embedder, dimension, vectorEncoding (float32|int7), hnswM, hnswBeamWidth, recallDepth,
- * indexGraphBuild (merge|idle), indexCommitIntervalMs, indexOptimizeIdleMs, indexMaxBehind, workerThreads, replicate (namespaces, comma-separated, or *),
+ * indexGraphBuild (merge|idle), indexCommitIntervalMs, indexOptimizeIdleMs, indexMaxBehind, memoryCacheMb, workerThreads, replicate (namespaces, comma-separated, or *),
  * advertiseHttp (base URL peers use to reach this node), advertiseGossip (HOST:PORT), antiEntropyMs,
  * blockStore (embedded|ipfs), ipfsApi (the Kubo RPC base URL), ipfsTimeoutMs. Unknown keys in the file are an error, not a silent typo.
  */
 public final class ConfigLoader {
   static final Set<String> KEYS = Set.of("host", "port", "data", "gossipPort", "seeds", "embedder", "dimension",
-      "vectorEncoding", "hnswM", "hnswBeamWidth", "recallDepth", "indexGraphBuild", "indexCommitIntervalMs", "indexOptimizeIdleMs", "indexMaxBehind", "workerThreads",
+      "vectorEncoding", "hnswM", "hnswBeamWidth", "recallDepth", "indexGraphBuild", "indexCommitIntervalMs", "indexOptimizeIdleMs", "indexMaxBehind", "memoryCacheMb", "workerThreads",
       "replicate", "advertiseHttp", "advertiseGossip", "antiEntropyMs", "blockStore", "ipfsApi", "ipfsTimeoutMs");
 
   /** A configuration mistake, with the key and layer at fault. */
@@ -54,6 +54,7 @@ public final class ConfigLoader {
     merged.put("indexCommitIntervalMs", "5000");
     merged.put("indexOptimizeIdleMs", "30000");
     merged.put("indexMaxBehind", Integer.toString(NodeConfig.DEFAULT_INDEX_MAX_BEHIND));
+    merged.put("memoryCacheMb", Long.toString(NodeConfig.DEFAULT_MEMORY_CACHE_MB));
     merged.put("workerThreads", "32");
     merged.put("replicate", "*");
     merged.put("antiEntropyMs", "2000");
@@ -171,6 +172,7 @@ public final class ConfigLoader {
         integer(m, "recallDepth", 1, 1000), graphBuild,
         integer(m, "indexCommitIntervalMs", 100, 3_600_000), optimizeIdleMs,
         integer(m, "indexMaxBehind", 0, 1_000_000),
+        integer(m, "memoryCacheMb", 0, 1_048_576),
         integer(m, "workerThreads", 1, 1024),
         replicate, advertiseHttp, advertiseGossip, integer(m, "antiEntropyMs", 100, 3_600_000),
         blockStore, ipfsApi, integer(m, "ipfsTimeoutMs", 100, 600_000),

@@ -21,6 +21,8 @@ import java.util.List;
  * @param indexMaxBehind while no recall has come for a few seconds, how many acknowledged
  *     memories may wait to be indexed in the background (0: a write returns only once indexed);
  *     the next recall waits until they are
+ * @param memoryCacheMb heap for recently read memories, hash-verified and decoded, so that a
+ *     recall of hot memories skips the block store (0: none)
  */
 public record NodeConfig(
     String host,
@@ -38,6 +40,7 @@ public record NodeConfig(
     long indexCommitIntervalMillis,
     long indexOptimizeIdleMillis,
     int indexMaxBehind,
+    int memoryCacheMb,
     int workerThreads,
     List<String> replicate,
     String advertiseHttp,
@@ -65,6 +68,8 @@ public record NodeConfig(
    * after a burst of writes waits at most about that long (benchmarks/README.md).
    */
   public static final int DEFAULT_INDEX_MAX_BEHIND = 10_000;
+  /** Heap for decoded memories: some 30,000 with 384-dimension vectors. */
+  public static final int DEFAULT_MEMORY_CACHE_MB = (int) (dev.mnemo.store.log.NamespaceLog.DEFAULT_MEMORY_CACHE_BYTES >> 20);
   public static final String EMBEDDED = "embedded";
   public static final String IPFS = "ipfs";
 

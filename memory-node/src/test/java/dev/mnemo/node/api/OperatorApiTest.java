@@ -126,6 +126,23 @@ class OperatorApiTest {
     assertThat(index.path("memories").asLong()).isEqualTo(before.path("index").path("memories").asLong() + 2);
   }
 
+  @Test
+  void aRepeatedRecallReadsItsMemoriesFromTheCache() {
+    float[] vector = TestVectors.random(40);
+    String cid = api.remember("cached", Map.of("text", "kept close at hand", "vector", vector));
+    Map<String, Object> recall = Map.of("vector", vector, "k", 1, "mode", "vector");
+    assertThat(api.recallCids("cached", recall)).containsExactly(cid);
+    JsonNode before = api.getJson("/v1/node").path("memoryCache");
+    assertThat(api.recallCids("cached", recall)).containsExactly(cid);
+    JsonNode after = api.getJson("/v1/node").path("memoryCache");
+    assertThat(after.path("maxBytes").asLong()).isEqualTo(64L << 20);
+    assertThat(after.path("entries").asLong()).isPositive();
+    assertThat(after.path("hits").asLong()).as("cache in %s", after).isEqualTo(before.path("hits").asLong() + 1);
+    assertThat(after.path("misses").asLong()).isEqualTo(before.path("misses").asLong());
+    assertThat(counter(api.get("/metrics").text(), "mnemo_memory_cache_hits_total"))
+        .isGreaterThanOrEqualTo(after.path("hits").asLong());
+  }
+
   // ---- helpers ----
 
   private static List<String> heads(String ns) {

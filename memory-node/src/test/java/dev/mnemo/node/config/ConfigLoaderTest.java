@@ -27,6 +27,7 @@ class ConfigLoaderTest {
     assertThat(config.indexOptimizeIdleMillis()).isEqualTo(30_000);
     assertThat(config.recallDepth()).isEqualTo(64);
     assertThat(config.indexMaxBehind()).isEqualTo(10_000);
+    assertThat(config.memoryCacheMb()).isEqualTo(64);
     assertThat(config.indexConfig().graphBuild()).isEqualTo(dev.mnemo.index.IndexConfig.GraphBuild.MERGE);
     assertThat(config.indexConfig().searchDepth()).isEqualTo(64);
     assertThat(config.blockStore()).isEqualTo("embedded");
@@ -38,7 +39,7 @@ class ConfigLoaderTest {
     Path file = dir.resolve("mnemo.json");
     Files.writeString(file, "{\"port\": 7800, \"gossipPort\": 7801, \"data\": \"/from/file\", \"seeds\": [\"10.0.0.2:7701\", \"10.0.0.3:7701\"]}");
     Map<String, String> env = Map.of("MNEMO_PORT", "7900", "MNEMO_INDEX_OPTIMIZE_IDLE_MS", "0", "MNEMO_RECALL_DEPTH", "100",
-        "MNEMO_INDEX_MAX_BEHIND", "0");
+        "MNEMO_INDEX_MAX_BEHIND", "0", "MNEMO_MEMORY_CACHE_MB", "0");
     Map<String, String> flags = new HashMap<>();
     flags.put("port", "8000");
     flags.put("data", null); // a flag not given
@@ -49,6 +50,7 @@ class ConfigLoaderTest {
     assertThat(config.indexOptimizeIdleMillis()).as("environment over default").isZero();
     assertThat(config.indexConfig().searchDepth()).as("environment over default").isEqualTo(100);
     assertThat(config.indexMaxBehind()).as("environment over default").isZero();
+    assertThat(config.memoryCacheMb()).as("environment over default").isZero();
     assertThat(config.seeds()).containsExactly("10.0.0.2:7701", "10.0.0.3:7701");
   }
 
@@ -87,6 +89,7 @@ class ConfigLoaderTest {
         Map.entry("blockStore", "s3"), Map.entry("ipfsApi", "ftp://x"), Map.entry("vectorEncoding", "int4"),
         Map.entry("replicate", "-bad-"), Map.entry("indexOptimizeIdleMs", "-1"),
         Map.entry("indexMaxBehind", "-1"), Map.entry("indexMaxBehind", "1000001"),
+        Map.entry("memoryCacheMb", "-1"), Map.entry("memoryCacheMb", "64M"),
         Map.entry("recallDepth", "0"), Map.entry("recallDepth", "1001"), Map.entry("indexGraphBuild", "never"), Map.entry("dimension", "512"))) {
       assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), Map.of(bad.getKey(), bad.getValue())))
           .as("%s=%s", bad.getKey(), bad.getValue())

@@ -70,7 +70,7 @@ final class LogWriter implements Staging.Committed {
     this.signer = signer;
     this.reads = reads;
     this.nextPosition = reads.lastPosition() + 1;
-    this.pendingDeletes = blocksInEngine ? null : new PendingDeletes(storage, blocks);
+    this.pendingDeletes = blocksInEngine ? null : new PendingDeletes(storage, blocks, reads::evictRemoved);
     this.thread = Thread.ofPlatform().name("mnemo-log-writer").daemon(true).unstarted(this::run);
     thread.start();
   }
@@ -162,6 +162,13 @@ final class LogWriter implements Staging.Committed {
     for (Map.Entry<String, Long> e : root.clocks.entrySet()) {
       committedClocks.put(e.getKey(), e.getValue());
     }
+    List<Cid> removed = new ArrayList<>();
+    root.blocks.forEach((cid, data) -> {
+      if (data == null) {
+        removed.add(cid);
+      }
+    });
+    reads.evictRemoved(removed);
     if (pendingDeletes != null) {
       pendingDeletes.removeCommitted(externalDeletes);
     }

@@ -47,14 +47,23 @@ import org.rocksdb.RocksIterator;
  */
 public final class NamespaceLog implements AutoCloseable {
   private static final String CURSOR = "cursor";
+  /** Decoded memories kept for reads by default: some 30,000 memories with 384-dimension vectors. */
+  public static final long DEFAULT_MEMORY_CACHE_BYTES = 64L << 20;
 
   private final RocksStorage storage;
   private final BlockStore blocks;
   private final LogWriter writer;
+  private final MemoryCache memoryCache;
 
   public NamespaceLog(RocksStorage storage, BlockStore blocks, AgentKey signer) {
+    this(storage, blocks, signer, DEFAULT_MEMORY_CACHE_BYTES);
+  }
+
+  /** As {@link #NamespaceLog(RocksStorage, BlockStore, AgentKey)}, keeping up to {@code memoryCacheBytes} of decoded memories (0: none). */
+  public NamespaceLog(RocksStorage storage, BlockStore blocks, AgentKey signer, long memoryCacheBytes) {
     this.storage = storage;
     this.blocks = blocks;
+    this.memoryCache = new MemoryCache(memoryCacheBytes);
     boolean blocksInEngine = blocks instanceof RocksBlockStore r && r.isBackedBy(storage);
     this.writer = new LogWriter(storage, blocks, blocksInEngine, signer, this);
   }
@@ -294,15 +303,29 @@ public final class NamespaceLog implements AutoCloseable {
 
   /** A stored memory, hash-verified and decoded; empty when unknown or forgotten here. */
   public Optional<Memory> memory(Cid cid) throws IOException {
+    return Optional.ofNullable(memoryCache.load(cid, () -> fetchMemory(cid)));
+  }
+
+  private Memory fetchMemory(Cid cid) throws IOException {
     Optional<byte[]> bytes = blocks.get(cid);
     if (bytes.isEmpty()) {
-      return Optional.empty();
+      return null;
     }
     try {
-      return Optional.of(Memory.decode(bytes.get()));
+      return Memory.decode(bytes.get());
     } catch (InvalidFormatException e) {
       throw new CorruptBlockException(cid, "not a memory: " + e.getMessage(), e);
     }
+  }
+
+  /** Size and hit counts of the cache of decoded memories that {@link #memory} reads through. */
+  public MemoryCacheStats memoryCacheStats() {
+    return memoryCache.stats();
+  }
+
+  /** Called by the writer once a commit that removes these memories' blocks is durable. */
+  void evictRemoved(Collection<Cid> removed) {
+    memoryCache.evict(removed);
   }
 
   public MemoryState state(String ns, Cid memory) {

@@ -31,12 +31,15 @@ final class PendingDeletes {
 
   private final RocksStorage storage;
   private final BlockStore blocks;
+  private final java.util.function.Consumer<List<Cid>> onRemoved;
   private final Set<Cid> pending = new LinkedHashSet<>();
   private long retryAtNanos;
 
-  PendingDeletes(RocksStorage storage, BlockStore blocks) {
+  /** {@code onRemoved} hears of the blocks removed, so that caches can drop what a read put back meanwhile. */
+  PendingDeletes(RocksStorage storage, BlockStore blocks, java.util.function.Consumer<List<Cid>> onRemoved) {
     this.storage = storage;
     this.blocks = blocks;
+    this.onRemoved = onRemoved;
     try (RocksIterator it = storage.iterator(Family.META)) {
       for (it.seek(PREFIX); it.isValid() && LogKeys.hasPrefix(it.key(), PREFIX); it.next()) {
         pending.add(Cid.fromBytes(LogKeys.suffix(it.key(), PREFIX)));
@@ -93,6 +96,7 @@ final class PendingDeletes {
     if (removed.isEmpty()) {
       return;
     }
+    onRemoved.accept(removed);
     try (WriteBatch batch = new WriteBatch()) {
       for (Cid cid : removed) {
         batch.delete(storage.handle(Family.META), key(cid));

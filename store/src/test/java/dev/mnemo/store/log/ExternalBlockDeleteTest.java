@@ -62,6 +62,27 @@ class ExternalBlockDeleteTest {
     }
   }
 
+  @Test
+  void removedBlocksAreReportedSoThatCachesDropThem() throws Exception {
+    FlakyBlockStore blocks = new FlakyBlockStore();
+    try (MnemoStore store = MnemoStore.open(dir, blocks)) {
+      Cid cid = store.log().append("alice", List.of(NamespaceLogTest.memory("alice", "a secret"))).memories().get(0);
+      List<Cid> reported = new java.util.ArrayList<>();
+      PendingDeletes deletes = new PendingDeletes(store.storage(), blocks, reported::addAll);
+
+      blocks.deletesFail = true;
+      deletes.removeCommitted(List.of(cid));
+      assertThat(reported).as("nothing removed yet").isEmpty();
+
+      blocks.deletesFail = false;
+      deletes.removeCommitted(List.of());
+      assertThat(reported).as("not due before the retry delay").isEmpty();
+      deletes.removeCommitted(List.of(cid));
+      assertThat(reported).containsExactly(cid);
+      assertThat(blocks.has(cid)).isFalse();
+    }
+  }
+
   /** Blocks in a map; deletes fail like an unreachable IPFS node while {@code deletesFail}. */
   private static final class FlakyBlockStore implements BlockStore {
     final Map<Cid, byte[]> blocks = new ConcurrentHashMap<>();
