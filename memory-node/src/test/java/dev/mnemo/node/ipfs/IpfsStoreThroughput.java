@@ -2,6 +2,7 @@ package dev.mnemo.node.ipfs;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.mnemo.node.ApiClient;
 import dev.mnemo.node.TestNode;
 import dev.mnemo.node.TestVectors;
@@ -83,12 +84,16 @@ class IpfsStoreThroughput {
       } finally {
         vertx.close().toCompletionStage().toCompletableFuture().get();
       }
-      try (TestNode node = TestNode.start(dir.resolve("node-ipfs"), TestNode.NONE,
-          Map.of("blockStore", "ipfs", "ipfsApi", ipfs.url()))) {
-        rows.addAll(memoryNode("ipfs (js-ipfs)", node.api()));
-      }
-      try (TestNode node = TestNode.start(dir.resolve("node-embedded"), TestNode.NONE)) {
-        rows.addAll(memoryNode("embedded (RocksDB)", node.api()));
+      // Each node twice: with the memory cache off, every recall reads its memories from the block store.
+      for (String cacheMb : List.of("0", "64")) {
+        try (TestNode node = TestNode.start(dir.resolve("node-ipfs-" + cacheMb), TestNode.NONE,
+            Map.of("blockStore", "ipfs", "ipfsApi", ipfs.url(), "memoryCacheMb", cacheMb))) {
+          rows.addAll(memoryNode("ipfs (js-ipfs), memoryCacheMb " + cacheMb, node.api()));
+        }
+        try (TestNode node = TestNode.start(dir.resolve("node-embedded-" + cacheMb), TestNode.NONE,
+            Map.of("memoryCacheMb", cacheMb))) {
+          rows.addAll(memoryNode("embedded (RocksDB), memoryCacheMb " + cacheMb, node.api()));
+        }
       }
     }
     String table = table(rows, loadBefore, loadAverage());
@@ -182,10 +187,13 @@ class IpfsStoreThroughput {
       assertThat(cids).hasSize(10);
     }
     double recallSeconds = (System.nanoTime() - start) / 1e9;
+    JsonNode cache = api.getJson("/v1/node").path("memoryCache");
+    long reads = cache.path("hits").asLong() + cache.path("misses").asLong();
+    String hitRate = reads == 0 ? "" : String.format(" (memory cache hits %.0f%%)", 100.0 * cache.path("hits").asLong() / reads);
 
     return List.of(
         new Row(name + ", node", "remember, " + BATCH + " a request", rememberNanos.length, memories, rememberSeconds, rememberNanos),
-        new Row(name + ", node", "recall, vector, k=10", RECALLS, RECALLS, recallSeconds, recallNanos));
+        new Row(name + ", node", "recall, vector, k=10" + hitRate, RECALLS, RECALLS, recallSeconds, recallNanos));
   }
 
   /** Remember requests whose memory blocks are about 2 KiB (the 384-dim vector is 1.5 KiB of it). */
