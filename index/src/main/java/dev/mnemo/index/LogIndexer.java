@@ -470,7 +470,7 @@ public final class LogIndexer implements AutoCloseable {
           Memory handed = handedOver.remove(ref);
           if (log.state(ns, ref) == MemoryState.LIVE) {
             // A memory forgotten since is skipped: its block may be gone, and it must not come back.
-            Optional<Memory> memory = handed != null ? Optional.of(handed) : log.memory(ref);
+            Optional<Memory> memory = handed != null ? Optional.of(handed) : log.memoryUncached(ref);
             if (memory.isPresent()) {
               adds.add(new IndexedMemory(ref, positioned.position(), memory.get()));
             }

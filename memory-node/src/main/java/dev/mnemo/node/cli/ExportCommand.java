@@ -26,7 +26,7 @@ final class ExportCommand implements Callable<Integer> {
       return 2;
     }
     Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
-    try (MnemoStore store = MnemoStore.open(data)) {
+    try (MnemoStore store = MnemoStore.open(data, null, 0)) {
       NamespaceCar.Exported exported;
       try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(tmp))) {
         exported = NamespaceCar.export(store.log(), ns, os);

@@ -30,7 +30,7 @@ final class ImportCommand implements Callable<Integer> {
       return 2;
     }
     IndexConfig indexConfig = NodeIndexConfig.load(config, data, null);
-    try (MnemoStore store = MnemoStore.open(data)) {
+    try (MnemoStore store = MnemoStore.open(data, null, 0)) {
       NamespaceCar.Imported imported;
       try (InputStream is = new BufferedInputStream(Files.newInputStream(in))) {
         imported = NamespaceCar.importCar(store.log(), is);

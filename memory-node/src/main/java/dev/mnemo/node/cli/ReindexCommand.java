@@ -21,7 +21,7 @@ final class ReindexCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     IndexConfig indexConfig = NodeIndexConfig.load(config, data, dimension);
-    try (MnemoStore store = MnemoStore.open(data);
+    try (MnemoStore store = MnemoStore.open(data, null, 0);
          LuceneMemoryIndex index = LuceneMemoryIndex.open(MemoryNode.indexDir(data), indexConfig);
          LogIndexer indexer = new LogIndexer(store.log(), index, 60_000)) {
       ProgressBar bar = new ProgressBar("reindex", "entries");

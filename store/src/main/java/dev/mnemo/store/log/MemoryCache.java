@@ -31,15 +31,15 @@ final class MemoryCache {
   private final AtomicLong hits = new AtomicLong();
   private final AtomicLong misses = new AtomicLong();
 
-  /** A cache of at most about {@code maxBytes} of heap; 0 disables it. */
+  /** A cache of at most about {@code maxBytes} of heap; 0 (or less than a byte a segment) disables it. */
   MemoryCache(long maxBytes) {
     if (maxBytes < 0) {
       throw new IllegalArgumentException("memory cache size must be >= 0, not " + maxBytes);
     }
-    this.maxBytes = maxBytes;
+    this.maxBytes = maxBytes < SEGMENTS ? 0 : maxBytes;
     this.segments = new Segment[SEGMENTS];
     for (int i = 0; i < SEGMENTS; i++) {
-      segments[i] = new Segment(maxBytes / SEGMENTS);
+      segments[i] = new Segment(this.maxBytes / SEGMENTS);
     }
   }
 
@@ -48,8 +48,23 @@ final class MemoryCache {
     Memory fetch() throws java.io.IOException;
   }
 
-  /** The cached memory of {@code cid}, or what {@code fetch} returns (null: absent), cached. */
+  /** Whether a fetched memory may be cached: false for one that is no longer live. */
+  interface Cacheable {
+    boolean test(Memory memory) throws java.io.IOException;
+  }
+
+  /** As {@link #load(Cid, Fetch, Cacheable)}, caching whatever the fetch returns. */
   Memory load(Cid cid, Fetch fetch) throws java.io.IOException {
+    return load(cid, fetch, memory -> true);
+  }
+
+  /**
+   * The cached memory of {@code cid}, or what {@code fetch} returns (null: absent), cached when
+   * {@code cacheable} says so. The check runs after the fetch, within the window the eviction
+   * counter guards: a forget commits its state before it evicts, so either the check sees the
+   * forget or the eviction comes after the put.
+   */
+  Memory load(Cid cid, Fetch fetch, Cacheable cacheable) throws java.io.IOException {
     if (maxBytes == 0) {
       return fetch.fetch();
     }
@@ -62,8 +77,8 @@ final class MemoryCache {
     misses.incrementAndGet();
     long before = evictions.get();
     Memory fetched = fetch.fetch();
-    if (fetched == null) {
-      return null;
+    if (fetched == null || !cacheable.test(fetched)) {
+      return fetched;
     }
     segment.put(cid, fetched, weight(fetched));
     if (evictions.get() != before) {
@@ -106,11 +121,12 @@ final class MemoryCache {
   }
 
   /**
-   * An estimate of the heap a decoded memory holds: object headers and references at 16 bytes,
-   * strings at two bytes a character (an upper bound: Latin-1 strings take one).
+   * An estimate of the heap a cached memory holds, with its key and map entry: object headers and
+   * references at 16 bytes, strings at two bytes a character (an upper bound: Latin-1 strings
+   * take one).
    */
   static long weight(Memory memory) {
-    long bytes = 200 + 2L * memory.text().length() + 2L * memory.ns().length();
+    long bytes = 400 + 2L * memory.text().length() + 2L * memory.ns().length();
     for (Map.Entry<String, Object> e : memory.metadata().entrySet()) {
       bytes += 96 + 2L * e.getKey().length() + (e.getValue() instanceof String s ? 56 + 2L * s.length() : 16);
     }
@@ -119,7 +135,7 @@ final class MemoryCache {
     }
     Embedding embedding = memory.embedding();
     if (embedding != null) {
-      bytes += 96 + 2L * embedding.model().length() + 4L * embedding.vector().length;
+      bytes += 96 + 2L * embedding.model().length() + 4L * embedding.dim();
     }
     if (memory.prev() != null) {
       bytes += 96;

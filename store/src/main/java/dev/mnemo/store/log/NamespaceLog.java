@@ -303,7 +303,18 @@ public final class NamespaceLog implements AutoCloseable {
 
   /** A stored memory, hash-verified and decoded; empty when unknown or forgotten here. */
   public Optional<Memory> memory(Cid cid) throws IOException {
-    return Optional.ofNullable(memoryCache.load(cid, () -> fetchMemory(cid)));
+    // Only live memories are cached: on a block store outside the engine (IPFS) a forgotten
+    // memory's block stays readable until it is removed, and removal may fail and wait for a retry.
+    return Optional.ofNullable(memoryCache.load(cid, () -> fetchMemory(cid), m -> state(m.ns(), cid) == MemoryState.LIVE));
+  }
+
+  /**
+   * As {@link #memory}, reading the block store without using or filling the cache: for scans
+   * (index catch-up, rebuilds, imports) that would otherwise push the memories recalls keep
+   * reading out of it.
+   */
+  public Optional<Memory> memoryUncached(Cid cid) throws IOException {
+    return Optional.ofNullable(fetchMemory(cid));
   }
 
   private Memory fetchMemory(Cid cid) throws IOException {

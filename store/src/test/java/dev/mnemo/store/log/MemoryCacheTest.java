@@ -64,6 +64,30 @@ class MemoryCacheTest {
   }
 
   @Test
+  void aMemoryTheCheckRefusesIsReturnedButNotCached() throws Exception {
+    MemoryCache cache = new MemoryCache(1 << 20);
+    Memory m = memory("one");
+    AtomicInteger fetches = new AtomicInteger();
+    MemoryCache.Fetch fetch = () -> {
+      fetches.incrementAndGet();
+      return m;
+    };
+    assertThat(cache.load(cidOf(m), fetch, x -> false)).isEqualTo(m);
+    assertThat(cache.load(cidOf(m), fetch, x -> false)).isEqualTo(m);
+    assertThat(fetches).hasValue(2);
+    assertThat(cache.stats().entries()).isZero();
+  }
+
+  @Test
+  void fewerBytesThanSegmentsIsOff() throws Exception {
+    MemoryCache tiny = new MemoryCache(MemoryCache.SEGMENTS - 1);
+    Memory m = memory("one");
+    tiny.load(cidOf(m), () -> m);
+    assertThat(tiny.stats().maxBytes()).isZero();
+    assertThat(tiny.stats().misses()).as("an off cache counts nothing").isZero();
+  }
+
+  @Test
   void evictionDropsAnEntry() throws Exception {
     MemoryCache cache = new MemoryCache(1 << 20);
     Memory m = memory("one");
@@ -137,6 +161,17 @@ class MemoryCacheTest {
 
       log.forget("alice", List.of(cid));
       assertThat(log.memory(cid)).as("a forgotten memory").isEqualTo(Optional.empty());
+    }
+  }
+
+  @Test
+  void uncachedReadsNeitherUseNorFillTheCache() throws Exception {
+    try (MnemoStore store = MnemoStore.open(dir)) {
+      NamespaceLog log = store.log();
+      Cid cid = log.append("alice", List.of(memory("scanned"))).memories().get(0);
+      assertThat(log.memoryUncached(cid)).map(Memory::text).contains("scanned");
+      assertThat(log.memoryCacheStats().entries()).isZero();
+      assertThat(log.memoryCacheStats().misses()).isZero();
     }
   }
 
