@@ -53,11 +53,6 @@ final class MemoryCache {
     boolean test(Memory memory) throws java.io.IOException;
   }
 
-  /** As {@link #load(Cid, Fetch, Cacheable)}, caching whatever the fetch returns. */
-  Memory load(Cid cid, Fetch fetch) throws java.io.IOException {
-    return load(cid, fetch, memory -> true);
-  }
-
   /**
    * The cached memory of {@code cid}, or what {@code fetch} returns (null: absent), cached when
    * {@code cacheable} says so. The check runs after the fetch, within the window the eviction

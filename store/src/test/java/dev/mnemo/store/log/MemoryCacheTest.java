@@ -26,18 +26,32 @@ class MemoryCacheTest {
     return Block.dagCbor(memory.encode()).cid();
   }
 
+  /** Loads through the cache, caching whatever the fetch returns. */
+  private static Memory load(MemoryCache cache, Cid cid, MemoryCache.Fetch fetch) throws Exception {
+    return cache.load(cid, fetch, memory -> true);
+  }
+
+  /** A fetch that returns {@code memory} and counts how often it was asked. */
+  private record CountingFetch(Memory memory, AtomicInteger count) implements MemoryCache.Fetch {
+    CountingFetch(Memory memory) {
+      this(memory, new AtomicInteger());
+    }
+
+    @Override
+    public Memory fetch() {
+      count.incrementAndGet();
+      return memory;
+    }
+  }
+
   @Test
   void aSecondLoadIsServedWithoutFetching() throws Exception {
     MemoryCache cache = new MemoryCache(1 << 20);
     Memory m = memory("one");
-    AtomicInteger fetches = new AtomicInteger();
-    MemoryCache.Fetch fetch = () -> {
-      fetches.incrementAndGet();
-      return m;
-    };
-    assertThat(cache.load(cidOf(m), fetch)).isEqualTo(m);
-    assertThat(cache.load(cidOf(m), fetch)).isEqualTo(m);
-    assertThat(fetches).hasValue(1);
+    CountingFetch fetch = new CountingFetch(m);
+    assertThat(load(cache, cidOf(m), fetch)).isEqualTo(m);
+    assertThat(load(cache, cidOf(m), fetch)).isEqualTo(m);
+    assertThat(fetch.count()).hasValue(1);
     assertThat(cache.stats().hits()).isEqualTo(1);
     assertThat(cache.stats().misses()).isEqualTo(1);
     assertThat(cache.stats().entries()).isEqualTo(1);
@@ -47,34 +61,24 @@ class MemoryCacheTest {
   void sizeZeroFetchesEveryTimeAndAbsentMemoriesAreNotCached() throws Exception {
     MemoryCache off = new MemoryCache(0);
     Memory m = memory("one");
-    AtomicInteger fetches = new AtomicInteger();
-    off.load(cidOf(m), () -> {
-      fetches.incrementAndGet();
-      return m;
-    });
-    off.load(cidOf(m), () -> {
-      fetches.incrementAndGet();
-      return m;
-    });
-    assertThat(fetches).hasValue(2);
+    CountingFetch fetch = new CountingFetch(m);
+    load(off, cidOf(m), fetch);
+    load(off, cidOf(m), fetch);
+    assertThat(fetch.count()).hasValue(2);
 
     MemoryCache cache = new MemoryCache(1 << 20);
-    assertThat(cache.load(cidOf(m), () -> null)).isNull();
-    assertThat(cache.load(cidOf(m), () -> m)).as("absent before, present now").isEqualTo(m);
+    assertThat(load(cache, cidOf(m), () -> null)).isNull();
+    assertThat(load(cache, cidOf(m), () -> m)).as("absent before, present now").isEqualTo(m);
   }
 
   @Test
   void aMemoryTheCheckRefusesIsReturnedButNotCached() throws Exception {
     MemoryCache cache = new MemoryCache(1 << 20);
     Memory m = memory("one");
-    AtomicInteger fetches = new AtomicInteger();
-    MemoryCache.Fetch fetch = () -> {
-      fetches.incrementAndGet();
-      return m;
-    };
+    CountingFetch fetch = new CountingFetch(m);
     assertThat(cache.load(cidOf(m), fetch, x -> false)).isEqualTo(m);
     assertThat(cache.load(cidOf(m), fetch, x -> false)).isEqualTo(m);
-    assertThat(fetches).hasValue(2);
+    assertThat(fetch.count()).hasValue(2);
     assertThat(cache.stats().entries()).isZero();
   }
 
@@ -82,7 +86,7 @@ class MemoryCacheTest {
   void fewerBytesThanSegmentsIsOff() throws Exception {
     MemoryCache tiny = new MemoryCache(MemoryCache.SEGMENTS - 1);
     Memory m = memory("one");
-    tiny.load(cidOf(m), () -> m);
+    load(tiny, cidOf(m), () -> m);
     assertThat(tiny.stats().maxBytes()).isZero();
     assertThat(tiny.stats().misses()).as("an off cache counts nothing").isZero();
   }
@@ -91,9 +95,9 @@ class MemoryCacheTest {
   void evictionDropsAnEntry() throws Exception {
     MemoryCache cache = new MemoryCache(1 << 20);
     Memory m = memory("one");
-    cache.load(cidOf(m), () -> m);
+    load(cache, cidOf(m), () -> m);
     cache.evict(List.of(cidOf(m)));
-    assertThat(cache.load(cidOf(m), () -> null)).as("after eviction the store is asked again").isNull();
+    assertThat(load(cache, cidOf(m), () -> null)).as("after eviction the store is asked again").isNull();
     assertThat(cache.stats().entries()).isZero();
     assertThat(cache.stats().bytes()).isZero();
   }
@@ -105,12 +109,12 @@ class MemoryCacheTest {
     Cid cid = cidOf(m);
     // The read got the block before the forget committed; the forget's eviction ran before the
     // read could put it in the cache. The read's answer stands, but it must not stay cached.
-    Memory read = cache.load(cid, () -> {
+    Memory read = load(cache, cid, () -> {
       cache.evict(List.of(cid));
       return m;
     });
     assertThat(read).isEqualTo(m);
-    assertThat(cache.load(cid, () -> null)).isNull();
+    assertThat(load(cache, cid, () -> null)).isNull();
   }
 
   @Test
@@ -131,12 +135,12 @@ class MemoryCacheTest {
     Memory a = sameSegment.get(0);
     Memory b = sameSegment.get(1);
     Memory c = sameSegment.get(2);
-    cache.load(cidOf(a), () -> a);
-    cache.load(cidOf(b), () -> b);
-    cache.load(cidOf(a), () -> a); // a is now the more recent of the two
-    cache.load(cidOf(c), () -> c); // over the bound: b goes
-    assertThat(cache.load(cidOf(b), () -> null)).as("b, least recently used").isNull();
-    assertThat(cache.load(cidOf(a), () -> null)).isEqualTo(a);
+    load(cache, cidOf(a), () -> a);
+    load(cache, cidOf(b), () -> b);
+    load(cache, cidOf(a), () -> a); // a is now the more recent of the two
+    load(cache, cidOf(c), () -> c); // over the bound: b goes
+    assertThat(load(cache, cidOf(b), () -> null)).as("b, least recently used").isNull();
+    assertThat(load(cache, cidOf(a), () -> null)).isEqualTo(a);
     assertThat(cache.stats().bytes()).isLessThanOrEqualTo(cache.stats().maxBytes());
   }
 
