@@ -54,7 +54,7 @@ public final class ConfigLoader {
     merged.put("indexCommitIntervalMs", "5000");
     merged.put("indexOptimizeIdleMs", "30000");
     merged.put("indexMaxBehind", Integer.toString(NodeConfig.DEFAULT_INDEX_MAX_BEHIND));
-    merged.put("memoryCacheMb", Long.toString(NodeConfig.DEFAULT_MEMORY_CACHE_MB));
+    merged.put("memoryCacheMb", Integer.toString(NodeConfig.DEFAULT_MEMORY_CACHE_MB));
     merged.put("workerThreads", "32");
     merged.put("replicate", "*");
     merged.put("antiEntropyMs", "2000");

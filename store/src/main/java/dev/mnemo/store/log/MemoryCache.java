@@ -13,8 +13,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * ten or so memories; from RocksDB's block cache each costs a lookup (~6 µs), a SHA-256 check and
  * a strict decode (~2.5 µs each), and from an IPFS node a round trip, while an entry here costs a
  * map lookup. Content addressing makes the cache simple: a CID's bytes never change, so an entry
- * can only go stale by its memory being forgotten, and {@link #evict} runs for every block a
- * commit removes.
+ * can only go stale by its memory being forgotten: the log caches only live memories, and
+ * {@link #evict} runs for every block a commit removes.
  *
  * <p>Bounded by an estimate of the heap its entries take; least recently used go first. Striped
  * into segments, each a small access-ordered map under its own lock, so concurrent recalls rarely
