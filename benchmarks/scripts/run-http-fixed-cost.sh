@@ -5,7 +5,7 @@
 # the loopback round trip with the client: the floor under every figure of Mnemo over HTTP.
 #   benchmarks/scripts/run-http-fixed-cost.sh [seconds=20]
 # NODE_JAR (memory-node/target/mnemo.jar): another build of the node, to compare two builds;
-# CONNECTIONS (1): concurrent connections.
+# CONNECTIONS (1): concurrent connections; NODE_JAVA_OPTS: extra JVM options for the node.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/java-home.sh
@@ -17,7 +17,7 @@ NODE_JAR=${NODE_JAR:-memory-node/target/mnemo.jar}
 JAVA=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector)
 PORT=${PORT:-7791}
 DATA=$(mktemp -d /tmp/mnemo-fixed-cost.XXXXXX)
-"${JAVA[@]}" -Xmx2g -jar "$NODE_JAR" node --port "$PORT" --gossip-port $((PORT + 1)) \
+"${JAVA[@]}" -Xmx2g ${NODE_JAVA_OPTS:-} -jar "$NODE_JAR" node --port "$PORT" --gossip-port $((PORT + 1)) \
   --data "$DATA/data" --embedder none > "$DATA/node.log" 2>&1 &
 NODE_PID=$!
 trap 'kill $NODE_PID 2>/dev/null; wait $NODE_PID 2>/dev/null; rm -rf "$DATA"' EXIT
