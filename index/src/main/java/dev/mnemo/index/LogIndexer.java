@@ -1,7 +1,6 @@
 package dev.mnemo.index;
 
 import dev.mnemo.store.cid.Cid;
-import dev.mnemo.store.log.MemoryState;
 import dev.mnemo.store.log.NamespaceLog;
 import dev.mnemo.store.log.PositionedEntry;
 import dev.mnemo.store.model.Memory;
@@ -98,6 +97,15 @@ public final class LogIndexer implements AutoCloseable {
   private final AtomicLong acknowledged = new AtomicLong();
   /** Pages applied so far; an optimize counts as covering the writes only if none came during it. */
   private volatile long pagesApplied;
+  /**
+   * Log positions up to here may have memories in the index although it has not marked them
+   * applied: a commit takes whatever was added by then, also from a page being applied, with the
+   * position before that page; and a page that failed half-way is applied again. Their memories
+   * are added with {@link MemoryIndex#add}, which replaces a copy; memories above it with the
+   * cheaper {@link MemoryIndex#addNew}. Everything in the index came from the log as it was when
+   * this indexer started, so that is where it starts.
+   */
+  private volatile long mayHoldUpTo;
   private volatile long pagesAppliedAtLastOptimize = -1;
 
   /** An indexer that never optimizes on its own (for offline tools; see {@link #rebuild}). */
@@ -130,6 +138,7 @@ public final class LogIndexer implements AutoCloseable {
     this.index = index;
     this.optimizeIdleNanos = TimeUnit.MILLISECONDS.toNanos(optimizeIdleMillis);
     this.visible = index.appliedPosition();
+    this.mayHoldUpTo = log.lastPosition();
     this.acknowledged.set(visible);
     this.committer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform()
         .name("mnemo-index-commit").daemon(true).unstarted(r));
@@ -446,6 +455,7 @@ public final class LogIndexer implements AutoCloseable {
       try {
         index.clear();
         visible = 0;
+        mayHoldUpTo = 0;
       } finally {
         refreshing.unlock();
       }
@@ -459,6 +469,16 @@ public final class LogIndexer implements AutoCloseable {
   }
 
   private void apply(List<PositionedEntry> page) throws IOException {
+    try {
+      applyPage(page);
+    } catch (IOException | RuntimeException e) {
+      // What the page added before it failed stays in the index, and the page is applied again.
+      mayHoldUpTo = Math.max(mayHoldUpTo, page.get(page.size() - 1).position());
+      throw e;
+    }
+  }
+
+  private void applyPage(List<PositionedEntry> page) throws IOException {
     List<IndexedMemory> adds = new ArrayList<>();
     List<Cid> removes = new ArrayList<>();
     for (PositionedEntry positioned : page) {
@@ -468,8 +488,10 @@ public final class LogIndexer implements AutoCloseable {
           removes.add(ref);
         } else {
           Memory handed = handedOver.remove(ref);
-          if (log.state(ns, ref) == MemoryState.LIVE) {
-            // A memory forgotten since is skipped: its block may be gone, and it must not come back.
+          // Only the entry that made the memory live adds it. One that lists a live memory again
+          // adds nothing; a memory forgotten since is skipped: its block may be gone, and it must
+          // not come back.
+          if (log.liveSince(ns, ref) == positioned.position()) {
             Optional<Memory> memory = handed != null ? Optional.of(handed) : log.memoryUncached(ref);
             if (memory.isPresent()) {
               adds.add(new IndexedMemory(ref, positioned.position(), memory.get()));
@@ -488,7 +510,11 @@ public final class LogIndexer implements AutoCloseable {
 
   private void flush(List<IndexedMemory> adds, List<Cid> removes) throws IOException {
     if (!adds.isEmpty()) {
-      index.add(adds);
+      if (adds.get(0).position() > mayHoldUpTo) {
+        index.addNew(adds);
+      } else {
+        index.add(adds);
+      }
       adds.clear();
     }
     if (!removes.isEmpty()) {

@@ -243,6 +243,15 @@ public final class LuceneMemoryIndex implements MemoryIndex {
   }
 
   @Override
+  public void addNew(List<IndexedMemory> memories) throws IOException {
+    // Profiled at 100k in bulk mode, the delete term that updateDocument buffers for each memory
+    // (and applies to the flushed and older segments) cost a sixth of the indexing thread.
+    for (IndexedMemory memory : memories) {
+      writer.addDocument(MemoryDocuments.toDocument(memory, config.dimension()));
+    }
+  }
+
+  @Override
   public void remove(List<Cid> memories) throws IOException {
     Term[] terms = memories.stream().map(c -> new Term(MemoryDocuments.CID, c.toString())).toArray(Term[]::new);
     writer.deleteDocuments(terms);

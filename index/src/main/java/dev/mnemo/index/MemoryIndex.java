@@ -16,6 +16,15 @@ public interface MemoryIndex extends Closeable {
   /** Adds memories, replacing any already indexed under the same CID (so re-applying is harmless). */
   void add(List<IndexedMemory> memories) throws IOException;
 
+  /**
+   * Adds memories the caller knows are not indexed, without first deleting any copy under the
+   * same CID, which {@link #add} must do for each one; adding a memory that is indexed leaves two
+   * copies. The default is {@link #add}.
+   */
+  default void addNew(List<IndexedMemory> memories) throws IOException {
+    add(memories);
+  }
+
   void remove(List<Cid> memories) throws IOException;
 
   /** Records that everything up to {@code position} is applied; saved by the next commit. */

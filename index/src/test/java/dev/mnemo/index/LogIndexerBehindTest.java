@@ -46,18 +46,28 @@ class LogIndexerBehindTest {
     index = new ForwardingIndex(lucene) {
       @Override
       public void add(List<IndexedMemory> memories) throws IOException {
-        addStarted.countDown();
-        try {
-          addsAllowed.await();
-        } catch (InterruptedException e) {
-          throw new java.io.InterruptedIOException();
-        }
-        if (failNextAdd.getAndSet(false)) {
-          throw new IOException("disk full (test)");
-        }
+        holdOrFail();
         super.add(memories);
       }
+
+      @Override
+      public void addNew(List<IndexedMemory> memories) throws IOException {
+        holdOrFail();
+        super.addNew(memories);
+      }
     };
+  }
+
+  private void holdOrFail() throws IOException {
+    addStarted.countDown();
+    try {
+      addsAllowed.await();
+    } catch (InterruptedException e) {
+      throw new java.io.InterruptedIOException();
+    }
+    if (failNextAdd.getAndSet(false)) {
+      throw new IOException("disk full (test)");
+    }
   }
 
   @AfterEach

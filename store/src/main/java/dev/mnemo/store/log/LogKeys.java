@@ -59,6 +59,11 @@ final class LogKeys {
     return state;
   }
 
+  /** The position of the entry that added a memory, from its added state (state byte, then its listing). */
+  static long addedPosition(byte[] addedState) {
+    return ByteBuffer.wrap(addedState, 1, Long.BYTES).getLong();
+  }
+
   static byte[] forgottenState() {
     return new byte[] {FORGOTTEN};
   }

@@ -347,6 +347,16 @@ public final class NamespaceLog implements AutoCloseable {
     return state[0] == LogKeys.ADDED ? MemoryState.LIVE : MemoryState.FORGOTTEN;
   }
 
+  /**
+   * The position of the entry that made a memory live here, or -1 when it is not live (never
+   * added, or forgotten). A memory is live from one entry at most: later entries that list it
+   * again add nothing, and a forgotten memory stays forgotten.
+   */
+  public long liveSince(String ns, Cid memory) {
+    byte[] state = rawState(LogKeys.nsKey(ns, memory));
+    return state == null || state[0] != LogKeys.ADDED ? -1 : LogKeys.addedPosition(state);
+  }
+
   byte[] rawState(byte[] nsCidKey) {
     return getOrFail(Family.STATES, nsCidKey);
   }

@@ -83,6 +83,21 @@ class NamespaceLogTest {
   }
 
   @Test
+  void aMemoryIsLiveSinceTheEntryThatAddedItUntilItIsForgotten() throws Exception {
+    Appended first = log.append("alice", List.of(memory("alice", "a")));
+    Cid a = first.memories().get(0);
+    Appended again = log.append("alice", List.of(memory("alice", "a"), memory("alice", "b")));
+    Cid unknown = Block.dagCbor(memory("alice", "never").encode()).cid();
+
+    assertThat(log.liveSince("alice", a)).as("listed again, still live since the first entry").isEqualTo(first.position());
+    assertThat(log.liveSince("alice", again.memories().get(1))).isEqualTo(again.position());
+    assertThat(log.liveSince("bob", a)).isEqualTo(-1);
+    assertThat(log.liveSince("alice", unknown)).isEqualTo(-1);
+    log.forget("alice", List.of(a));
+    assertThat(log.liveSince("alice", a)).isEqualTo(-1);
+  }
+
+  @Test
   void forgettingAnUnknownMemoryFailsAndWritesNothing() throws Exception {
     Appended added = log.append("alice", List.of(memory("alice", "a")));
     Cid unknown = Block.dagCbor(memory("alice", "never").encode()).cid();

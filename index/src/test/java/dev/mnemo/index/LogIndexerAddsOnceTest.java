@@ -1,0 +1,118 @@
+package dev.mnemo.index;
+
+import static dev.mnemo.index.LogIndexerTest.batch;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.mnemo.store.MnemoStore;
+import dev.mnemo.store.cid.Cid;
+import dev.mnemo.store.log.Appended;
+import dev.mnemo.store.model.Memory;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Memories new to the index are added without the delete that makes re-adding harmless; these
+ * are the cases where a memory could reach the index twice, over a real store and real Lucene.
+ */
+class LogIndexerAddsOnceTest {
+  @TempDir Path dir;
+
+  @Test
+  void aMemoryListedByASecondEntryIsIndexedOnce() throws Exception {
+    try (MnemoStore store = MnemoStore.open(dir.resolve("data"));
+         LuceneMemoryIndex index = LuceneMemoryIndex.open(dir.resolve("index"), IndexConfig.defaults(8))) {
+      LogIndexer indexer = new LogIndexer(store.log(), index, 60_000);
+      List<Memory> first = batch(new Random(3), 0, 10);
+      store.log().append("alice", first);
+      // Remembered again with five more: the second entry lists all fifteen.
+      List<Memory> again = new ArrayList<>(first);
+      again.addAll(batch(new Random(4), 1, 5));
+      Appended second = store.log().append("alice", again);
+      assertThat(second.memories()).hasSize(15);
+
+      indexer.catchUp(null);
+
+      assertThat(index.size()).isEqualTo(15);
+      indexer.close();
+    }
+  }
+
+  @Test
+  void memoriesACommitTookBeyondItsPositionAreNotIndexedTwiceAfterARestart() throws Exception {
+    Path indexDir = dir.resolve("index");
+    try (MnemoStore store = MnemoStore.open(dir.resolve("data"))) {
+      store.log().append("alice", batch(new Random(5), 0, 20));
+      try (LuceneMemoryIndex lucene = LuceneMemoryIndex.open(indexDir, IndexConfig.defaults(8))) {
+        // The periodic commit runs while a page is being applied: it saves the position before the
+        // page with the page's memories. The process then dies before another commit saves more.
+        MemoryIndex index = new ForwardingIndex(lucene) {
+          @Override
+          public void addNew(List<IndexedMemory> memories) throws IOException {
+            super.addNew(memories);
+            super.commit();
+          }
+
+          @Override
+          public void add(List<IndexedMemory> memories) throws IOException {
+            super.add(memories);
+            super.commit();
+          }
+
+          @Override
+          public void markApplied(long position) {
+            // Never saved: the crash comes first.
+          }
+        };
+        LogIndexer indexer = new LogIndexer(store.log(), index, 60_000);
+        indexer.catchUp(null);
+        indexer.close();
+        assertThat(lucene.appliedPosition()).as("the position the commit saved").isZero();
+      }
+      store.log().append("alice", batch(new Random(6), 1, 7));
+
+      try (LuceneMemoryIndex reopened = LuceneMemoryIndex.open(indexDir, IndexConfig.defaults(8))) {
+        assertThat(reopened.size()).as("memories the commit took").isEqualTo(20);
+        LogIndexer indexer = new LogIndexer(store.log(), reopened, 60_000);
+        indexer.catchUp(null);
+
+        assertThat(reopened.size()).isEqualTo(27);
+        indexer.close();
+      }
+    }
+  }
+
+  @Test
+  void aPageThatFailedHalfWayIsAppliedAgainWithoutIndexingItsMemoriesTwice() throws Exception {
+    try (MnemoStore store = MnemoStore.open(dir.resolve("data"));
+         LuceneMemoryIndex lucene = LuceneMemoryIndex.open(dir.resolve("index"), IndexConfig.defaults(8))) {
+      AtomicBoolean failNextRemove = new AtomicBoolean(true);
+      MemoryIndex index = new ForwardingIndex(lucene) {
+        @Override
+        public void remove(List<Cid> memories) throws IOException {
+          if (failNextRemove.getAndSet(false)) {
+            throw new IOException("disk full (test)");
+          }
+          super.remove(memories);
+        }
+      };
+      LogIndexer indexer = new LogIndexer(store.log(), index, 60_000);
+      // One page: an entry that adds ten memories, then one that forgets one of them. The adds
+      // go in before the forget, and the forget fails.
+      Appended added = store.log().append("alice", batch(new Random(8), 0, 10));
+      store.log().forget("alice", List.of(added.memories().get(0)));
+      assertThatThrownBy(() -> indexer.catchUp(null)).hasMessageContaining("disk full");
+
+      indexer.catchUp(null);
+
+      assertThat(lucene.size()).isEqualTo(9);
+      indexer.close();
+    }
+  }
+}
