@@ -7,6 +7,7 @@ import dev.mnemo.store.model.Memory;
 import dev.mnemo.store.model.Op;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -103,7 +104,8 @@ public final class LogIndexer implements AutoCloseable {
    * position before that page; and a page that failed half-way is applied again. Their memories
    * are added with {@link MemoryIndex#add}, which replaces a copy; memories above it with the
    * cheaper {@link MemoryIndex#addNew}. Everything in the index came from the log as it was when
-   * this indexer started, so that is where it starts.
+   * this indexer started, so that is where it starts (at 0 for an empty index: a new node, a
+   * schema rebuild, an import into a fresh data directory).
    */
   private volatile long mayHoldUpTo;
   private volatile long pagesAppliedAtLastOptimize = -1;
@@ -138,7 +140,7 @@ public final class LogIndexer implements AutoCloseable {
     this.index = index;
     this.optimizeIdleNanos = TimeUnit.MILLISECONDS.toNanos(optimizeIdleMillis);
     this.visible = index.appliedPosition();
-    this.mayHoldUpTo = log.lastPosition();
+    this.mayHoldUpTo = index.isEmpty() ? 0 : log.lastPosition();
     this.acknowledged.set(visible);
     this.committer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform()
         .name("mnemo-index-commit").daemon(true).unstarted(r));
@@ -469,23 +471,27 @@ public final class LogIndexer implements AutoCloseable {
   }
 
   private void apply(List<PositionedEntry> page) throws IOException {
+    boolean applied = false;
     try {
       applyPage(page);
-    } catch (IOException | RuntimeException e) {
-      // What the page added before it failed stays in the index, and the page is applied again.
-      mayHoldUpTo = Math.max(mayHoldUpTo, page.get(page.size() - 1).position());
-      throw e;
+      applied = true;
+    } finally {
+      if (!applied) {
+        // Whatever the page added before it failed (an Error too) stays in the index, and the
+        // page is applied again.
+        mayHoldUpTo = Math.max(mayHoldUpTo, page.get(page.size() - 1).position());
+      }
     }
   }
 
   private void applyPage(List<PositionedEntry> page) throws IOException {
     List<IndexedMemory> adds = new ArrayList<>();
-    List<Cid> removes = new ArrayList<>();
+    Map<String, List<Cid>> removes = new LinkedHashMap<>();
     for (PositionedEntry positioned : page) {
       String ns = positioned.entry().ns();
       for (Cid ref : positioned.entry().refs()) {
         if (positioned.entry().op() == Op.FORGET) {
-          removes.add(ref);
+          removes.computeIfAbsent(ns, n -> new ArrayList<>()).add(ref);
         } else {
           Memory handed = handedOver.remove(ref);
           // Only the entry that made the memory live adds it. One that lists a live memory again
@@ -508,19 +514,23 @@ public final class LogIndexer implements AutoCloseable {
     index.markApplied(page.get(page.size() - 1).position());
   }
 
-  private void flush(List<IndexedMemory> adds, List<Cid> removes) throws IOException {
-    if (!adds.isEmpty()) {
-      if (adds.get(0).position() > mayHoldUpTo) {
-        index.addNew(adds);
-      } else {
-        index.add(adds);
-      }
-      adds.clear();
+  private void flush(List<IndexedMemory> adds, Map<String, List<Cid>> removes) throws IOException {
+    // In log order: those the index may hold already first, then those it cannot.
+    int mayBeHeld = 0;
+    while (mayBeHeld < adds.size() && adds.get(mayBeHeld).position() <= mayHoldUpTo) {
+      mayBeHeld++;
     }
-    if (!removes.isEmpty()) {
-      index.remove(removes);
-      removes.clear();
+    if (mayBeHeld > 0) {
+      index.add(adds.subList(0, mayBeHeld));
     }
+    if (mayBeHeld < adds.size()) {
+      index.addNew(adds.subList(mayBeHeld, adds.size()));
+    }
+    adds.clear();
+    for (Map.Entry<String, List<Cid>> forgotten : removes.entrySet()) {
+      index.remove(forgotten.getKey(), forgotten.getValue());
+    }
+    removes.clear();
   }
 
   /**

@@ -252,9 +252,21 @@ public final class LuceneMemoryIndex implements MemoryIndex {
   }
 
   @Override
-  public void remove(List<Cid> memories) throws IOException {
-    Term[] terms = memories.stream().map(c -> new Term(MemoryDocuments.CID, c.toString())).toArray(Term[]::new);
-    writer.deleteDocuments(terms);
+  public void remove(String ns, List<Cid> memories) throws IOException {
+    if (memories.isEmpty()) {
+      return;
+    }
+    Query cids = new TermInSetQuery(MemoryDocuments.CID, memories.stream().map(c -> new BytesRef(c.toString())).toList());
+    writer.deleteDocuments(new BooleanQuery.Builder()
+        .add(cids, Occur.FILTER)
+        .add(new TermQuery(new Term(MemoryDocuments.NS, ns)), Occur.FILTER)
+        .build());
+  }
+
+  @Override
+  public boolean isEmpty() {
+    // The writer's count includes documents added but not yet flushed, and deleted ones not yet merged away.
+    return writer.getDocStats().maxDoc == 0;
   }
 
   @Override

@@ -25,7 +25,19 @@ public interface MemoryIndex extends Closeable {
     add(memories);
   }
 
-  void remove(List<Cid> memories) throws IOException;
+  /**
+   * Removes the namespace's memories with these CIDs. A memory of another namespace stays, even
+   * under the same CID: a forget in one namespace says nothing about another's.
+   */
+  void remove(String ns, List<Cid> memories) throws IOException;
+
+  /**
+   * True only when the index certainly holds no memory, counting what was added but is not yet
+   * visible or committed; an index that cannot tell answers false.
+   */
+  default boolean isEmpty() throws IOException {
+    return false;
+  }
 
   /** Records that everything up to {@code position} is applied; saved by the next commit. */
   void markApplied(long position);

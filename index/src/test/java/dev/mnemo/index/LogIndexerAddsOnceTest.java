@@ -14,7 +14,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -23,6 +26,46 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class LogIndexerAddsOnceTest {
   @TempDir Path dir;
+
+  /** The real index, counting the memories that come through each kind of add. */
+  static class CountingIndex extends ForwardingIndex {
+    final AtomicInteger replacing = new AtomicInteger();
+    final AtomicInteger fresh = new AtomicInteger();
+
+    CountingIndex(MemoryIndex real) {
+      super(real);
+    }
+
+    @Override
+    public void add(List<IndexedMemory> memories) throws IOException {
+      replacing.addAndGet(memories.size());
+      super.add(memories);
+    }
+
+    @Override
+    public void addNew(List<IndexedMemory> memories) throws IOException {
+      fresh.addAndGet(memories.size());
+      super.addNew(memories);
+    }
+  }
+
+  @Test
+  void anEmptyIndexTakesEveryMemoryWithoutADeleteTermAlsoThoseWrittenBeforeItsIndexerStarted() throws Exception {
+    try (MnemoStore store = MnemoStore.open(dir.resolve("data"));
+         LuceneMemoryIndex lucene = LuceneMemoryIndex.open(dir.resolve("index"), IndexConfig.defaults(8))) {
+      store.log().append("alice", batch(new Random(1), 0, 12));
+      CountingIndex index = new CountingIndex(lucene);
+      LogIndexer indexer = new LogIndexer(store.log(), index, 60_000);
+      store.log().append("alice", batch(new Random(2), 1, 3));
+
+      indexer.catchUp(null);
+
+      assertThat(index.fresh).hasValue(15);
+      assertThat(index.replacing).hasValue(0);
+      assertThat(lucene.size()).isEqualTo(15);
+      indexer.close();
+    }
+  }
 
   @Test
   void aMemoryListedByASecondEntryIsIndexedOnce() throws Exception {
@@ -75,36 +118,42 @@ class LogIndexerAddsOnceTest {
         indexer.close();
         assertThat(lucene.appliedPosition()).as("the position the commit saved").isZero();
       }
-      store.log().append("alice", batch(new Random(6), 1, 7));
-
       try (LuceneMemoryIndex reopened = LuceneMemoryIndex.open(indexDir, IndexConfig.defaults(8))) {
         assertThat(reopened.size()).as("memories the commit took").isEqualTo(20);
-        LogIndexer indexer = new LogIndexer(store.log(), reopened, 60_000);
+        CountingIndex index = new CountingIndex(reopened);
+        LogIndexer indexer = new LogIndexer(store.log(), index, 60_000);
+        store.log().append("alice", batch(new Random(6), 1, 7));
         indexer.catchUp(null);
 
         assertThat(reopened.size()).isEqualTo(27);
+        assertThat(index.replacing).as("replayed, may be in the index").hasValue(20);
+        assertThat(index.fresh).as("written after the indexer started").hasValue(7);
         indexer.close();
       }
     }
   }
 
-  @Test
-  void aPageThatFailedHalfWayIsAppliedAgainWithoutIndexingItsMemoriesTwice() throws Exception {
+  @ParameterizedTest(name = "failing with an Error: {0}")
+  @ValueSource(booleans = {false, true})
+  void aPageThatFailedHalfWayIsAppliedAgainWithoutIndexingItsMemoriesTwice(boolean error) throws Exception {
     try (MnemoStore store = MnemoStore.open(dir.resolve("data"));
          LuceneMemoryIndex lucene = LuceneMemoryIndex.open(dir.resolve("index"), IndexConfig.defaults(8))) {
       AtomicBoolean failNextRemove = new AtomicBoolean(true);
       MemoryIndex index = new ForwardingIndex(lucene) {
         @Override
-        public void remove(List<Cid> memories) throws IOException {
+        public void remove(String ns, List<Cid> memories) throws IOException {
           if (failNextRemove.getAndSet(false)) {
+            if (error) {
+              throw new OutOfMemoryError("disk full (test, as an Error)");
+            }
             throw new IOException("disk full (test)");
           }
-          super.remove(memories);
+          super.remove(ns, memories);
         }
       };
       LogIndexer indexer = new LogIndexer(store.log(), index, 60_000);
-      // One page: an entry that adds ten memories, then one that forgets one of them. The adds
-      // go in before the forget, and the forget fails.
+      // One page: an entry that adds ten memories, then one that forgets one of them. The nine
+      // still live go in before the forget, and the forget fails.
       Appended added = store.log().append("alice", batch(new Random(8), 0, 10));
       store.log().forget("alice", List.of(added.memories().get(0)));
       assertThatThrownBy(() -> indexer.catchUp(null)).hasMessageContaining("disk full");

@@ -79,11 +79,33 @@ class LuceneMemoryIndexTest {
   }
 
   @Test
+  void aRemovalInOneNamespaceLeavesAnotherNamespacesMemoryOfTheSameCid() throws Exception {
+    // A peer's signed forget in bob may name alice's memory; it says nothing about alice's copy.
+    IndexedMemory a = memory("alice", "alpha", new float[] {1, 0, 0, 0}, Map.of(), List.of(), 1, 1);
+    index.addNew(List.of(a));
+    index.remove("bob", List.of(a.cid()));
+    index.refresh();
+    assertThat(index.size()).isEqualTo(1);
+
+    index.remove("alice", List.of(a.cid()));
+    index.refresh();
+    assertThat(index.size()).isZero();
+  }
+
+  @Test
+  void anIndexIsEmptyUntilAMemoryIsAddedEvenBeforeItIsVisible() throws Exception {
+    assertThat(index.isEmpty()).isTrue();
+    index.addNew(List.of(memory("alice", "alpha", new float[] {1, 0, 0, 0}, Map.of(), List.of(), 1, 1)));
+    assertThat(index.isEmpty()).as("added, not refreshed or committed").isFalse();
+    assertThat(index.size()).as("what recall sees").isZero();
+  }
+
+  @Test
   void removeAndCommittedPositionSurviveReopen() throws Exception {
     IndexedMemory a = memory("alice", "alpha", new float[] {1, 0, 0, 0}, Map.of(), List.of(), 1, 1);
     IndexedMemory b = memory("alice", "beta", new float[] {0, 1, 0, 0}, Map.of(), List.of(), 2, 2);
     index.add(List.of(a, b));
-    index.remove(List.of(a.cid()));
+    index.remove("alice", List.of(a.cid()));
     index.markApplied(7);
     index.commit();
     index.close();
