@@ -5,9 +5,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.mnemo.store.MnemoStore;
+import dev.mnemo.store.block.Block;
+import dev.mnemo.store.car.CarWriter;
+import dev.mnemo.store.car.NamespaceCar;
+import dev.mnemo.store.identity.AgentKey;
+import dev.mnemo.store.model.LogEntry;
+import dev.mnemo.store.model.Op;
 import dev.mnemo.store.cid.Cid;
 import dev.mnemo.store.log.Appended;
 import dev.mnemo.store.model.Memory;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -83,6 +91,27 @@ class LogIndexerAddsOnceTest {
       indexer.catchUp(null);
 
       assertThat(index.size()).isEqualTo(15);
+      indexer.close();
+    }
+  }
+
+  @Test
+  void aForgetInAnotherNamespaceLeavesTheMemoryInItsOwnNamespacesRecall() throws Exception {
+    try (MnemoStore store = MnemoStore.open(dir.resolve("data"));
+         LuceneMemoryIndex index = LuceneMemoryIndex.open(dir.resolve("index"), IndexConfig.defaults(8))) {
+      LogIndexer indexer = new LogIndexer(store.log(), index, 60_000);
+      Cid alices = store.log().append("alice", batch(new Random(9), 0, 1)).memories().get(0);
+      // Someone's signed forget in bob that names alice's memory, arriving in a CAR.
+      Block forget = Block.dagCbor(LogEntry.signed(AgentKey.generate(), "bob", Op.FORGET, List.of(alices), List.of(), 1)
+          .encode());
+      ByteArrayOutputStream car = new ByteArrayOutputStream();
+      new CarWriter(car, List.of(forget.cid())).write(forget);
+      NamespaceCar.importCar(store.log(), new ByteArrayInputStream(car.toByteArray()));
+      assertThat(store.log().liveSince("alice", alices)).as("alice's state").isPositive();
+
+      indexer.catchUp(null);
+
+      assertThat(index.size()).isEqualTo(1);
       indexer.close();
     }
   }
