@@ -13,8 +13,8 @@ import dev.mnemo.node.ipfs.KuboBlockStore;
 import dev.mnemo.node.ipfs.KuboClient;
 import dev.mnemo.node.metrics.Metrics;
 import dev.mnemo.store.MnemoStore;
-import dev.mnemo.store.log.MemoryCacheStats;
 import dev.mnemo.store.cid.Cid;
+import dev.mnemo.store.log.MemoryCacheStats;
 import dev.mnemo.sync.Peer;
 import dev.mnemo.sync.PeerStatus;
 import dev.mnemo.sync.PeerClient;
@@ -100,7 +100,7 @@ public final class MemoryNode implements AutoCloseable {
   /** The embedded store, or blocks on an IPFS node with the rest of the state kept locally. */
   private static MnemoStore openStore(NodeConfig config, Vertx vertx) throws IOException {
     if (!config.blockStore().equals(NodeConfig.IPFS)) {
-      return MnemoStore.open(config.dataDir(), null, config.memoryCacheMb() * (1L << 20));
+      return MnemoStore.open(config.dataDir(), null, config.memoryCacheBytes());
     }
     KuboClient client = new KuboClient(vertx, java.net.URI.create(config.ipfsApi()), config.ipfsTimeoutMillis(), 2);
     try {
@@ -111,7 +111,7 @@ public final class MemoryNode implements AutoCloseable {
       LOG.log(System.Logger.Level.WARNING, "the IPFS node at " + config.ipfsApi() + " does not answer yet: " + rootMessage(e));
     }
     return MnemoStore.open(config.dataDir(), new KuboBlockStore(client, config.ipfsTimeoutMillis(), 2),
-        config.memoryCacheMb() * (1L << 20));
+        config.memoryCacheBytes());
   }
 
   public static Path indexDir(Path dataDir) {

@@ -82,4 +82,9 @@ public record NodeConfig(
   public IndexConfig indexConfig() {
     return new IndexConfig(dimension, vectorEncoding, hnswM, hnswBeamWidth, recallDepth, indexGraphBuild);
   }
+
+  /** {@link #memoryCacheMb} in bytes, as the store takes it. */
+  public long memoryCacheBytes() {
+    return memoryCacheMb * (1L << 20);
+  }
 }

@@ -11,6 +11,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
 import org.rocksdb.WriteBatch;
@@ -31,12 +32,12 @@ final class PendingDeletes {
 
   private final RocksStorage storage;
   private final BlockStore blocks;
-  private final java.util.function.Consumer<List<Cid>> onRemoved;
+  private final Consumer<List<Cid>> onRemoved;
   private final Set<Cid> pending = new LinkedHashSet<>();
   private long retryAtNanos;
 
   /** {@code onRemoved} hears of the blocks removed, so that caches can drop what a read put back meanwhile. */
-  PendingDeletes(RocksStorage storage, BlockStore blocks, java.util.function.Consumer<List<Cid>> onRemoved) {
+  PendingDeletes(RocksStorage storage, BlockStore blocks, Consumer<List<Cid>> onRemoved) {
     this.storage = storage;
     this.blocks = blocks;
     this.onRemoved = onRemoved;
