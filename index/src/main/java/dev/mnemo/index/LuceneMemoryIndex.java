@@ -99,6 +99,7 @@ public final class LuceneMemoryIndex implements MemoryIndex {
   private final IndexWriter writer;
   private final SearcherManager searchers;
   private final AtomicLong applied = new AtomicLong();
+  private final AtomicLong refusedDocuments = new AtomicLong();
   private ExecutorService mergeExecutor;
   private final GraphPendingMergePolicy mergePolicy = new GraphPendingMergePolicy();
   /**
@@ -237,8 +238,12 @@ public final class LuceneMemoryIndex implements MemoryIndex {
   @Override
   public void add(List<IndexedMemory> memories) throws IOException {
     for (IndexedMemory memory : memories) {
-      Document doc = MemoryDocuments.toDocument(memory, config.dimension());
-      writer.updateDocument(new Term(MemoryDocuments.CID, memory.cid().toString()), doc);
+      try {
+        Document doc = MemoryDocuments.toDocument(memory, config.dimension());
+        writer.updateDocument(new Term(MemoryDocuments.CID, memory.cid().toString()), doc);
+      } catch (IllegalArgumentException e) {
+        refused(memory, e);
+      }
     }
   }
 
@@ -247,8 +252,28 @@ public final class LuceneMemoryIndex implements MemoryIndex {
     // Profiled at 100k in bulk mode, the delete term that updateDocument buffers for each memory
     // (and applies to the flushed and older segments) cost a sixth of the indexing thread.
     for (IndexedMemory memory : memories) {
-      writer.addDocument(MemoryDocuments.toDocument(memory, config.dimension()));
+      try {
+        writer.addDocument(MemoryDocuments.toDocument(memory, config.dimension()));
+      } catch (IllegalArgumentException e) {
+        refused(memory, e);
+      }
     }
+  }
+
+  /**
+   * A document Lucene refuses (its writer stays usable: the exception is not an aborting one) is
+   * left out of recall and logged. Thrown on, it would fail the indexer's page on every retry, so
+   * that nothing after it was ever indexed and the node could not start.
+   */
+  private void refused(IndexedMemory memory, IllegalArgumentException e) {
+    refusedDocuments.incrementAndGet();
+    System.getLogger(LuceneMemoryIndex.class.getName()).log(System.Logger.Level.WARNING,
+        "memory " + memory.cid() + " in namespace " + memory.memory().ns() + " left out of the index: " + e.getMessage());
+  }
+
+  /** How many memories Lucene refused since this index was opened (see {@link #refused}). */
+  public long refusedDocuments() {
+    return refusedDocuments.get();
   }
 
   @Override
@@ -401,6 +426,10 @@ public final class LuceneMemoryIndex implements MemoryIndex {
     try {
       List<RecallHit> hits = new Recall(searcher, query).run();
       return new RecallResult(hits, (System.nanoTime() - start) / 1e6);
+    } catch (IndexSearcher.TooManyClauses e) {
+      // Each distinct word of a keyword query is a clause; a bad request, not a failure.
+      throw new IllegalArgumentException("the query has more distinct words than a keyword recall takes ("
+          + IndexSearcher.getMaxClauseCount() + ")", e);
     } finally {
       searchers.release(searcher);
     }

@@ -20,14 +20,17 @@ import org.apache.lucene.document.NumericDocValuesField;
 import org.apache.lucene.document.StoredField;
 import org.apache.lucene.document.StringField;
 import org.apache.lucene.document.TextField;
+import org.apache.lucene.index.IndexWriter;
 import org.apache.lucene.index.Term;
 import org.apache.lucene.index.VectorSimilarityFunction;
 import org.apache.lucene.search.BooleanClause.Occur;
 import org.apache.lucene.search.BooleanQuery;
 import org.apache.lucene.search.MatchAllDocsQuery;
+import org.apache.lucene.search.MatchNoDocsQuery;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.search.TermQuery;
 import org.apache.lucene.util.BytesRef;
+import org.apache.lucene.util.UnicodeUtil;
 
 /**
  * The index schema: how a memory becomes a Lucene document, and how a filter becomes a query on
@@ -62,13 +65,13 @@ final class MemoryDocuments {
     doc.add(new NumericDocValuesField(TS, memory.ts()));
     doc.add(new NumericDocValuesField(POSITION, indexed.position()));
     for (String tag : memory.tags()) {
-      doc.add(new StringField(TAG, tag, Field.Store.NO));
+      addExact(doc, TAG, tag);
     }
     for (Map.Entry<String, Object> e : memory.metadata().entrySet()) {
       switch (e.getValue()) {
         case Number n -> doc.add(new DoublePoint(META + e.getKey() + NUMERIC, n.doubleValue()));
         case Boolean bool -> doc.add(new StringField(META + e.getKey() + BOOLEAN, bool.toString(), Field.Store.NO));
-        default -> doc.add(new StringField(META + e.getKey(), String.valueOf(e.getValue()), Field.Store.NO));
+        default -> addExact(doc, META + e.getKey(), String.valueOf(e.getValue()));
       }
     }
     float[] vector = usableVector(memory.embedding(), dimension);
@@ -161,6 +164,18 @@ final class MemoryDocuments {
     return normalized(embedding.vector());
   }
 
+  /**
+   * A tag or string metadata value as an exact-match term. Lucene refuses a whole document with a
+   * term over {@link IndexWriter#MAX_TERM_LENGTH} UTF-8 bytes; the HTTP API's limits keep values
+   * far shorter, but a memory from a peer or a CAR file is not held to them. Such a value is left
+   * out of filtering, so that the memory still reaches recall.
+   */
+  private static void addExact(Document doc, String field, String value) {
+    if (UnicodeUtil.calcUTF16toUTF8Length(value, 0, value.length()) <= IndexWriter.MAX_TERM_LENGTH) {
+      doc.add(new StringField(field, value, Field.Store.NO));
+    }
+  }
+
   static float[] normalized(float[] vector) {
     double sum = 0;
     for (float f : vector) {
@@ -169,10 +184,12 @@ final class MemoryDocuments {
     if (sum == 0 || !Double.isFinite(sum)) {
       return null;
     }
-    float scale = (float) (1 / Math.sqrt(sum));
+    // In double: for a vector of norm below ~3e-39 the scale overflows a float, and a vector of
+    // infinities would then reach Lucene, which refuses it.
+    double scale = 1 / Math.sqrt(sum);
     float[] out = new float[vector.length];
     for (int i = 0; i < vector.length; i++) {
-      out[i] = vector[i] * scale;
+      out[i] = (float) (vector[i] * scale);
     }
     return out;
   }
@@ -195,6 +212,10 @@ final class MemoryDocuments {
     }
     if (filter.after() != null || filter.before() != null) {
       long lo = filter.after() == null ? Long.MIN_VALUE : filter.after();
+      if (filter.before() != null && filter.before() == Long.MIN_VALUE) {
+        // Nothing is before the smallest time; before - 1 would wrap round to match everything.
+        return new BooleanQuery.Builder().add(new MatchNoDocsQuery(), Occur.FILTER).build();
+      }
       long hi = filter.before() == null ? Long.MAX_VALUE : filter.before() - 1;
       b.add(LongPoint.newRangeQuery(TS, lo, hi), Occur.FILTER);
     }

@@ -143,6 +143,56 @@ class LuceneMemoryIndexTest {
     }
   }
 
+  /** A vector of norm ~1e-39 once made a scale that overflowed a float, and Lucene refused the infinities. */
+  @Test
+  void aVectorOfTinyNormIsIndexedAndSearchedByItsDirection() throws Exception {
+    IndexedMemory tiny = memory("alice", "tiny", new float[] {1e-39f, 0, 0, 0}, Map.of(), List.of(), 1000, 1);
+    IndexedMemory other = memory("alice", "other", new float[] {0, 1, 0, 0}, Map.of(), List.of(), 1000, 1);
+    index.addNew(List.of(tiny, other));
+    index.refresh();
+    assertThat(index.refusedDocuments()).isZero();
+
+    var byDirection = index.recall(RecallQuery.of("alice", null, new float[] {1, 0, 0, 0}, 1, RecallMode.VECTOR)).hits();
+    assertThat(byDirection).extracting(RecallHit::cid).containsExactly(tiny.cid());
+    assertThat(byDirection.get(0).vector()).isCloseTo(1.0, org.assertj.core.data.Offset.offset(0.001));
+    var tinyQuery = index.recall(RecallQuery.of("alice", null, new float[] {0, 1e-40f, 0, 0}, 1, RecallMode.VECTOR)).hits();
+    assertThat(tinyQuery).extracting(RecallHit::cid).containsExactly(other.cid());
+  }
+
+  /** Lucene refuses a term over 32,766 bytes; a peer's memory is not held to the API's tag limits. */
+  @Test
+  void aTagTooLongForATermIsLeftOutOfFilteringAndTheMemoryIsStillRecalled() throws Exception {
+    String immense = "x".repeat(40_000);
+    IndexedMemory big = memory("alice", "a memory with an immense tag", new float[] {1, 0, 0, 0},
+        Map.of("note", immense), List.of(immense, "short"), 1000, 1);
+    index.addNew(List.of(big));
+    index.refresh();
+    assertThat(index.refusedDocuments()).isZero();
+    assertThat(index.recall(RecallQuery.of("alice", "immense", null, 5, RecallMode.KEYWORD)).hits())
+        .extracting(RecallHit::cid).containsExactly(big.cid());
+    assertThat(index.recall(query("alice", new float[] {1, 0, 0, 0}, new RecallFilter(Map.of(), Map.of(), List.of("short"), null, null))).hits())
+        .extracting(RecallHit::cid).containsExactly(big.cid());
+  }
+
+  /**
+   * A document Lucene refuses is left out, and the ones around it are indexed: thrown on, it failed
+   * the indexer's page on every retry. Here the refusal is a field whose kind changes: the string
+   * metadata key "x#n" lands on the field the number under "x" is indexed in.
+   */
+  @Test
+  void aDocumentLuceneRefusesIsLeftOutAndTheOthersAreIndexed() throws Exception {
+    IndexedMemory number = memory("alice", "number", new float[] {1, 0, 0, 0}, Map.of("x", 1), List.of(), 1000, 1);
+    IndexedMemory clash = memory("alice", "clash", new float[] {1, 0, 0, 0}, Map.of("x#n", "a"), List.of(), 1000, 1);
+    IndexedMemory after = memory("alice", "after", new float[] {1, 0, 0, 0}, Map.of(), List.of(), 1000, 2);
+    index.addNew(List.of(number, clash, after));
+    index.add(List.of(clash));
+    index.refresh();
+
+    assertThat(index.refusedDocuments()).isEqualTo(2);
+    assertThat(index.recall(RecallQuery.of("alice", null, new float[] {1, 0, 0, 0}, 5, RecallMode.VECTOR)).hits())
+        .extracting(RecallHit::cid).containsExactlyInAnyOrder(number.cid(), after.cid());
+  }
+
   private static RecallQuery query(String ns, float[] vector, RecallFilter filter) {
     return new RecallQuery(ns, null, vector, 5, RecallMode.VECTOR, filter, 0, RecallQuery.DEFAULT_HALF_LIFE, System.currentTimeMillis());
   }

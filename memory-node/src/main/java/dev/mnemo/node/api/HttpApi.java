@@ -358,7 +358,14 @@ public final class HttpApi {
       case null -> {
         status = ctx.statusCode() > 0 ? ctx.statusCode() : 500;
         code = status == 413 ? "too_large" : status == 400 ? "bad_request" : "error";
-        message = status == 413 ? "the request body exceeds " + limits.maxBodyBytes() + " bytes" : "request failed";
+        // The body handler fails before the route is known: tell the import's limit by its path.
+        long limit = ctx.request().path().endsWith("/import") ? limits.maxImportBytes() : limits.maxBodyBytes();
+        message = status == 413 ? "the request body exceeds " + limit + " bytes" : "request failed";
+      }
+      case io.vertx.core.http.HttpClosedException closed -> {
+        // The client went away mid-request: no one to answer, and not the node's failure.
+        count(route, 499);
+        return;
       }
       case ApiException api -> {
         status = api.status();

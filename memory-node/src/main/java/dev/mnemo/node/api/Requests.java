@@ -367,8 +367,16 @@ public final class Requests {
       if (!metadata.isObject()) {
         throw invalid("filter.metadata must be an object");
       }
+      // A memory holds at most this many keys, so a filter on more matches nothing anyway; and
+      // each key is a clause of the search, of which Lucene takes at most 1,024.
+      if (metadata.size() > limits.maxMetadataKeys()) {
+        throw invalid("filter.metadata has " + metadata.size() + " keys; the limit is " + limits.maxMetadataKeys());
+      }
       for (Iterator<Map.Entry<String, JsonNode>> it = metadata.fields(); it.hasNext(); ) {
         Map.Entry<String, JsonNode> e = it.next();
+        if (e.getKey().isEmpty() || e.getKey().length() > limits.maxKeyChars()) {
+          throw invalid("filter.metadata keys must be 1-" + limits.maxKeyChars() + " characters");
+        }
         if (e.getValue().isObject()) {
           ranges.put(e.getKey(), range((ObjectNode) e.getValue(), "filter.metadata." + e.getKey()));
         } else {

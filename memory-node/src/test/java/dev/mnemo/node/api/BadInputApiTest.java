@@ -363,6 +363,10 @@ class BadInputApiTest {
     refused(404, "not_found", () -> api.get("/v1/memories/" + unknown + "/history"));
     refused(404, "not_found", () -> api.delete("/v1/namespaces/" + SEEDED + "/memories/" + unknown));
     refused(404, "not_found", () -> api.get("/v1/blocks/" + unknown));
+    // A log entry's CID is not a memory's: 404, not a corrupt block.
+    String entry = api.getJson("/v1/node").path("namespaces").findValue("heads").get(0).asText();
+    refused(404, "not_found", () -> api.get("/v1/memories/" + entry));
+    refused(404, "not_found", () -> api.get("/v1/memories/" + entry + "/history"));
     // Forgetting through another namespace's path must not touch the memory.
     refused(404, "not_found", () -> api.delete("/v1/namespaces/" + NS + "/memories/" + seeded.get(2)));
     assertThat(api.get("/v1/memories/" + seeded.get(2)).status()).isEqualTo(200);
@@ -429,6 +433,45 @@ class BadInputApiTest {
     refused(422, "validation_failed", () -> api.post(RECALL, Map.of("vector", v, "recency", Map.of("weight", 1.5))));
     refused(422, "validation_failed", () -> api.post(RECALL, Map.of("vector", v, "recency", Map.of("weight", -0.1))));
     refused(422, "validation_failed", () -> api.post(RECALL, Map.of("vector", v, "recency", Map.of("halfLifeDays", 0))));
+  }
+
+  /** Lucene takes at most 1,024 clauses; more words, or more filter keys, were a 500. */
+  @Test
+  void recallsOverLuceneClauseLimitAre422NotAServerError() {
+    float[] v = TestVectors.random(61);
+    StringBuilder words = new StringBuilder();
+    for (int i = 0; i < 1_100; i++) {
+      words.append(" w").append(i);
+    }
+    refused(422, "validation_failed", () -> api.post(RECALL, Map.of("query", words.toString().trim(), "mode", "keyword")));
+    for (int keys : List.of(65, 1_100)) {
+      Map<String, Object> metadata = new LinkedHashMap<>();
+      for (int i = 0; i < keys; i++) {
+        metadata.put("k" + i, i);
+      }
+      refused(422, "validation_failed", () -> api.post(RECALL, Map.of("vector", v, "filter", Map.of("metadata", metadata))));
+    }
+    refused(422, "validation_failed", () -> api.post(RECALL, Map.of("vector", v,
+        "filter", Map.of("metadata", Map.of("k".repeat(129), "x")))));
+  }
+
+  /**
+   * A vector of norm ~1e-39 passed the finite and not-all-zero checks, then normalized to
+   * infinities that Lucene refused: every later remember and recall failed, and the node could not
+   * start again. It is a direction like any other.
+   */
+  @Test
+  void aVectorOfTinyNormIsRememberedAndRecalledByItsDirection() {
+    float[] tiny = new float[TestVectors.DIMENSION];
+    tiny[0] = 1e-39f;
+    String ns = "tiny";
+    String cid = api.remember(ns, Map.of("text", "a tiny vector", "vector", tiny));
+    String after = api.remember(ns, memory("remembered after it", 62));
+    float[] direction = new float[TestVectors.DIMENSION];
+    direction[0] = 1;
+    assertThat(api.recallCids(ns, Map.of("vector", direction, "k", 1))).containsExactly(cid);
+    assertThat(api.recallCids(ns, Map.of("vector", tiny, "k", 1))).containsExactly(cid);
+    assertThat(api.recallCids(ns, Map.of("query", "remembered", "mode", "keyword"))).containsExactly(after);
   }
 
   @Test

@@ -158,6 +158,9 @@ class RecallFilterApiTest {
     assertFilter(Map.of("after", 5_000), List.of());
     assertFilter(Map.of("before", 1_000), List.of());
     assertFilter(Map.of("after", 3_000, "before", 2_000), List.of());
+    // Nothing is before the smallest time (before - 1 once wrapped round to match everything).
+    assertFilter(Map.of("before", Long.MIN_VALUE), List.of());
+    assertFilter(Map.of("after", Long.MIN_VALUE), List.of(t1, t2, t3, t4));
   }
 
   @Test

@@ -48,20 +48,23 @@ final class MemoryCache {
     Memory fetch() throws java.io.IOException;
   }
 
-  /** Whether a fetched memory may be cached: false for one that is no longer live. */
-  interface Cacheable {
+  /** Whether a fetched memory is live: only live memories are served and cached. */
+  interface Live {
     boolean test(Memory memory) throws java.io.IOException;
   }
 
   /**
-   * The cached memory of {@code cid}, or what {@code fetch} returns (null: absent), cached when
-   * {@code cacheable} says so. The check runs after the fetch, within the window the eviction
-   * counter guards: a forget commits its state before it evicts, so either the check sees the
-   * forget or the eviction comes after the put.
+   * The cached memory of {@code cid}, or what {@code fetch} returns if {@code live} says so, then
+   * cached; null when absent or not live. On a block store outside the engine (IPFS) a forgotten
+   * memory's block stays readable until it is removed, and removal may fail and wait for a retry.
+   * The check runs after the fetch, within the window the eviction counter guards: a forget
+   * commits its state before it evicts, so either the check sees the forget or the eviction comes
+   * after the put.
    */
-  Memory load(Cid cid, Fetch fetch, Cacheable cacheable) throws java.io.IOException {
+  Memory load(Cid cid, Fetch fetch, Live live) throws java.io.IOException {
     if (maxBytes == 0) {
-      return fetch.fetch();
+      Memory fetched = fetch.fetch();
+      return fetched != null && live.test(fetched) ? fetched : null;
     }
     Segment segment = segment(cid);
     Memory cached = segment.get(cid);
@@ -72,8 +75,8 @@ final class MemoryCache {
     misses.incrementAndGet();
     long before = evictions.get();
     Memory fetched = fetch.fetch();
-    if (fetched == null || !cacheable.test(fetched)) {
-      return fetched;
+    if (fetched == null || !live.test(fetched)) {
+      return null;
     }
     segment.put(cid, fetched, weight(fetched));
     if (evictions.get() != before) {

@@ -301,10 +301,8 @@ public final class NamespaceLog implements AutoCloseable {
     }
   }
 
-  /** A stored memory, hash-verified and decoded; empty when unknown or forgotten here. */
+  /** A stored memory, hash-verified and decoded; empty when unknown, not a memory, or forgotten here. */
   public Optional<Memory> memory(Cid cid) throws IOException {
-    // Only live memories are cached: on a block store outside the engine (IPFS) a forgotten
-    // memory's block stays readable until it is removed, and removal may fail and wait for a retry.
     return Optional.ofNullable(memoryCache.load(cid, () -> fetchMemory(cid), m -> state(m.ns(), cid) == MemoryState.LIVE));
   }
 
@@ -325,9 +323,21 @@ public final class NamespaceLog implements AutoCloseable {
     try {
       return Memory.decode(bytes.get());
     } catch (InvalidFormatException e) {
+      if (isLogEntry(bytes.get())) {
+        // A log entry's CID where a memory's was asked for: a wrong question, not a corrupt block.
+        return null;
+      }
       throw new CorruptBlockException(cid, "not a memory: " + e.getMessage(), e);
     }
   }
+  private static boolean isLogEntry(byte[] block) {
+    try {
+      return DagCbor.decodeMap(block).containsKey("op") && LogEntry.decode(block) != null;
+    } catch (InvalidFormatException e) {
+      return false;
+    }
+  }
+
 
   /** Size and hit counts of the cache of decoded memories that {@link #memory} reads through. */
   public MemoryCacheStats memoryCacheStats() {

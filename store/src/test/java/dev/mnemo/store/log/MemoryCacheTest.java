@@ -72,14 +72,17 @@ class MemoryCacheTest {
   }
 
   @Test
-  void aMemoryTheCheckRefusesIsReturnedButNotCached() throws Exception {
+  void aMemoryThatIsNotLiveIsNeitherReturnedNorCached() throws Exception {
     MemoryCache cache = new MemoryCache(1 << 20);
     Memory m = memory("one");
     CountingFetch fetch = new CountingFetch(m);
-    assertThat(cache.load(cidOf(m), fetch, x -> false)).isEqualTo(m);
-    assertThat(cache.load(cidOf(m), fetch, x -> false)).isEqualTo(m);
+    assertThat(cache.load(cidOf(m), fetch, x -> false)).isNull();
+    assertThat(cache.load(cidOf(m), fetch, x -> false)).isNull();
     assertThat(fetch.count()).hasValue(2);
     assertThat(cache.stats().entries()).isZero();
+    MemoryCache off = new MemoryCache(0);
+    assertThat(off.load(cidOf(m), fetch, x -> false)).as("with the cache off too").isNull();
+    assertThat(off.load(cidOf(m), fetch, x -> true)).isEqualTo(m);
   }
 
   @Test
