@@ -2,6 +2,7 @@ package dev.mnemo.store.log;
 
 import dev.mnemo.store.block.Block;
 import dev.mnemo.store.block.BlockStore;
+import dev.mnemo.store.block.CorruptBlockException;
 import dev.mnemo.store.cid.Cid;
 import dev.mnemo.store.identity.AgentKey;
 import dev.mnemo.store.model.LogEntry;
@@ -43,8 +44,9 @@ final class LogWriter implements Staging.Committed {
 
   /** Entries from outside, already hash- and signature-checked, in causal order. */
   /** {@code forgotten}: per namespace, the memories some entry of the batch forgets. */
+  /** {@code storedParents}: the stored entries the batch names as parents, decoded. */
   record Apply(List<VerifiedEntry> entries, Map<Cid, Block> memories, Map<String, Set<Cid>> forgotten,
-      CompletableFuture<Integer> done) implements Request {}
+      Map<Cid, LogEntry> storedParents, CompletableFuture<Integer> done) implements Request {}
 
   record VerifiedEntry(Block block, LogEntry entry) {}
 
@@ -130,16 +132,20 @@ final class LogWriter implements Staging.Committed {
     while (i < group.size()) {
       Request request = group.get(i);
       int end = i + 1;
-      switch (request) {
-        case Add add -> {
-          end = coalescedEnd(group, i);
-          stageAdds(root, group.subList(i, end), onCommit);
+      if (!(request instanceof Apply)) {
+        end = coalescedEnd(group, i);
+      }
+      List<Request> run = group.subList(i, end);
+      try {
+        switch (request) {
+          case Add add -> stageAdds(root, run, onCommit);
+          case Forget forget -> stageForgets(root, run, onCommit);
+          case Apply apply -> stageApply(root, apply, onCommit);
         }
-        case Forget forget -> {
-          end = coalescedEnd(group, i);
-          stageForgets(root, group.subList(i, end), onCommit);
-        }
-        case Apply apply -> stageApply(root, apply, onCommit);
+      } catch (RuntimeException e) {
+        // Staged into a child that was never merged: the rest of the group goes on without it.
+        List<Request> failed = List.copyOf(run);
+        onCommit.add(() -> failed.forEach(r -> future(r).completeExceptionally(e)));
       }
       i = end;
     }
@@ -203,7 +209,8 @@ final class LogWriter implements Staging.Committed {
         refs.add(block.cid());
       }
     }
-    LogEntry entry = LogEntry.signed(signer, ns, Op.ADD, List.copyOf(refs), List.copyOf(s.heads(ns)), s.clock(ns) + 1);
+    List<Cid> parents = parents(s, ns);
+    LogEntry entry = LogEntry.signed(signer, ns, Op.ADD, List.copyOf(refs), parents, clockAfter(s, ns, parents));
     Block entryBlock = Block.dagCbor(entry.encode());
     long position = s.nextPosition;
     stageEntry(s, entryBlock.cid(), entryBlock.data(), entry, memories);
@@ -235,7 +242,8 @@ final class LogWriter implements Staging.Committed {
       return;
     }
     Staging s = root.child();
-    LogEntry entry = LogEntry.signed(signer, ns, Op.FORGET, List.copyOf(refs), List.copyOf(s.heads(ns)), s.clock(ns) + 1);
+    List<Cid> parents = parents(s, ns);
+    LogEntry entry = LogEntry.signed(signer, ns, Op.FORGET, List.copyOf(refs), parents, clockAfter(s, ns, parents));
     Block entryBlock = Block.dagCbor(entry.encode());
     long position = s.nextPosition;
     stageEntry(s, entryBlock.cid(), entryBlock.data(), entry, Map.of());
@@ -247,6 +255,8 @@ final class LogWriter implements Staging.Committed {
 
   private void stageApply(Staging root, Apply apply, List<Runnable> onCommit) {
     Staging s = root.child();
+    Map<Cid, LogEntry> batch = new HashMap<>();
+    apply.entries().forEach(v -> batch.put(v.block().cid(), v.entry()));
     int applied = 0;
     try {
       for (VerifiedEntry verified : apply.entries()) {
@@ -255,10 +265,23 @@ final class LogWriter implements Staging.Committed {
         if (s.entryPosition(cid) != null) {
           continue;
         }
+        long highestParentClock = 0;
         for (Cid parent : entry.parents()) {
-          if (s.entryPosition(parent) == null) {
+          LogEntry p = batch.containsKey(parent) ? batch.get(parent) : apply.storedParents().get(parent);
+          if (s.entryPosition(parent) == null || p == null) {
             throw new RejectedEntryException(cid, "its parent " + parent + " is neither stored here nor in the batch");
           }
+          if (!p.ns().equals(entry.ns())) {
+            // It would tie the two logs together: replicating, exporting or importing one would need the other.
+            throw new RejectedEntryException(cid, "its parent " + parent + " is an entry of namespace " + p.ns());
+          }
+          highestParentClock = Math.max(highestParentClock, p.clock());
+        }
+        // The Lamport rule every writer follows. A larger clock would push every later entry's
+        // towards overflow, and then no one could write to the namespace.
+        if (entry.clock() != highestParentClock + 1) {
+          throw new RejectedEntryException(cid, "its clock " + entry.clock() + " is not one past its highest parent's, "
+              + highestParentClock);
         }
         if (entry.op() == Op.ADD) {
           for (Cid ref : entry.refs()) {
@@ -278,6 +301,47 @@ final class LogWriter implements Staging.Committed {
     s.mergeIntoParent();
     int count = applied;
     onCommit.add(() -> apply.done().complete(count));
+  }
+
+  /**
+   * A new local entry's parents: the namespace's heads, or, if concurrent writers elsewhere left
+   * more than an entry may list, the first {@link LogEntry#MAX_PARENTS} of them in CID order. The
+   * heads left out stay heads, so each later entry merges the next lot of them.
+   */
+  static List<Cid> parents(Staging s, String ns) {
+    Set<Cid> heads = s.heads(ns);
+    if (heads.size() <= LogEntry.MAX_PARENTS) {
+      return List.copyOf(heads);
+    }
+    return heads.stream().sorted().limit(LogEntry.MAX_PARENTS).toList();
+  }
+
+  /**
+   * One past the highest clock among {@code parents}. With every head a parent that is one past
+   * the namespace's clock, since the highest clock is always a head's. Otherwise the parents are
+   * read (a namespace with more heads than an entry may list: rare, so the reads are affordable).
+   */
+  private long clockAfter(Staging s, String ns, List<Cid> parents) {
+    if (parents.size() == s.heads(ns).size()) {
+      return Math.addExact(s.clock(ns), 1);
+    }
+    long highest = 0;
+    for (Cid parent : parents) {
+      highest = Math.max(highest, entryOf(s, parent).clock());
+    }
+    return Math.addExact(highest, 1);
+  }
+
+  private LogEntry entryOf(Staging s, Cid cid) {
+    try {
+      byte[] staged = s.stagedBlock(cid);
+      if (staged != null) {
+        return LogEntry.decode(staged);
+      }
+      return reads.entry(cid).orElseThrow(() -> new CorruptBlockException(cid, "a head's entry block is missing"));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   private static boolean isLive(Staging s, String ns, Cid ref) {

@@ -5,6 +5,7 @@ import dev.mnemo.store.block.Block;
 import dev.mnemo.store.block.BlockStore;
 import dev.mnemo.store.block.CorruptBlockException;
 import dev.mnemo.store.cid.Cid;
+import dev.mnemo.store.cid.Multicodec;
 import dev.mnemo.store.codec.DagCbor;
 import dev.mnemo.store.identity.AgentKey;
 import dev.mnemo.store.log.LogWriter.VerifiedEntry;
@@ -137,6 +138,11 @@ public final class NamespaceLog implements AutoCloseable {
       if (!block.isIntact()) {
         throw new CorruptBlockException(block.cid(), "bytes do not hash to the CID");
       }
+      if (!isLogBlockCid(block.cid())) {
+        // The hash check covers the multihash only; the same bytes under another codec or CID
+        // version would otherwise come in again as a new entry, with a valid signature.
+        throw new RejectedEntryException(block.cid(), "not a CIDv1 of dag-cbor with sha2-256, as every log block is");
+      }
       classify(block, entryBlocks, entries, memoryBlocks, memories);
     }
     Map<String, Set<Cid>> forgotten = new HashMap<>();
@@ -163,7 +169,28 @@ public final class NamespaceLog implements AutoCloseable {
       ordered.add(new VerifiedEntry(entryBlocks.get(cid), entries.get(cid)));
     }
     CompletableFuture<Integer> done = new CompletableFuture<>();
-    return await(writer.submit(new LogWriter.Apply(ordered, memoryBlocks, forgotten, done), done));
+    return await(writer.submit(new LogWriter.Apply(ordered, memoryBlocks, forgotten, storedParents(entries), done), done));
+  }
+
+  private static boolean isLogBlockCid(Cid cid) {
+    return cid.version() == 1 && cid.codec() == Multicodec.DAG_CBOR && cid.multihash().code() == Multicodec.SHA2_256;
+  }
+
+  /**
+   * The stored entries that entries of the batch name as parents, decoded: the log writer checks
+   * a parent outside the batch against them (same namespace, clock one below its child's), and
+   * refuses one that is not here.
+   */
+  private Map<Cid, LogEntry> storedParents(Map<Cid, LogEntry> entries) throws IOException {
+    Map<Cid, LogEntry> parents = new HashMap<>();
+    for (LogEntry entry : entries.values()) {
+      for (Cid parent : entry.parents()) {
+        if (!entries.containsKey(parent) && !parents.containsKey(parent) && position(parent).isPresent()) {
+          entry(parent).ifPresent(stored -> parents.put(parent, stored));
+        }
+      }
+    }
+    return parents;
   }
 
   private static void classify(Block block, Map<Cid, Block> entryBlocks, Map<Cid, LogEntry> entries,
@@ -429,6 +456,10 @@ public final class NamespaceLog implements AutoCloseable {
     while (!pending.isEmpty()) {
       Cid cid = pending.poll();
       LogEntry entry = entry(cid).orElseThrow(() -> new CorruptBlockException(cid, "entry block is missing"));
+      if (!entry.ns().equals(ns)) {
+        // Only a store written before parents were checked to share the namespace holds one.
+        continue;
+      }
       long position = position(cid).orElse(0);
       if (!visitor.test(new PositionedEntry(position, cid, entry))) {
         continue;

@@ -87,6 +87,15 @@ final class Staging {
     return parent != null ? parent.entryPosition(entry) : committed.entryPosition(entry);
   }
 
+  /** A block staged in this layer or one above it, or null: what a commit has not written yet. */
+  byte[] stagedBlock(Cid cid) {
+    byte[] block = blocks.get(cid);
+    if (block != null || parent == null) {
+      return block;
+    }
+    return parent.stagedBlock(cid);
+  }
+
   byte[] state(byte[] nsCidKey) {
     byte[] state = states.get(new Key(nsCidKey));
     if (state != null) {
