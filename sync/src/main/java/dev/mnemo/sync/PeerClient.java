@@ -18,6 +18,11 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -25,8 +30,8 @@ import java.util.concurrent.atomic.LongAdder;
  * batches ({@code POST /v1/sync/blocks}, answered as CAR). Every block is checked against its CID
  * by the CAR reader as it arrives, and a peer that sends a block nobody asked for is refused.
  *
- * <p>Peers are not trusted: every call has a timeout, so a peer that accepts connections and
- * never answers costs a bounded wait, and a response larger than any honest answer is cut off
+ * <p>Peers are not trusted: every call has a timeout, covering the answer's headers and its body,
+ * so a peer that accepts connections and never answers, or stalls half-way, costs a bounded wait, and a response larger than any honest answer is cut off
  * rather than buffered. {@link #blocks} blocks its caller (the replicator's pull threads, never an
  * event loop); {@link #digestAsync} does not.
  */
@@ -41,25 +46,46 @@ public final class PeerClient {
   /** Largest block response accepted: the node's CAR import limit. */
   static final int MAX_BLOCKS_BYTES = 256 << 20;
 
+  /**
+   * Closes response bodies that run past their deadline. {@link HttpRequest#timeout} covers the
+   * wait for the response headers only: a peer that sends them and then stalls, or trickles a
+   * byte at a time, would otherwise hold the reading thread for good.
+   */
+  private static final ScheduledExecutorService DEADLINES = Executors.newSingleThreadScheduledExecutor(
+      r -> Thread.ofPlatform().name("mnemo-peer-deadlines").daemon(true).unstarted(r));
+
   private final HttpClient http = HttpClient.newBuilder()
       .connectTimeout(CONNECT_TIMEOUT)
       .version(HttpClient.Version.HTTP_1_1)
       .build();
+  private final Duration digestTimeout;
+  private final Duration blocksTimeout;
   private final LongAdder bytesReceived = new LongAdder();
   private final LongAdder requests = new LongAdder();
+
+  public PeerClient() {
+    this(DIGEST_TIMEOUT, BLOCKS_TIMEOUT);
+  }
+
+  /** With other timeouts, each covering a whole call: the wait for the answer and reading it. */
+  PeerClient(Duration digestTimeout, Duration blocksTimeout) {
+    this.digestTimeout = digestTimeout;
+    this.blocksTimeout = blocksTimeout;
+  }
 
   /** The peer's heads digest; completes exceptionally when the peer cannot be asked or answers badly. */
   public CompletableFuture<HeadsDigest> digestAsync(String peerHttp) {
     HttpRequest request;
     try {
-      request = HttpRequest.newBuilder(URI.create(peerHttp + "/v1/sync/heads")).timeout(DIGEST_TIMEOUT).GET().build();
+      request = HttpRequest.newBuilder(URI.create(peerHttp + "/v1/sync/heads")).timeout(digestTimeout).GET().build();
     } catch (IllegalArgumentException e) {
       return CompletableFuture.failedFuture(new IOException("bad peer address " + peerHttp, e));
     }
+    long deadline = System.nanoTime() + digestTimeout.toNanos();
     return http.sendAsync(request, HttpResponse.BodyHandlers.ofInputStream())
         .thenApply(response -> {
           try {
-            return HeadsDigest.decode(body(request, response, MAX_DIGEST_BYTES));
+            return HeadsDigest.decode(body(request, response, MAX_DIGEST_BYTES, deadline));
           } catch (IOException e) {
             throw new CompletionException(e);
           }
@@ -72,7 +98,7 @@ public final class PeerClient {
     for (int from = 0; from < cids.size(); from += BlockRequest.MAX_CIDS) {
       List<Cid> chunk = cids.subList(from, Math.min(cids.size(), from + BlockRequest.MAX_CIDS));
       HttpRequest request = HttpRequest.newBuilder(URI.create(peerHttp + "/v1/sync/blocks"))
-          .timeout(BLOCKS_TIMEOUT)
+          .timeout(blocksTimeout)
           .header("Content-Type", "application/vnd.ipld.dag-cbor")
           .POST(HttpRequest.BodyPublishers.ofByteArray(new BlockRequest(chunk).encode()))
           .build();
@@ -92,6 +118,7 @@ public final class PeerClient {
   }
 
   private byte[] send(HttpRequest request, int maxBytes) throws IOException {
+    long deadline = System.nanoTime() + request.timeout().orElse(blocksTimeout).toNanos();
     HttpResponse<InputStream> response;
     try {
       response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
@@ -99,22 +126,52 @@ public final class PeerClient {
       Thread.currentThread().interrupt();
       throw new java.io.InterruptedIOException("interrupted talking to " + request.uri());
     }
-    return body(request, response, maxBytes);
+    return body(request, response, maxBytes, deadline);
   }
 
-  /** Reads a response body up to {@code maxBytes}; a non-200 answer or a longer body is an error. */
-  private byte[] body(HttpRequest request, HttpResponse<InputStream> response, int maxBytes) throws IOException {
+  /**
+   * Reads a response body up to {@code maxBytes} by {@code deadline} (System.nanoTime); a non-200
+   * answer, a longer body or a late one is an error.
+   */
+  private byte[] body(HttpRequest request, HttpResponse<InputStream> response, int maxBytes, long deadline) throws IOException {
     requests.increment();
     try (InputStream in = response.body()) {
       if (response.statusCode() != 200) {
         throw new IOException(request.uri() + " answered " + response.statusCode());
       }
-      byte[] body = in.readNBytes(maxBytes + 1);
+      AtomicBoolean late = new AtomicBoolean();
+      ScheduledFuture<?> cutOff = DEADLINES.schedule(() -> {
+        late.set(true);
+        closeQuietly(in);
+      }, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      byte[] body;
+      try {
+        body = in.readNBytes(maxBytes + 1);
+      } catch (IOException e) {
+        throw late.get() ? timedOut(request) : e;
+      } finally {
+        cutOff.cancel(false);
+      }
+      if (late.get()) {
+        throw timedOut(request);
+      }
       bytesReceived.add(body.length);
       if (body.length > maxBytes) {
         throw new IOException(request.uri() + " answered with more than " + maxBytes + " bytes");
       }
       return body;
+    }
+  }
+
+  private static java.net.http.HttpTimeoutException timedOut(HttpRequest request) {
+    return new java.net.http.HttpTimeoutException(request.uri() + " did not finish its answer in time");
+  }
+
+  private static void closeQuietly(InputStream in) {
+    try {
+      in.close();
+    } catch (IOException ignored) {
+      // Closing is how the read is cut off; a failure to close leaves nothing else to do.
     }
   }
 

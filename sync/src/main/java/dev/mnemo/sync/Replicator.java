@@ -8,6 +8,7 @@ import dev.mnemo.store.log.MemoryState;
 import dev.mnemo.store.log.NamespaceLog;
 import dev.mnemo.store.log.RejectedEntryException;
 import dev.mnemo.store.model.LogEntry;
+import dev.mnemo.store.model.Namespace;
 import dev.mnemo.store.model.Op;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -158,7 +159,13 @@ public final class Replicator implements AutoCloseable {
    * Wants the heads of {@code ns} pulled from {@code peerHttp}. A newer want replaces one still
    * waiting: whatever it misses, the next announcement or anti-entropy round finds again.
    */
-  private void requestPull(String ns, String peerHttp, List<Cid> heads) {
+  void requestPull(String ns, String peerHttp, List<Cid> heads) {
+    if (!Namespace.isValid(ns)) {
+      // A name no node would write under: a peer's digest or announcement may list any string,
+      // and each would otherwise take a pull and an entry in the lag map.
+      reject("a namespace named " + ns.substring(0, Math.min(ns.length(), 64)) + " from " + peerHttp);
+      return;
+    }
     behindSince.putIfAbsent(ns, System.currentTimeMillis());
     pending.put(ns, new PullRequest(peerHttp, heads));
     startPulling(ns);
@@ -227,6 +234,7 @@ public final class Replicator implements AutoCloseable {
   /** Fetches what is missing behind {@code heads} from one peer and applies it, all or nothing. */
   void pull(String peerHttp, String ns, List<Cid> heads) {
     pulls.increment();
+    boolean lacksAll = false;
     try {
       Map<Cid, Block> fetched = new LinkedHashMap<>();
       Set<Cid> memories = new LinkedHashSet<>();
@@ -259,6 +267,7 @@ public final class Replicator implements AutoCloseable {
         level = List.copyOf(next);
       }
       if (fetched.isEmpty()) {
+        lacksAll = true;
         return;
       }
       List<Block> all = new ArrayList<>(fetched.values());
@@ -269,9 +278,6 @@ public final class Replicator implements AutoCloseable {
       }
       int applied = log.applyBlocks(all, ns);
       entriesApplied.add(applied);
-      if (allKnown(heads)) {
-        behindSince.remove(ns);
-      }
       if (applied > 0) {
         onApplied.accept(ns);
       }
@@ -279,6 +285,13 @@ public final class Replicator implements AutoCloseable {
       reject("from " + peerHttp + " for " + ns + ": " + e.getMessage());
     } catch (IOException | RuntimeException e) {
       LOG.log(System.Logger.Level.WARNING, "pull of " + ns + " from " + peerHttp + " failed (anti-entropy will retry): " + e.getMessage());
+    } finally {
+      // Known by now (this pull, or another that got there first), or not to be had from this
+      // peer at all (it answered without any entry it named): either way not behind on what was
+      // asked. A peer that could not be asked leaves the lag running.
+      if (lacksAll || allKnown(heads)) {
+        behindSince.remove(ns);
+      }
     }
   }
 
