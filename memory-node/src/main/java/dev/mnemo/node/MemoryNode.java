@@ -98,7 +98,8 @@ public final class MemoryNode implements AutoCloseable {
   }
 
   /** The embedded store, or blocks on an IPFS node with the rest of the state kept locally. */
-  private static MnemoStore openStore(NodeConfig config, Vertx vertx) throws IOException {
+  /** The node's store on its configured block store (embedded RocksDB, or an IPFS node through {@code vertx}). */
+  public static MnemoStore openStore(NodeConfig config, Vertx vertx) throws IOException {
     if (!config.blockStore().equals(NodeConfig.IPFS)) {
       return MnemoStore.open(config.dataDir(), null, config.memoryCacheBytes());
     }

@@ -18,6 +18,7 @@ final class ExportCommand implements Callable<Integer> {
   @Option(names = "--data", required = true, description = "data directory") Path data;
   @Option(names = "--ns", required = true, description = "namespace") String ns;
   @Option(names = "--out", required = true, description = "CAR file to write") Path out;
+  @Option(names = "--config", description = "the node's JSON config file, for its block store") Path config;
 
   @Override
   public Integer call() throws Exception {
@@ -26,7 +27,8 @@ final class ExportCommand implements Callable<Integer> {
       return 2;
     }
     Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
-    try (MnemoStore store = MnemoStore.open(data, null, 0)) {
+    try (OfflineStore offline = OfflineStore.open(config, data)) {
+      MnemoStore store = offline.store();
       NamespaceCar.Exported exported;
       try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(tmp))) {
         exported = NamespaceCar.export(store.log(), ns, os);

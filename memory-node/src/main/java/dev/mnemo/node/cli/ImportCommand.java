@@ -21,7 +21,7 @@ import picocli.CommandLine.Option;
 final class ImportCommand implements Callable<Integer> {
   @Option(names = "--data", required = true, description = "data directory") Path data;
   @Option(names = "--in", required = true, description = "CAR file to read") Path in;
-  @Option(names = "--config", description = "the node's JSON config file, for its index settings") Path config;
+  @Option(names = "--config", description = "the node's JSON config file, for its block store and index settings") Path config;
 
   @Override
   public Integer call() throws Exception {
@@ -30,7 +30,8 @@ final class ImportCommand implements Callable<Integer> {
       return 2;
     }
     IndexConfig indexConfig = NodeIndexConfig.load(config, data, null);
-    try (MnemoStore store = MnemoStore.open(data, null, 0)) {
+    try (OfflineStore offline = OfflineStore.open(config, data)) {
+      MnemoStore store = offline.store();
       NamespaceCar.Imported imported;
       try (InputStream is = new BufferedInputStream(Files.newInputStream(in))) {
         imported = NamespaceCar.importCar(store.log(), is);

@@ -4,7 +4,6 @@ import dev.mnemo.index.IndexConfig;
 import dev.mnemo.index.LogIndexer;
 import dev.mnemo.index.LuceneMemoryIndex;
 import dev.mnemo.node.MemoryNode;
-import dev.mnemo.store.MnemoStore;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -15,15 +14,15 @@ import picocli.CommandLine.Option;
     description = "Rebuild the recall index from the namespace logs (the node must be stopped).")
 final class ReindexCommand implements Callable<Integer> {
   @Option(names = "--data", required = true, description = "data directory") Path data;
-  @Option(names = "--config", description = "the node's JSON config file, for its index settings") Path config;
+  @Option(names = "--config", description = "the node's JSON config file, for its block store and index settings") Path config;
   @Option(names = "--dimension", description = "vector dimension (default: the node's, 384)") Integer dimension;
 
   @Override
   public Integer call() throws Exception {
     IndexConfig indexConfig = NodeIndexConfig.load(config, data, dimension);
-    try (MnemoStore store = MnemoStore.open(data, null, 0);
+    try (OfflineStore offline = OfflineStore.open(config, data);
          LuceneMemoryIndex index = LuceneMemoryIndex.open(MemoryNode.indexDir(data), indexConfig);
-         LogIndexer indexer = new LogIndexer(store.log(), index, 60_000)) {
+         LogIndexer indexer = new LogIndexer(offline.store().log(), index, 60_000)) {
       ProgressBar bar = new ProgressBar("reindex", "entries");
       long applied = indexer.rebuild(bar::update);
       bar.finish();

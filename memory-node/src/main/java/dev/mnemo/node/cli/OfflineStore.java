@@ -1,0 +1,61 @@
+package dev.mnemo.node.cli;
+
+import dev.mnemo.node.MemoryNode;
+import dev.mnemo.node.config.ConfigLoader;
+import dev.mnemo.node.config.NodeConfig;
+import dev.mnemo.store.MnemoStore;
+import io.vertx.core.Vertx;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A node's store, opened for a command run while the node is stopped, on the node's own block
+ * store. A data directory whose blocks live on an IPFS node holds only the logs and states in
+ * RocksDB: opened with the embedded block store, an import would put its blocks where the node
+ * never looks, and a reindex or export would find none.
+ */
+final class OfflineStore implements AutoCloseable {
+  private final Vertx vertx;
+  private final MnemoStore store;
+
+  private OfflineStore(Vertx vertx, MnemoStore store) {
+    this.vertx = vertx;
+    this.store = store;
+  }
+
+  /** With the config file and environment the node runs with (its {@code data} set to {@code data}). */
+  static OfflineStore open(Path configFile, Path data) throws IOException, ConfigLoader.ConfigException {
+    NodeConfig config = ConfigLoader.load(configFile, System.getenv(), Map.of("data", data.toString()));
+    if (!config.blockStore().equals(NodeConfig.IPFS)) {
+      return new OfflineStore(null, MnemoStore.open(data, null, 0));
+    }
+    Vertx vertx = Vertx.vertx();
+    try {
+      return new OfflineStore(vertx, MemoryNode.openStore(config, vertx));
+    } catch (IOException | RuntimeException e) {
+      vertx.close();
+      throw e;
+    }
+  }
+
+  MnemoStore store() {
+    return store;
+  }
+
+  @Override
+  public void close() throws IOException {
+    try {
+      store.close();
+    } finally {
+      if (vertx != null) {
+        try {
+          vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+          System.err.println("mnemo: the IPFS client did not stop cleanly: " + e.getMessage());
+        }
+      }
+    }
+  }
+}
