@@ -139,6 +139,15 @@ public final class LogIndexer implements AutoCloseable {
     this.log = log;
     this.index = index;
     this.optimizeIdleNanos = TimeUnit.MILLISECONDS.toNanos(optimizeIdleMillis);
+    if (index.appliedPosition() > log.lastPosition()) {
+      // The index saw a log longer than this one: the store was restored from a backup, or
+      // replaced, and the index kept. New writes would take positions it counts as applied and
+      // never reach recall, and memories the store does not hold would. Start it over.
+      System.getLogger(LogIndexer.class.getName()).log(System.Logger.Level.WARNING,
+          "the index has applied log position " + index.appliedPosition() + " but the log ends at "
+              + log.lastPosition() + "; rebuilding the index from the log");
+      index.clear();
+    }
     this.visible = index.appliedPosition();
     this.mayHoldUpTo = index.isEmpty() ? 0 : log.lastPosition();
     this.acknowledged.set(visible);
@@ -501,6 +510,10 @@ public final class LogIndexer implements AutoCloseable {
             Optional<Memory> memory = handed != null ? Optional.of(handed) : log.memoryUncached(ref);
             if (memory.isPresent()) {
               adds.add(new IndexedMemory(ref, positioned.position(), memory.get()));
+            } else {
+              // Live but without its block: say so, rather than leave it out of recall unseen.
+              System.getLogger(LogIndexer.class.getName()).log(System.Logger.Level.WARNING,
+                  "memory " + ref + " is live in namespace " + ns + " but its block is missing; left out of recall");
             }
           }
         }

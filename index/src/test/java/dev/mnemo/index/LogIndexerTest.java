@@ -230,4 +230,35 @@ class LogIndexerTest {
       indexer.close();
     }
   }
+
+  /**
+   * A store restored from a backup (or replaced) under an index that saw a longer log: its new
+   * writes took positions the index counted as applied, so they never reached recall, and the
+   * index kept memories the store no longer held.
+   */
+  @Test
+  void anIndexAheadOfItsLogIsRebuiltFromTheLog() throws Exception {
+    Path indexDir = dir.resolve("index");
+    try (MnemoStore longer = MnemoStore.open(dir.resolve("longer"));
+         LuceneMemoryIndex index = LuceneMemoryIndex.open(indexDir, IndexConfig.defaults(8))) {
+      LogIndexer indexer = new LogIndexer(longer.log(), index, 60_000);
+      for (int b = 0; b < 5; b++) {
+        indexer.awaitApplied(longer.log().append("alice", batch(new Random(b), b, 4)).position());
+      }
+      indexer.close();
+      assertThat(index.appliedPosition()).isEqualTo(5);
+    }
+    try (MnemoStore restored = MnemoStore.open(dir.resolve("restored"));
+         LuceneMemoryIndex index = LuceneMemoryIndex.open(indexDir, IndexConfig.defaults(8))) {
+      restored.log().append("alice", batch(new Random(100), 100, 3));
+      LogIndexer indexer = new LogIndexer(restored.log(), index, 60_000);
+      indexer.catchUp(null);
+      long position = restored.log().append("alice", batch(new Random(101), 101, 2)).position();
+      indexer.awaitApplied(position);
+      indexer.awaitVisible();
+      assertThat(index.appliedPosition()).isEqualTo(2);
+      assertThat(index.size()).as("the restored store's five memories, nothing else").isEqualTo(5);
+      indexer.close();
+    }
+  }
 }

@@ -83,6 +83,11 @@ final class LogWriter implements Staging.Committed {
       return done;
     }
     queue.add(request);
+    if (closing && queue.remove(request)) {
+      // close() began between the check above and the add, and may have drained the queue for
+      // the last time already: nobody else would complete this one.
+      done.completeExceptionally(new IOException("the namespace log is closed"));
+    }
     return done;
   }
 
