@@ -127,6 +127,7 @@ public final class MemoryNode implements AutoCloseable {
       server = vertx.createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.port())
               .setCompressionSupported(true))
           .requestHandler(api.router())
+          .invalidRequestHandler(api::invalidRequest)
           .listen()
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     } catch (Exception e) {

@@ -97,9 +97,15 @@ public final class ApiClient {
    * java.net.URI refuses to build (a bad %-escape), as a careless client may still send them.
    */
   public Response rawGet(String rawTarget) {
+    return rawGet(rawTarget, null);
+  }
+
+  /** As {@link #rawGet(String)}, with one more header line (null for none). */
+  public Response rawGet(String rawTarget, String extraHeader) {
     try (java.net.Socket socket = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), port)) {
       socket.setSoTimeout(30_000);
-      socket.getOutputStream().write(("GET " + rawTarget + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+      String extra = extraHeader == null ? "" : extraHeader + "\r\n";
+      socket.getOutputStream().write(("GET " + rawTarget + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra + "Connection: close\r\n\r\n")
           .getBytes(StandardCharsets.ISO_8859_1));
       String raw = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       int headerEnd = raw.indexOf("\r\n\r\n");

@@ -103,6 +103,34 @@ public final class HttpApi {
     return router;
   }
 
+  /**
+   * A request Netty could not decode, before any route: a request line or headers over the
+   * decoder's limits (414, 431) or a malformed request (400). The default handler answered those
+   * with an empty body; this one answers in the API's error shape. The connection closes after.
+   */
+  public void invalidRequest(io.vertx.core.http.HttpServerRequest request) {
+    Throwable cause = request.decoderResult().cause();
+    int status = 400;
+    String code = "bad_request";
+    String message = "malformed HTTP request";
+    if (cause instanceof io.netty.handler.codec.http.TooLongHttpLineException) {
+      status = 414;
+      code = "uri_too_long";
+      message = "the request line is longer than " + io.vertx.core.http.HttpServerOptions.DEFAULT_MAX_INITIAL_LINE_LENGTH + " bytes";
+    } else if (cause instanceof io.netty.handler.codec.http.TooLongHttpHeaderException) {
+      status = 431;
+      code = "headers_too_large";
+      message = "the request headers are larger than " + io.vertx.core.http.HttpServerOptions.DEFAULT_MAX_HEADER_SIZE + " bytes";
+    }
+    count("invalid", status);
+    try {
+      byte[] body = requests.mapper().writeValueAsBytes(responses.error(code, message));
+      request.response().setStatusCode(status).putHeader("Content-Type", JSON).end(Buffer.buffer(body));
+    } catch (JsonProcessingException e) {
+      request.response().setStatusCode(status).end();
+    }
+  }
+
   /** A JSON endpoint: the work runs on a worker and returns the response object (status 200). */
   private interface JsonWork {
     Object run(RoutingContext ctx) throws Exception;
@@ -317,9 +345,10 @@ public final class HttpApi {
     return new io.vertx.ext.web.handler.PlatformHandler() {
       @Override
       public void handle(RoutingContext ctx) {
-        String type = String.valueOf(ctx.request().getHeader("Content-Type")).toLowerCase();
+        // The media type alone, without its parameters (charset=...): "application/jsonx" is not JSON.
+        String type = String.valueOf(ctx.request().getHeader("Content-Type")).split(";", 2)[0].trim().toLowerCase(java.util.Locale.ROOT);
         for (String accepted : types) {
-          if (type.startsWith(accepted)) {
+          if (type.equals(accepted)) {
             ctx.next();
             return;
           }

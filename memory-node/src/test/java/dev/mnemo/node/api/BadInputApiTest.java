@@ -126,7 +126,7 @@ class BadInputApiTest {
   @Test
   void wrongContentTypeIs415() {
     byte[] valid = ApiClient.bytes(memory("typed wrongly", 2));
-    for (String type : Arrays.asList("text/plain", "text/json", CAR_TYPE, "application/octet-stream", null)) {
+    for (String type : Arrays.asList("text/plain", "text/json", CAR_TYPE, "application/octet-stream", "application/jsonx", null)) {
       refused(415, "unsupported_media_type", () -> api.postRaw(MEMORIES, type, valid));
       refused(415, "unsupported_media_type", () -> api.postRaw(RECALL, type,
           ApiClient.bytes(Map.of("vector", TestVectors.random(2)))));
@@ -370,6 +370,19 @@ class BadInputApiTest {
     // Forgetting through another namespace's path must not touch the memory.
     refused(404, "not_found", () -> api.delete("/v1/namespaces/" + NS + "/memories/" + seeded.get(2)));
     assertThat(api.get("/v1/memories/" + seeded.get(2)).status()).isEqualTo(200);
+  }
+
+  /** Netty refuses these before any route; the default answer had an empty body. */
+  @Test
+  void aRequestLineOrHeadersOverTheDecoderLimitsGetAJsonError() {
+    refused(414, "uri_too_long", () -> api.rawGet("/v1/memories/b" + "a".repeat(5_000)));
+    refused(431, "headers_too_large", () -> api.rawGet("/health", "X-Big: " + "a".repeat(20_000)));
+  }
+
+  @Test
+  void jsonWithACharsetParameterIsAccepted() {
+    assertThat(api.postRaw("/v1/namespaces/typed/memories", "application/json; charset=utf-8",
+        ApiClient.bytes(memory("typed with a charset", 3))).status()).isEqualTo(201);
   }
 
   @Test
