@@ -13,6 +13,8 @@ import dev.mnemo.store.model.Op;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -39,9 +41,10 @@ import java.util.function.Consumer;
  * </ul>
  *
  * <p>A pull walks back from the unknown heads one level of parents per request until it reaches
- * entries this node has, fetches the memories those entries add, and applies everything through
- * {@link NamespaceLog#applyBlocks}: hashes and signatures are verified there, and one bad block
- * rejects the whole pull with nothing stored.
+ * entries this node has, then applies the entries in causal order, in batches with the memories
+ * they add, through {@link NamespaceLog#applyBlocks}: hashes, signatures and the entry rules are
+ * checked there, and one bad block rejects its batch with nothing of the batch stored (earlier
+ * batches, complete and verified, stay).
  *
  * <p>A peer that stops answering (a hung process, a silent partition) must not hold up
  * replication with the others. So digests are fetched asynchronously, at most one in flight per
@@ -50,8 +53,14 @@ import java.util.function.Consumer;
  */
 public final class Replicator implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(Replicator.class.getName());
-  /** A pull that needs more blocks than this is cut short and finished by later rounds. */
-  private static final int MAX_PULL_BLOCKS = 2_000_000;
+  /**
+   * A pull walks back through at most this many entries, or bytes of entries, to reach one this
+   * node has; past that it gives up (an honest backlog that large is ~2 billion memories).
+   */
+  private static final int MAX_PULL_ENTRIES = 2_000_000;
+  private static final long MAX_PULL_ENTRY_BYTES = 512L << 20;
+  /** New memories fetched and applied together in one batch of a pull. */
+  static final int MEMORIES_PER_APPLY = 10_000;
   /** Namespaces pulled at once; each pull blocks on one peer at a time. */
   private static final int PULL_THREADS = 4;
 
@@ -79,9 +88,17 @@ public final class Replicator implements AutoCloseable {
   private final LongAdder rejected = new LongAdder();
   private final LongAdder ignoredAnnouncements = new LongAdder();
   private volatile String lastRejection = "";
+  private final int memoriesPerApply;
 
   public Replicator(NamespaceLog log, Membership membership, PeerClient client, SyncConfig config, String localHttp,
       Consumer<String> onApplied) {
+    this(log, membership, client, config, localHttp, onApplied, MEMORIES_PER_APPLY);
+  }
+
+  /** @param memoriesPerApply new memories fetched and applied together in one batch of a pull */
+  Replicator(NamespaceLog log, Membership membership, PeerClient client, SyncConfig config, String localHttp,
+      Consumer<String> onApplied, int memoriesPerApply) {
+    this.memoriesPerApply = memoriesPerApply;
     this.log = log;
     this.membership = membership;
     this.client = client;
@@ -231,31 +248,39 @@ public final class Replicator implements AutoCloseable {
     return true;
   }
 
-  /** Fetches what is missing behind {@code heads} from one peer and applies it, all or nothing. */
+  /**
+   * Fetches what is missing behind {@code heads} from one peer and applies it: first the entries,
+   * walking back one level of parents per request until it reaches entries this node has; then,
+   * in causal order, batches of entries with the memories they add, each batch verified and
+   * applied all or nothing. Only the entries (small: a batch of 1,000 memories is one entry of
+   * ~40 KB) are held for the whole pull, so a namespace of millions of memories replicates in
+   * bounded memory, and each batch's parents are stored by the time it is applied.
+   */
   void pull(String peerHttp, String ns, List<Cid> heads) {
     pulls.increment();
     boolean lacksAll = false;
     try {
       Map<Cid, Block> fetched = new LinkedHashMap<>();
-      Set<Cid> memories = new LinkedHashSet<>();
+      Map<Cid, LogEntry> entries = new HashMap<>();
+      long entryBytes = 0;
       List<Cid> level = heads.stream().filter(h -> log.position(h).isEmpty()).toList();
-      while (!level.isEmpty() && fetched.size() < MAX_PULL_BLOCKS) {
+      while (!level.isEmpty()) {
+        if (fetched.size() >= MAX_PULL_ENTRIES || entryBytes >= MAX_PULL_ENTRY_BYTES) {
+          LOG.log(System.Logger.Level.WARNING, "pull of " + ns + " from " + peerHttp + " stopped after " + fetched.size()
+              + " entries (" + entryBytes + " bytes) without reaching an entry this node has");
+          return;
+        }
         List<Block> blocks = client.blocks(peerHttp, level);
         blocksFetched.add(blocks.size());
         Set<Cid> next = new LinkedHashSet<>();
         for (Block block : blocks) {
           LogEntry entry = decodeEntry(block, ns);
           fetched.put(block.cid(), block);
+          entries.put(block.cid(), entry);
+          entryBytes += block.data().length;
           for (Cid parent : entry.parents()) {
             if (!fetched.containsKey(parent) && log.position(parent).isEmpty()) {
               next.add(parent);
-            }
-          }
-          if (entry.op() == Op.ADD) {
-            for (Cid ref : entry.refs()) {
-              if (log.state(ns, ref) == MemoryState.UNKNOWN) {
-                memories.add(ref);
-              }
             }
           }
         }
@@ -270,14 +295,41 @@ public final class Replicator implements AutoCloseable {
         lacksAll = true;
         return;
       }
-      List<Block> all = new ArrayList<>(fetched.values());
-      if (!memories.isEmpty()) {
-        List<Block> memoryBlocks = client.blocks(peerHttp, List.copyOf(memories));
-        blocksFetched.add(memoryBlocks.size());
-        all.addAll(memoryBlocks);
+      Set<Cid> forgottenInPull = new HashSet<>();
+      for (LogEntry entry : entries.values()) {
+        if (entry.op() == Op.FORGET) {
+          forgottenInPull.addAll(entry.refs());
+        }
       }
-      int applied = log.applyBlocks(all, ns);
-      entriesApplied.add(applied);
+      List<Cid> order = NamespaceLog.causalOrder(entries);
+      int applied = 0;
+      for (int from = 0; from < order.size(); ) {
+        List<Block> batch = new ArrayList<>();
+        Set<Cid> memories = new LinkedHashSet<>();
+        int to = from;
+        // At least one entry a batch; then entries while their new memories fit.
+        while (to < order.size() && (to == from || memories.size() + addedRefs(entries.get(order.get(to))) <= memoriesPerApply)) {
+          LogEntry entry = entries.get(order.get(to));
+          batch.add(fetched.get(order.get(to)));
+          if (entry.op() == Op.ADD) {
+            for (Cid ref : entry.refs()) {
+              if (log.state(ns, ref) == MemoryState.UNKNOWN) {
+                memories.add(ref);
+              }
+            }
+          }
+          to++;
+        }
+        if (!memories.isEmpty()) {
+          List<Block> memoryBlocks = client.blocks(peerHttp, List.copyOf(memories));
+          blocksFetched.add(memoryBlocks.size());
+          batch.addAll(memoryBlocks);
+        }
+        int batchApplied = log.applyBlocks(batch, ns, forgottenInPull);
+        applied += batchApplied;
+        entriesApplied.add(batchApplied);
+        from = to;
+      }
       if (applied > 0) {
         onApplied.accept(ns);
       }
@@ -293,6 +345,10 @@ public final class Replicator implements AutoCloseable {
         behindSince.remove(ns);
       }
     }
+  }
+
+  private static int addedRefs(LogEntry entry) {
+    return entry.op() == Op.ADD ? entry.refs().size() : 0;
   }
 
   private static LogEntry decodeEntry(Block block, String ns) throws IOException {

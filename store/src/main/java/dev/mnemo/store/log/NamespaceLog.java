@@ -130,6 +130,16 @@ public final class NamespaceLog implements AutoCloseable {
 
   /** As {@link #applyBlocks(Collection)}, refusing entries of any namespace but {@code expectedNs} (when not null). */
   public int applyBlocks(Collection<Block> received, String expectedNs) throws IOException {
+    return applyBlocks(received, expectedNs, Set.of());
+  }
+
+  /**
+   * As {@link #applyBlocks(Collection, String)}, for one of several batches of a larger pull
+   * applied in causal order: {@code forgottenLater} are the memories that entries of later
+   * batches forget. An entry here may add one of them without its block, as it may a memory that
+   * an entry of the same batch forgets: the peer removed the block at the forget, and forget wins.
+   */
+  public int applyBlocks(Collection<Block> received, String expectedNs, Set<Cid> forgottenLater) throws IOException {
     Map<Cid, Block> entryBlocks = new LinkedHashMap<>();
     Map<Cid, LogEntry> entries = new HashMap<>();
     Map<Cid, Memory> memories = new HashMap<>();
@@ -163,6 +173,12 @@ public final class NamespaceLog implements AutoCloseable {
           forgotten.computeIfAbsent(entry.ns(), k -> new HashSet<>()).add(ref);
         }
       }
+    }
+    if (!forgottenLater.isEmpty()) {
+      if (expectedNs == null) {
+        throw new IllegalArgumentException("memories forgotten later need the namespace they are forgotten in");
+      }
+      forgotten.computeIfAbsent(expectedNs, k -> new HashSet<>()).addAll(forgottenLater);
     }
     List<VerifiedEntry> ordered = new ArrayList<>();
     for (Cid cid : causalOrder(entries)) {
@@ -214,8 +230,11 @@ public final class NamespaceLog implements AutoCloseable {
     }
   }
 
-  /** Orders entries parents-first (Kahn's algorithm over the parents inside the set). */
-  static List<Cid> causalOrder(Map<Cid, LogEntry> entries) throws RejectedEntryException {
+  /**
+   * Orders entries parents-first (Kahn's algorithm over the parents inside the set; ties in CID
+   * order). Refuses a set whose parent links form a cycle.
+   */
+  public static List<Cid> causalOrder(Map<Cid, LogEntry> entries) throws RejectedEntryException {
     Map<Cid, Integer> waiting = new HashMap<>();
     Map<Cid, List<Cid>> children = new HashMap<>();
     for (Map.Entry<Cid, LogEntry> e : entries.entrySet()) {

@@ -1,0 +1,137 @@
+package dev.mnemo.sync;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.sun.net.httpserver.HttpServer;
+import dev.mnemo.store.MnemoStore;
+import dev.mnemo.store.block.Block;
+import dev.mnemo.store.car.CarWriter;
+import dev.mnemo.store.cid.Cid;
+import dev.mnemo.store.log.MemoryState;
+import dev.mnemo.store.model.Memory;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A pull applies a peer's namespace in causal-order batches with the memories each adds, so that
+ * a namespace of millions of memories is not held in memory at once. The peer is a real HTTP
+ * server answering {@code POST /v1/sync/blocks} from a real store, as a node does.
+ */
+class ReplicatorPullTest {
+  private static final String NS = "notes";
+
+  @TempDir Path dir;
+  private MnemoStore source;
+  private MnemoStore target;
+  private HttpServer peer;
+  private final AtomicInteger blockRequests = new AtomicInteger();
+
+  @BeforeEach
+  void start() throws IOException {
+    source = MnemoStore.open(dir.resolve("source"));
+    target = MnemoStore.open(dir.resolve("target"));
+    peer = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
+    peer.createContext("/v1/sync/blocks", exchange -> {
+      blockRequests.incrementAndGet();
+      try {
+        BlockRequest request = BlockRequest.decode(exchange.getRequestBody().readAllBytes());
+        ByteArrayOutputStream car = new ByteArrayOutputStream();
+        CarWriter writer = new CarWriter(car, List.of());
+        for (Cid cid : request.cids()) {
+          Optional<byte[]> data = source.log().blocks().get(cid);
+          if (data.isPresent()) {
+            writer.write(new Block(cid, data.get()));
+          }
+        }
+        exchange.sendResponseHeaders(200, car.size());
+        exchange.getResponseBody().write(car.toByteArray());
+      } catch (IOException e) {
+        exchange.sendResponseHeaders(400, -1);
+      } finally {
+        exchange.close();
+      }
+    });
+    peer.start();
+  }
+
+  @AfterEach
+  void stop() throws IOException {
+    peer.stop(0);
+    source.close();
+    target.close();
+  }
+
+  @Test
+  void aNamespaceIsAppliedInBatchesEvenWhenALaterEntryForgetsWhatAnEarlierOneAdded() throws Exception {
+    List<Cid> added = new ArrayList<>();
+    for (int batch = 0; batch < 5; batch++) {
+      List<Memory> memories = new ArrayList<>();
+      for (int i = 0; i < 10; i++) {
+        memories.add(new Memory(NS, "note " + batch + "." + i, Map.of(), List.of(), 1_000 + batch * 10 + i, null, null));
+      }
+      added.addAll(source.log().append(NS, memories).memories());
+    }
+    // The source drops the blocks it forgets: the first batch's entry will come without them.
+    List<Cid> forgotten = added.subList(0, 3);
+    source.log().forget(NS, forgotten);
+
+    try (Replicator replicator = new Replicator(target.log(), new NoMembers(), new PeerClient(),
+        SyncConfig.defaults(0, List.of()), "http://127.0.0.1:1", ns -> { }, 10)) {
+      replicator.pull("http://127.0.0.1:" + peer.getAddress().getPort(), NS, List.copyOf(source.log().heads(NS)));
+      assertThat(replicator.status().rejected()).as(replicator.status().lastRejection()).isZero();
+      assertThat(replicator.status().entriesApplied()).isEqualTo(6);
+    }
+    // Six levels of entries walked, then one batch of memories per ADD entry (10 new memories each).
+    assertThat(blockRequests).hasValue(6 + 5);
+    assertThat(target.log().heads(NS)).isEqualTo(source.log().heads(NS));
+    for (Cid cid : added) {
+      MemoryState expected = forgotten.contains(cid) ? MemoryState.FORGOTTEN : MemoryState.LIVE;
+      assertThat(target.log().state(NS, cid)).as("%s", cid).isEqualTo(expected);
+    }
+    assertThat(target.log().memory(added.get(49))).isPresent();
+  }
+
+  /** The membership SPI with no one in it: a pull is started by hand here. */
+  private static final class NoMembers implements Membership {
+    @Override
+    public void start(Listener listener) {}
+
+    @Override
+    public List<Peer> peers() {
+      return List.of();
+    }
+
+    @Override
+    public List<PeerStatus> members() {
+      return List.of();
+    }
+
+    @Override
+    public String localId() {
+      return "test";
+    }
+
+    @Override
+    public String localAddress() {
+      return "127.0.0.1:0";
+    }
+
+    @Override
+    public void gossip(byte[] payload) {}
+
+    @Override
+    public void close() {}
+  }
+}
