@@ -92,7 +92,8 @@ public final class HttpApi {
     router.post("/v1/sync/blocks").handler(requireType(DAG_CBOR)).handler(jsonBody).handler(ctx -> blocking(ctx, "sync_blocks", () -> syncBlocks(ctx)));
     router.get("/v1/node").handler(ctx -> json(ctx, "node", c -> nodeInfo.get()));
     router.get("/health").handler(ctx -> send(ctx, new Reply(200, JSON, Buffer.buffer("{\"status\":\"ok\"}"))));
-    router.get("/metrics").handler(ctx -> send(ctx, new Reply(200, "text/plain; version=0.0.4; charset=utf-8",
+    // On a worker: the gauges read the log's position and the index's searcher.
+    router.get("/metrics").handler(ctx -> blocking(ctx, "metrics", () -> new Reply(200, "text/plain; version=0.0.4; charset=utf-8",
         Buffer.buffer(metrics.render()))));
 
     router.route().failureHandler(this::failure);

@@ -34,7 +34,8 @@ final class PendingDeletes {
   private final BlockStore blocks;
   private final Consumer<List<Cid>> onRemoved;
   private final Set<Cid> pending = new LinkedHashSet<>();
-  private long retryAtNanos;
+  /** Due at once: deletes left over from before a restart are retried on the first idle check. */
+  private long retryAtNanos = System.nanoTime();
 
   /** {@code onRemoved} hears of the blocks removed, so that caches can drop what a read put back meanwhile. */
   PendingDeletes(RocksStorage storage, BlockStore blocks, Consumer<List<Cid>> onRemoved) {
