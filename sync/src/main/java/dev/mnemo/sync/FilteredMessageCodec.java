@@ -15,8 +15,13 @@ import java.io.OutputStream;
  * instantiate any class on its classpath. Mnemo's own payloads travel as plain byte arrays.
  */
 final class FilteredMessageCodec implements MessageCodec {
+  /**
+   * maxarray bounds what an array's declared length makes this node allocate before reading a
+   * byte of it: 1 Mi elements (an Object[] of 4-8 MB, a byte[] of 1 MiB, against announcements of
+   * ~40 KB at most). At 8 Mi, a message of a few bytes could make it allocate 64 MB.
+   */
   static final ObjectInputFilter FILTER = ObjectInputFilter.Config.createFilter(
-      "maxdepth=32;maxrefs=100000;maxbytes=8388608;maxarray=8388608;"
+      "maxdepth=32;maxrefs=100000;maxbytes=8388608;maxarray=1048576;"
           + "io.scalecube.cluster.**;io.scalecube.net.*;java.lang.*;java.util.*;[B;[Ljava.lang.Object;!*");
 
   @Override
