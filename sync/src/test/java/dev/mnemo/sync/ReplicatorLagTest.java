@@ -88,36 +88,4 @@ class ReplicatorLagTest {
   private static Cid head(String ns) {
     return Cid.dagCbor(("a head of " + ns).getBytes(StandardCharsets.UTF_8));
   }
-
-  /** The membership SPI with no one in it: these cases never gossip or look for peers. */
-  private static final class NoMembers implements Membership {
-    @Override
-    public void start(Listener listener) {}
-
-    @Override
-    public List<Peer> peers() {
-      return List.of();
-    }
-
-    @Override
-    public List<PeerStatus> members() {
-      return List.of();
-    }
-
-    @Override
-    public String localId() {
-      return "test";
-    }
-
-    @Override
-    public String localAddress() {
-      return "127.0.0.1:0";
-    }
-
-    @Override
-    public void gossip(byte[] payload) {}
-
-    @Override
-    public void close() {}
-  }
 }

@@ -102,36 +102,4 @@ class ReplicatorPullTest {
     }
     assertThat(target.log().memory(added.get(49))).isPresent();
   }
-
-  /** The membership SPI with no one in it: a pull is started by hand here. */
-  private static final class NoMembers implements Membership {
-    @Override
-    public void start(Listener listener) {}
-
-    @Override
-    public List<Peer> peers() {
-      return List.of();
-    }
-
-    @Override
-    public List<PeerStatus> members() {
-      return List.of();
-    }
-
-    @Override
-    public String localId() {
-      return "test";
-    }
-
-    @Override
-    public String localAddress() {
-      return "127.0.0.1:0";
-    }
-
-    @Override
-    public void gossip(byte[] payload) {}
-
-    @Override
-    public void close() {}
-  }
 }
