@@ -36,6 +36,7 @@ class LogIndexerBehindTest {
   /** Counted down by every add that starts. */
   private final CountDownLatch addStarted = new CountDownLatch(1);
   private final AtomicBoolean failNextAdd = new AtomicBoolean();
+  private final AtomicBoolean errorNextAdd = new AtomicBoolean();
   private MemoryIndex index;
   private LogIndexer indexer;
 
@@ -67,6 +68,9 @@ class LogIndexerBehindTest {
     }
     if (failNextAdd.getAndSet(false)) {
       throw new IOException("disk full (test)");
+    }
+    if (errorNextAdd.getAndSet(false)) {
+      throw new AssertionError("an Error in the indexing thread (test)");
     }
   }
 
@@ -176,6 +180,29 @@ class LogIndexerBehindTest {
     assertThat(index.appliedPosition()).isEqualTo(store.log().lastPosition());
     index.refresh();
     assertThat(index.size()).isEqualTo(50);
+  }
+
+  /**
+   * An Error ends the background applier for good. What writers had left it was then never
+   * dropped once indexed: it stayed counted, and held, until the node stopped.
+   */
+  @Test
+  void afterTheApplierDiesWritersDropWhatWasLeftBehindOnceItIsIndexed() throws Exception {
+    LogIndexer indexer = indexer(1_000);
+    errorNextAdd.set(true);
+    write(indexer, 0, 10);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (indexer.indexingBehind() && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    assertThat(indexer.indexingBehind()).as("the applier died").isFalse();
+    assertThat(indexer.leftBehindCount()).as("the first write's memories, left behind").isEqualTo(10);
+
+    Appended second = write(indexer, 1, 10);
+    assertThat(index.appliedPosition()).as("the writer indexed both writes itself").isGreaterThanOrEqualTo(second.position());
+    assertThat(indexer.leftBehindCount()).isZero();
+    indexer.beforeSearch();
+    assertThat(index.size()).isEqualTo(20);
   }
 
   @Test
