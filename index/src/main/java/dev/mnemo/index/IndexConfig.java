@@ -31,6 +31,12 @@ public record IndexConfig(int dimension, VectorEncoding encoding, int hnswM, int
   }
 
   /** An index whose graphs are built by merges ({@link GraphBuild#MERGE}). */
+  /**
+   * The longest vector Lucene's HNSW formats index (KnnVectorsFormat.getMaxDimensions); beyond it
+   * every memory with a vector would be refused.
+   */
+  public static final int MAX_DIMENSION = 1024;
+
   public IndexConfig(int dimension, VectorEncoding encoding, int hnswM, int hnswBeamWidth, int searchDepth) {
     this(dimension, encoding, hnswM, hnswBeamWidth, searchDepth, GraphBuild.MERGE);
   }
@@ -44,8 +50,8 @@ public record IndexConfig(int dimension, VectorEncoding encoding, int hnswM, int
   }
 
   public IndexConfig {
-    if (dimension < 1 || dimension > 4096) {
-      throw new IllegalArgumentException("vector dimension must be 1-4096");
+    if (dimension < 1 || dimension > MAX_DIMENSION) {
+      throw new IllegalArgumentException("vector dimension must be 1-" + MAX_DIMENSION + " (Lucene's HNSW limit)");
     }
     if (hnswM < 2 || hnswBeamWidth < 1 || searchDepth < 1) {
       throw new IllegalArgumentException("HNSW parameters must be positive");

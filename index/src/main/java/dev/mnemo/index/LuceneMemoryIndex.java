@@ -68,6 +68,7 @@ public final class LuceneMemoryIndex implements MemoryIndex {
   public static final String SCHEMA_VERSION = "3";
   private static final String POSITION_KEY = "mnemo.position";
   private static final String VERSION_KEY = "mnemo.schema";
+  private static final String DIMENSION_KEY = "mnemo.dimension";
   /**
    * The share of BM25 in a hybrid score; the vector similarity has the rest. Each signal's scores
    * are first scaled to [0, 1] over its own candidates (see {@code Recall.fuse}), then summed with
@@ -112,13 +113,16 @@ public final class LuceneMemoryIndex implements MemoryIndex {
   private LuceneMemoryIndex(IndexConfig config, Directory directory) throws IOException {
     this.config = config;
     this.directory = directory;
-    long position = readCommittedPosition(directory);
-    // The index is derived state: one written with another schema is dropped and rebuilt from
-    // the log (position 0), rather than read wrongly or left for an operator to notice.
+    long position = readCommittedPosition(directory, config.dimension());
+    // The index is derived state: one written with another schema or vector dimension is dropped
+    // and rebuilt from the log (position 0), rather than read wrongly, refusing every new vector,
+    // or left for an operator to notice. Memories whose vectors have another dimension than the
+    // node's are indexed for keyword recall only.
     boolean rebuild = position < 0;
     if (rebuild) {
       System.getLogger(LuceneMemoryIndex.class.getName()).log(System.Logger.Level.WARNING,
-          "the recall index has an older schema; rebuilding it from the log");
+          "the recall index has another schema or vector dimension than this node's (" + config.dimension()
+              + "); rebuilding it from the log");
       position = 0;
     }
     IndexWriterConfig iwc = new IndexWriterConfig(analyzer)
@@ -182,14 +186,21 @@ public final class LuceneMemoryIndex implements MemoryIndex {
     return new LuceneMemoryIndex(config, FSDirectory.open(dir));
   }
 
-  /** The applied position of the last commit; -1 when that commit has another schema version. */
-  private static long readCommittedPosition(Directory directory) throws IOException {
+  /**
+   * The applied position of the last commit; -1 when that commit has another schema version or
+   * vector dimension, since Lucene fixes a field's dimension for good once it holds a vector.
+   */
+  private static long readCommittedPosition(Directory directory, int dimension) throws IOException {
     if (!DirectoryReader.indexExists(directory)) {
       return 0;
     }
     Map<String, String> data = SegmentInfos.readLatestCommit(directory).getUserData();
     String version = data.get(VERSION_KEY);
     if (version != null && !version.equals(SCHEMA_VERSION)) {
+      return -1;
+    }
+    String committedDimension = data.get(DIMENSION_KEY);
+    if (committedDimension != null && Integer.parseInt(committedDimension) != dimension) {
       return -1;
     }
     String position = data.get(POSITION_KEY);
@@ -263,7 +274,9 @@ public final class LuceneMemoryIndex implements MemoryIndex {
   /**
    * A document Lucene refuses (its writer stays usable: the exception is not an aborting one) is
    * left out of recall and logged. Thrown on, it would fail the indexer's page on every retry, so
-   * that nothing after it was ever indexed and the node could not start.
+   * that nothing after it was ever indexed and the node could not start. The known causes (an
+   * infinite vector, an immense term, a metadata key sharing another's field) are kept out of
+   * documents in {@link MemoryDocuments}; this is the last line against any other.
    */
   private void refused(IndexedMemory memory, IllegalArgumentException e) {
     refusedDocuments.incrementAndGet();
@@ -322,6 +335,7 @@ public final class LuceneMemoryIndex implements MemoryIndex {
     Map<String, String> data = new HashMap<>();
     data.put(POSITION_KEY, Long.toString(position));
     data.put(VERSION_KEY, SCHEMA_VERSION);
+    data.put(DIMENSION_KEY, Integer.toString(config.dimension()));
     writer.setLiveCommitData(data.entrySet());
     writer.commit();
     committedPosition = position;

@@ -144,12 +144,20 @@ public final class Requests {
     for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
       String key = e.getKey();
-      if (key.isEmpty() || key.length() > limits.maxKeyChars()) {
-        throw invalid(at + " keys must be 1-" + limits.maxKeyChars() + " characters");
-      }
+      requireMetadataKey(key, at);
       out.put(key, scalar(e.getValue(), at + "." + key));
     }
     return out;
+  }
+
+  /** '#' marks the index's own fields for numbers and booleans ({@code key#n}), so keys may not hold it. */
+  private void requireMetadataKey(String key, String at) {
+    if (key.isEmpty() || key.length() > limits.maxKeyChars()) {
+      throw invalid(at + " keys must be 1-" + limits.maxKeyChars() + " characters");
+    }
+    if (key.indexOf('#') >= 0) {
+      throw invalid(at + " keys may not contain '#' (" + key + ")");
+    }
   }
 
   private Object scalar(JsonNode value, String at) {
@@ -374,9 +382,7 @@ public final class Requests {
       }
       for (Iterator<Map.Entry<String, JsonNode>> it = metadata.fields(); it.hasNext(); ) {
         Map.Entry<String, JsonNode> e = it.next();
-        if (e.getKey().isEmpty() || e.getKey().length() > limits.maxKeyChars()) {
-          throw invalid("filter.metadata keys must be 1-" + limits.maxKeyChars() + " characters");
-        }
+        requireMetadataKey(e.getKey(), "filter.metadata");
         if (e.getValue().isObject()) {
           ranges.put(e.getKey(), range((ObjectNode) e.getValue(), "filter.metadata." + e.getKey()));
         } else {

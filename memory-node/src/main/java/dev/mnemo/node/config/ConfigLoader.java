@@ -99,6 +99,11 @@ public final class ConfigLoader {
         throw new ConfigException("config file " + file + ": unknown key '" + e.getKey() + "'; known keys: " + new java.util.TreeSet<>(KEYS));
       }
       JsonNode v = e.getValue();
+      if (v.isNull() || v.isObject()) {
+        // asText() would make null the string "null": "data": null would write to ./null.
+        throw new ConfigException("config file " + file + ": " + e.getKey() + " must be a string, a number or a list, not "
+            + (v.isNull() ? "null" : "an object") + "; leave it out for the default");
+      }
       if (v.isArray()) {
         StringBuilder joined = new StringBuilder();
         v.forEach(item -> joined.append(joined.isEmpty() ? "" : ",").append(item.asText()));
@@ -115,7 +120,8 @@ public final class ConfigLoader {
     if (!List.of("bge-small-en-v1.5", "all-minilm-l6-v2", "none").contains(embedder)) {
       throw new ConfigException("embedder must be bge-small-en-v1.5, all-minilm-l6-v2 or none, not '" + embedder + "'");
     }
-    int dimension = m.containsKey("dimension") ? integer(m, "dimension", 1, 4096) : NodeConfig.DEFAULT_DIMENSION;
+    int dimension = m.containsKey("dimension") ? integer(m, "dimension", 1, dev.mnemo.index.IndexConfig.MAX_DIMENSION)
+        : NodeConfig.DEFAULT_DIMENSION;
     if (!embedder.equals("none") && dimension != NodeConfig.DEFAULT_DIMENSION) {
       throw new ConfigException("dimension " + dimension + " does not match embedder " + embedder + " (384); set embedder to none to use another");
     }

@@ -217,6 +217,11 @@ class BadInputApiTest {
     refused(422, "validation_failed", () -> api.post(MEMORIES, with(memory("meta", 7), "metadata", tooMany)));
     refused(422, "validation_failed", () -> api.post(MEMORIES,
         with(memory("meta", 7), "metadata", Map.of("", "empty key"))));
+    // '#' marks the index's own number and boolean fields: "score#n" would share the number field of "score".
+    refused(422, "validation_failed", () -> api.post(MEMORIES,
+        with(memory("meta", 7), "metadata", Map.of("score#n", "high"))));
+    refused(422, "validation_failed", () -> api.post(RECALL, Map.of("vector", TestVectors.random(7),
+        "filter", Map.of("metadata", Map.of("flag#b", "true")))));
     refused(422, "validation_failed", () -> api.post(MEMORIES,
         with(memory("meta", 7), "metadata", Map.of("long", "v".repeat(Limits.defaults().maxValueChars() + 1)))));
     refused(422, "validation_failed", () -> api.postRaw(MEMORIES, JSON_TYPE,

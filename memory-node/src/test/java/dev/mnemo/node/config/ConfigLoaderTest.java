@@ -97,4 +97,22 @@ class ConfigLoaderTest {
           .hasMessageContaining(bad.getKey());
     }
   }
+
+  /** Lucene's HNSW formats take at most 1,024 dimensions: a node of 1,536 refused every vector. */
+  @Test
+  void aDimensionOverLucenesLimitIsRefused() throws Exception {
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), Map.of("embedder", "none", "dimension", "1536")))
+        .isInstanceOf(ConfigLoader.ConfigException.class).hasMessageContaining("dimension");
+    assertThat(ConfigLoader.load(null, Map.of(), Map.of("embedder", "none", "dimension", "1024")).dimension()).isEqualTo(1024);
+  }
+
+  @Test
+  void aNullOrObjectInTheConfigFileIsAnErrorNotTheStringNull() throws Exception {
+    for (String json : List.of("{\"data\": null}", "{\"replicate\": null}", "{\"port\": {\"n\": 1}}")) {
+      Path file = dir.resolve("null.json");
+      java.nio.file.Files.writeString(file, json);
+      assertThatThrownBy(() -> ConfigLoader.load(file, Map.of(), Map.of()))
+          .as(json).isInstanceOf(ConfigLoader.ConfigException.class).hasMessageContaining("leave it out");
+    }
+  }
 }
