@@ -35,6 +35,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class MemoryNode implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(MemoryNode.class.getName());
+  /** How long a shutdown waits for requests under way to finish. */
+  private static final long SHUTDOWN_GRACE_SECONDS = 10;
   public static final String VERSION = "0.1.0";
 
   private final NodeConfig config;
@@ -293,7 +295,12 @@ public final class MemoryNode implements AutoCloseable {
     }
     try {
       if (server != null) {
-        server.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        // Stop taking connections and let requests under way finish (up to the grace period):
+        // close() alone reset them, so a client whose write was committed saw an error and, by
+        // retrying with the default ts, stored a second copy. Only then do the pools and the store
+        // close under them.
+        server.shutdown(SHUTDOWN_GRACE_SECONDS, TimeUnit.SECONDS).toCompletionStage().toCompletableFuture()
+            .get(SHUTDOWN_GRACE_SECONDS + 5, TimeUnit.SECONDS);
       }
       vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     } catch (Exception e) {
