@@ -381,7 +381,9 @@ public final class LogIndexer implements AutoCloseable {
       applying.lock();
       try {
         if (index.appliedPosition() < position) {
-          applyAll(null);
+          // Up to the log's end as of now, which holds this write: under writes that keep coming,
+          // chasing the end would keep this caller indexing other writers' entries for ever.
+          applyAll(null, log.lastPosition());
         }
       } finally {
         applying.unlock();

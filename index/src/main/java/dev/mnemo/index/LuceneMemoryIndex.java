@@ -65,7 +65,7 @@ import org.apache.lucene.util.QueryBuilder;
  */
 public final class LuceneMemoryIndex implements MemoryIndex {
   /** Bumped when the schema changes; an index of another version must be rebuilt (mnemo reindex). */
-  public static final String SCHEMA_VERSION = "3";
+  public static final String SCHEMA_VERSION = "4";
   private static final String POSITION_KEY = "mnemo.position";
   private static final String VERSION_KEY = "mnemo.schema";
   private static final String DIMENSION_KEY = "mnemo.dimension";

@@ -47,6 +47,11 @@ final class MemoryDocuments {
   static final String TAG = "tag";
   private static final String META = "m.";
   private static final String NUMERIC = "#n";
+  /**
+   * Whole numbers also go in as longs, for exact equality: as doubles, every integer within ~128
+   * of a 64-bit ID (a message or Snowflake ID) is the same number.
+   */
+  private static final String INTEGER = "#i";
   /** Booleans have their own field, so {@code true} never matches the string {@code "true"}. */
   private static final String BOOLEAN = "#b";
 
@@ -74,7 +79,13 @@ final class MemoryDocuments {
         continue;
       }
       switch (e.getValue()) {
-        case Number n -> doc.add(new DoublePoint(META + e.getKey() + NUMERIC, n.doubleValue()));
+        case Number n -> {
+          doc.add(new DoublePoint(META + e.getKey() + NUMERIC, n.doubleValue()));
+          Long whole = wholeNumber(n);
+          if (whole != null) {
+            doc.add(new LongPoint(META + e.getKey() + INTEGER, whole));
+          }
+        }
         case Boolean bool -> doc.add(new StringField(META + e.getKey() + BOOLEAN, bool.toString(), Field.Store.NO));
         default -> addExact(doc, META + e.getKey(), String.valueOf(e.getValue()));
       }
@@ -229,10 +240,30 @@ final class MemoryDocuments {
 
   private static Query metadataEquals(String key, Object value) {
     return switch (value) {
-      case Number n -> DoublePoint.newExactQuery(META + key + NUMERIC, n.doubleValue());
+      case Number n -> {
+        Long whole = wholeNumber(n);
+        yield whole != null ? LongPoint.newExactQuery(META + key + INTEGER, whole)
+            : DoublePoint.newExactQuery(META + key + NUMERIC, n.doubleValue());
+      }
       case Boolean bool -> new TermQuery(new Term(META + key + BOOLEAN, bool.toString()));
       case String s -> new TermQuery(new Term(META + key, s));
       default -> throw new IllegalArgumentException("metadata filter '" + key + "' must be a string, number or boolean");
+    };
+  }
+
+  /** The number as a long when it is a whole number in the long range (5, 5.0, -0.0), else null. */
+  static Long wholeNumber(Number n) {
+    return switch (n) {
+      case Long l -> l;
+      case Integer i -> (long) i;
+      case Short sh -> (long) sh;
+      case Byte by -> (long) by;
+      case java.math.BigInteger big -> big.bitLength() < 64 ? big.longValue() : null;
+      default -> {
+        double d = n.doubleValue();
+        // Below 2^63 in magnitude and with no fraction: (long) d is exact.
+        yield d == Math.rint(d) && Math.abs(d) < 0x1p63 ? (long) d : null;
+      }
     };
   }
 

@@ -220,6 +220,29 @@ class LuceneMemoryIndexTest {
     }
   }
 
+  /** As doubles, 64-bit IDs within ~128 of each other were the same number, so a filter on one matched both. */
+  @Test
+  void wholeNumbersInMetadataMatchExactlyAndWhateverTheirType() throws Exception {
+    IndexedMemory id = memory("alice", "one id", new float[] {1, 0, 0, 0}, Map.of("msg", 1234567890123456789L), List.of(), 1000, 1);
+    IndexedMemory near = memory("alice", "a near id", new float[] {1, 0, 0, 0}, Map.of("msg", 1234567890123456700L), List.of(), 1000, 1);
+    IndexedMemory five = memory("alice", "five as a double", new float[] {1, 0, 0, 0}, Map.of("n", 5.0, "z", -0.0), List.of(), 1000, 1);
+    IndexedMemory half = memory("alice", "five and a half", new float[] {1, 0, 0, 0}, Map.of("n", 5.5), List.of(), 1000, 1);
+    index.addNew(List.of(id, near, five, half));
+    index.refresh();
+
+    assertThat(filtered(Map.of("msg", 1234567890123456789L))).containsExactly(id.cid());
+    assertThat(filtered(Map.of("msg", 1234567890123456700L))).containsExactly(near.cid());
+    assertThat(filtered(Map.of("n", 5L))).containsExactly(five.cid());
+    assertThat(filtered(Map.of("n", 5.0))).containsExactly(five.cid());
+    assertThat(filtered(Map.of("n", 5.5))).containsExactly(half.cid());
+    assertThat(filtered(Map.of("z", 0L))).as("-0.0 is the whole number 0").containsExactly(five.cid());
+  }
+
+  private List<Cid> filtered(Map<String, Object> metadata) throws Exception {
+    return index.recall(query("alice", new float[] {1, 0, 0, 0}, new RecallFilter(metadata, Map.of(), List.of(), null, null)))
+        .hits().stream().map(RecallHit::cid).toList();
+  }
+
   private static RecallQuery query(String ns, float[] vector, RecallFilter filter) {
     return new RecallQuery(ns, null, vector, 5, RecallMode.VECTOR, filter, 0, RecallQuery.DEFAULT_HALF_LIFE, System.currentTimeMillis());
   }
