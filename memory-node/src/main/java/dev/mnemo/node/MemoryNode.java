@@ -144,7 +144,11 @@ public final class MemoryNode implements AutoCloseable {
 
   /** Joins the gossip cluster; remote entries reach the index through the same log tailer as local ones. */
   private void startSync(MemoryService service) throws IOException {
-    String http = config.advertiseHttp() != null ? config.advertiseHttp() : "http://" + config.host() + ":" + port();
+    String http = config.advertiseHttp() != null ? config.advertiseHttp() : "http://" + NodeConfig.urlHost(config.host()) + ":" + port();
+    if (config.advertiseHttp() == null && NodeConfig.isWildcard(config.host())) {
+      LOG.log(System.Logger.Level.WARNING, "listening on every interface (" + config.host() + ") without advertiseHttp:"
+          + " nodes that join this one cannot reach it for replication");
+    }
     ScaleCubeMembership membership = new ScaleCubeMembership(config.syncConfig(), http);
     replicator = new Replicator(store.log(), membership, new PeerClient(), config.syncConfig(), http, ns -> {
       try {

@@ -147,6 +147,11 @@ public final class ConfigLoader {
     if (advertiseHttp != null && !advertiseHttp.matches("https?://[^/\\s]+")) {
       throw new ConfigException("advertiseHttp must be a base URL like http://10.0.0.5:7700, not '" + advertiseHttp + "'");
     }
+    if (advertiseHttp == null && !seeds.isEmpty() && NodeConfig.isWildcard(m.get("host"))) {
+      // Peers would be told http://0.0.0.0:PORT, which is themselves: replication would stall unseen.
+      throw new ConfigException("host " + m.get("host") + " listens on every interface, so peers cannot be told where to"
+          + " reach this node; set advertiseHttp (e.g. http://10.0.0.5:7700)");
+    }
     String advertiseGossip = m.get("advertiseGossip");
     if (advertiseGossip != null && !advertiseGossip.matches("[^:\\s]+:\\d{1,5}")) {
       throw new ConfigException("advertiseGossip must be HOST:PORT, not '" + advertiseGossip + "'");

@@ -87,4 +87,14 @@ public record NodeConfig(
   public long memoryCacheBytes() {
     return memoryCacheMb * (1L << 20);
   }
+
+  /** Whether {@code host} is an address that binds every interface, and so names no one. */
+  public static boolean isWildcard(String host) {
+    return host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]");
+  }
+
+  /** {@code host} as the host part of a URL: an IPv6 literal in brackets. */
+  public static String urlHost(String host) {
+    return host.indexOf(':') >= 0 && !host.startsWith("[") ? "[" + host + "]" : host;
+  }
 }

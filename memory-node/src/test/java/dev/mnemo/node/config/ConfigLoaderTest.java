@@ -115,4 +115,16 @@ class ConfigLoaderTest {
           .as(json).isInstanceOf(ConfigLoader.ConfigException.class).hasMessageContaining("leave it out");
     }
   }
+
+  /** Peers were told http://0.0.0.0:PORT, which is themselves, and replication stalled unseen. */
+  @Test
+  void aWildcardHostWithSeedsNeedsAnAdvertisedAddress() throws Exception {
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), Map.of("host", "0.0.0.0", "seeds", "10.0.0.2:7701")))
+        .isInstanceOf(ConfigLoader.ConfigException.class).hasMessageContaining("advertiseHttp");
+    assertThat(ConfigLoader.load(null, Map.of(), Map.of("host", "0.0.0.0", "seeds", "10.0.0.2:7701",
+        "advertiseHttp", "http://10.0.0.5:7700")).advertiseHttp()).isEqualTo("http://10.0.0.5:7700");
+    assertThat(ConfigLoader.load(null, Map.of(), Map.of("host", "0.0.0.0")).host()).as("alone, it may").isEqualTo("0.0.0.0");
+    assertThat(NodeConfig.urlHost("::1")).isEqualTo("[::1]");
+    assertThat(NodeConfig.urlHost("127.0.0.1")).isEqualTo("127.0.0.1");
+  }
 }
