@@ -199,8 +199,15 @@ public final class MemoryService {
     return !log.heads(ns).isEmpty();
   }
 
-  public NamespaceCar.Exported export(String ns, OutputStream out) throws IOException {
-    return NamespaceCar.export(log, ns, out);
+  /** The namespace as a CAR v1 (see {@link NamespaceCar#export}). */
+  public byte[] export(String ns) throws IOException {
+    java.io.ByteArrayOutputStream car = new java.io.ByteArrayOutputStream();
+    try {
+      NamespaceCar.export(log, ns, car);
+    } catch (NamespaceCar.ChangedDuringExportException e) {
+      throw new ApiException(503, "unavailable", e.getMessage() + "; retry when forgets pause");
+    }
+    return car.toByteArray();
   }
 
   public NamespaceCar.Imported importCar(String ns, InputStream in) throws IOException {

@@ -290,9 +290,7 @@ public final class HttpApi {
       // A CAR v1 needs at least one root (go-car refuses an empty one): nothing to export.
       throw ApiException.notFound("namespace " + ns + " has no entries on this node");
     }
-    ByteArrayOutputStream car = new ByteArrayOutputStream();
-    service.export(ns, car);
-    return new Reply(200, CAR + "; version=1", Buffer.buffer(car.toByteArray()));
+    return new Reply(200, CAR + "; version=1", Buffer.buffer(service.export(ns)));
   }
 
   private Reply importCar(RoutingContext ctx) throws Exception {

@@ -11,8 +11,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Namespaces to and from CAR v1, so any IPFS tool can read, pin or move them. An export's roots
@@ -31,42 +34,88 @@ public final class NamespaceCar {
 
   private NamespaceCar() {}
 
+  /** A namespace whose forgets keep landing while it is exported, round after round. */
+  public static final class ChangedDuringExportException extends IOException {
+    public ChangedDuringExportException(String ns, int rounds) {
+      super("namespace " + ns + " kept changing during the export: memories were forgotten in each of " + rounds
+          + " rounds of it");
+    }
+  }
+
+  /** Rounds of catching up with forgets that commit while an export runs, before it gives up. */
+  static final int EXPORT_ROUNDS = 20;
+
+  /**
+   * Writes the namespace as of its heads now (the CAR's roots): those entries and everything before
+   * them, and every memory they add that none of them forgets. A memory forgotten while the export
+   * runs, by an entry it does not hold yet, is not written; the entries that lead to that forget
+   * are added after the others, so that the CAR never lists a memory with neither its block nor
+   * its forget, which no other node could import.
+   */
   public static Exported export(NamespaceLog log, String ns, OutputStream out) throws IOException {
     List<Cid> heads = new ArrayList<>(log.heads(ns));
     CarWriter car = new CarWriter(out, heads);
+    Set<Cid> written = new HashSet<>();
+    Set<Cid> forgotten = new HashSet<>();
     long[] counts = new long[2];
-    IOException[] failure = new IOException[1];
-    log.walk(ns, positioned -> {
-      try {
-        writeEntry(log, ns, positioned, car, counts);
-        return true;
-      } catch (IOException e) {
-        failure[0] = e;
-        return false;
+    Collection<Cid> from = heads;
+    for (int round = 1; ; round++) {
+      List<PositionedEntry> entries = newEntries(log, ns, from, written, forgotten);
+      Set<Cid> forgottenMeanwhile = new HashSet<>();
+      for (PositionedEntry positioned : entries) {
+        car.write(new Block(positioned.cid(), log.blocks().get(positioned.cid()).orElseThrow()));
+        counts[0]++;
+        if (positioned.entry().op() == Op.ADD) {
+          writeMemories(log, ns, positioned.entry().refs(), forgotten, car, counts, forgottenMeanwhile);
+        }
       }
-    });
-    if (failure[0] != null) {
-      throw failure[0];
+      forgottenMeanwhile.removeAll(forgotten);
+      if (forgottenMeanwhile.isEmpty()) {
+        return new Exported(heads, counts[0], counts[1]);
+      }
+      if (round == EXPORT_ROUNDS) {
+        throw new ChangedDuringExportException(ns, round);
+      }
+      from = log.heads(ns);
     }
-    return new Exported(heads, counts[0], counts[1]);
   }
 
-  private static void writeEntry(NamespaceLog log, String ns, PositionedEntry positioned, CarWriter car, long[] counts)
-      throws IOException {
-    byte[] entryBytes = log.blocks().get(positioned.cid()).orElseThrow();
-    car.write(new Block(positioned.cid(), entryBytes));
-    counts[0]++;
-    if (positioned.entry().op() != Op.ADD) {
-      return;
-    }
-    for (Cid ref : positioned.entry().refs()) {
+  /**
+   * The entries behind {@code from} not written yet, in walk order; marks them written and adds
+   * what their forgets name to {@code forgotten}. The walk stops at entries already written.
+   */
+  private static List<PositionedEntry> newEntries(NamespaceLog log, String ns, Collection<Cid> from, Set<Cid> written,
+      Set<Cid> forgotten) throws IOException {
+    List<PositionedEntry> entries = new ArrayList<>();
+    log.walk(ns, from, positioned -> {
+      if (!written.add(positioned.cid())) {
+        return false;
+      }
+      entries.add(positioned);
+      if (positioned.entry().op() == Op.FORGET) {
+        forgotten.addAll(positioned.entry().refs());
+      }
+      return true;
+    });
+    return entries;
+  }
+
+  private static void writeMemories(NamespaceLog log, String ns, List<Cid> refs, Set<Cid> forgotten, CarWriter car,
+      long[] counts, Set<Cid> forgottenMeanwhile) throws IOException {
+    for (Cid ref : refs) {
+      if (forgotten.contains(ref)) {
+        continue;
+      }
       if (log.state(ns, ref) != MemoryState.LIVE) {
+        forgottenMeanwhile.add(ref);
         continue;
       }
       Optional<byte[]> memory = log.blocks().get(ref);
       if (memory.isPresent()) {
         car.write(new Block(ref, memory.get()));
         counts[1]++;
+      } else if (log.state(ns, ref) != MemoryState.LIVE) {
+        forgottenMeanwhile.add(ref); // forgotten between the state check and the read
       }
     }
   }

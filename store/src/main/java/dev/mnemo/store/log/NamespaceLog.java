@@ -470,7 +470,12 @@ public final class NamespaceLog implements AutoCloseable {
    * entry once. {@code visitor} returns whether to continue past an entry to its parents.
    */
   public void walk(String ns, Predicate<PositionedEntry> visitor) throws IOException {
-    Deque<Cid> pending = new ArrayDeque<>(heads(ns));
+    walk(ns, heads(ns), visitor);
+  }
+
+  /** As {@link #walk(String, Predicate)}, from the given heads (taken earlier) rather than the current ones. */
+  public void walk(String ns, Collection<Cid> heads, Predicate<PositionedEntry> visitor) throws IOException {
+    Deque<Cid> pending = new ArrayDeque<>(heads);
     Set<Cid> seen = new HashSet<>(pending);
     while (!pending.isEmpty()) {
       Cid cid = pending.poll();

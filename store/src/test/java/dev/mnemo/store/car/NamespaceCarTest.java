@@ -115,6 +115,51 @@ class NamespaceCarTest {
     assertThat(Snapshot.of(b)).isEqualTo(copy);
   }
 
+  /**
+   * A forget that commits while an export writes: the export once skipped the forgotten memory,
+   * whose forget entry it did not hold, and wrote a CAR no other node could import. Now it adds
+   * the entries up to that forget, and the CAR imports whole.
+   */
+  @Test
+  void aForgetCommittedDuringAnExportIsCarriedWithItNotLeftDangling() throws Exception {
+    MnemoStore a = store("a");
+    List<Cid> written = writeHistory(a.log(), "first", 3);
+    Cid victim = written.get(written.size() - 1);
+    List<Cid> headsBefore = List.copyOf(a.log().heads(NS));
+    ByteArrayOutputStream sink = new ByteArrayOutputStream();
+    java.io.OutputStream forgetsOnFirstWrite = new java.io.FilterOutputStream(sink) {
+      private boolean forgot;
+
+      @Override
+      public void write(byte[] b, int off, int len) throws IOException {
+        if (!forgot) {
+          forgot = true;
+          try {
+            a.log().forget(NS, List.of(victim));
+          } catch (dev.mnemo.store.log.MemoryNotFoundException e) {
+            throw new AssertionError(e);
+          }
+        }
+        out.write(b, off, len);
+      }
+    };
+    NamespaceCar.Exported exported = NamespaceCar.export(a.log(), NS, forgetsOnFirstWrite);
+    assertThat(exported.roots()).as("the heads when the export began").containsExactlyElementsOf(headsBefore);
+    assertThat(exported.entries()).isEqualTo(4);
+
+    Set<Cid> cids = new HashSet<>();
+    CarReader reader = new CarReader(new ByteArrayInputStream(sink.toByteArray()));
+    for (Block block = reader.next(); block != null; block = reader.next()) {
+      cids.add(block.cid());
+    }
+    assertThat(cids).as("the forgotten text is not carried out").doesNotContain(victim);
+    MnemoStore b = store("b");
+    importCar(b.log(), sink.toByteArray());
+    assertThat(b.log().heads(NS)).isEqualTo(a.log().heads(NS));
+    assertThat(b.log().state(NS, victim)).isEqualTo(MemoryState.FORGOTTEN);
+    assertThat(b.log().state(NS, written.get(0))).isEqualTo(MemoryState.LIVE);
+  }
+
   @Test
   void importOnTopOfAnEarlierImportAppliesOnlyWhatIsNew() throws Exception {
     MnemoStore a = store("a");
