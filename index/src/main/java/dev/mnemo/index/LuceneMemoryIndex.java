@@ -113,7 +113,26 @@ public final class LuceneMemoryIndex implements MemoryIndex {
   private LuceneMemoryIndex(IndexConfig config, Directory directory) throws IOException {
     this.config = config;
     this.directory = directory;
-    long position = readCommittedPosition(directory, config.dimension());
+    long position;
+    try {
+      position = readCommittedPosition(directory, config.dimension());
+    } catch (org.apache.lucene.index.CorruptIndexException | org.apache.lucene.index.IndexFormatTooOldException
+        | org.apache.lucene.index.IndexFormatTooNewException | java.nio.file.NoSuchFileException e) {
+      // Derived state: an index that cannot be read (a damaged commit, another Lucene's format) is
+      // rebuilt from the log, rather than keeping the node, and mnemo reindex, from starting.
+      System.getLogger(LuceneMemoryIndex.class.getName()).log(System.Logger.Level.WARNING,
+          "the recall index cannot be read (" + e + "); rebuilding it from the log");
+      // Even a writer that creates a new index reads the last commit for its generation. Under the
+      // write lock, so that a process using the index (a running node) keeps it.
+      try (org.apache.lucene.store.Lock lock = directory.obtainLock(IndexWriter.WRITE_LOCK_NAME)) {
+        for (String file : directory.listAll()) {
+          if (!file.equals(IndexWriter.WRITE_LOCK_NAME)) {
+            directory.deleteFile(file);
+          }
+        }
+      }
+      position = -1;
+    }
     // The index is derived state: one written with another schema or vector dimension is dropped
     // and rebuilt from the log (position 0), rather than read wrongly, refusing every new vector,
     // or left for an operator to notice. Memories whose vectors have another dimension than the

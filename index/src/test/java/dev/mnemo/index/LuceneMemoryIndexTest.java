@@ -243,6 +243,32 @@ class LuceneMemoryIndexTest {
         .hits().stream().map(RecallHit::cid).toList();
   }
 
+  /** A damaged commit kept the node, and mnemo reindex, from starting, though the index is derived state. */
+  @Test
+  void anIndexWhoseCommitCannotBeReadIsRebuiltFromTheLog(@TempDir Path other) throws Exception {
+    try (LuceneMemoryIndex first = LuceneMemoryIndex.open(other, IndexConfig.defaults(4))) {
+      first.addNew(List.of(memory("alice", "one", new float[] {1, 0, 0, 0}, Map.of(), List.of(), 1000, 1)));
+      first.markApplied(1);
+      first.commit();
+    }
+    try (var files = java.nio.file.Files.list(other)) {
+      for (Path file : files.filter(f -> f.getFileName().toString().startsWith("segments_")).toList()) {
+        byte[] bytes = java.nio.file.Files.readAllBytes(file);
+        bytes[bytes.length / 2] ^= 0x5a;
+        java.nio.file.Files.write(file, bytes);
+      }
+    }
+    try (LuceneMemoryIndex reopened = LuceneMemoryIndex.open(other, IndexConfig.defaults(4))) {
+      assertThat(reopened.appliedPosition()).as("to be rebuilt from the start of the log").isZero();
+      assertThat(reopened.size()).isZero();
+      IndexedMemory again = memory("alice", "again", new float[] {1, 0, 0, 0}, Map.of(), List.of(), 1000, 1);
+      reopened.addNew(List.of(again));
+      reopened.refresh();
+      assertThat(reopened.recall(RecallQuery.of("alice", "again", null, 5, RecallMode.KEYWORD)).hits())
+          .extracting(RecallHit::cid).containsExactly(again.cid());
+    }
+  }
+
   private static RecallQuery query(String ns, float[] vector, RecallFilter filter) {
     return new RecallQuery(ns, null, vector, 5, RecallMode.VECTOR, filter, 0, RecallQuery.DEFAULT_HALF_LIFE, System.currentTimeMillis());
   }
