@@ -100,6 +100,19 @@ public final class ApiClient {
     return rawGet(rawTarget, null);
   }
 
+  /** The status line and headers of {@code method} on {@code path}, sent on a plain socket. */
+  public String rawHead(String method, String path) {
+    try (java.net.Socket socket = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), port)) {
+      socket.setSoTimeout(30_000);
+      socket.getOutputStream().write((method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n"
+          + "Connection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+      String raw = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      return raw.substring(0, raw.indexOf("\r\n\r\n"));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   /** As {@link #rawGet(String)}, with one more header line (null for none). */
   public Response rawGet(String rawTarget, String extraHeader) {
     try (java.net.Socket socket = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), port)) {

@@ -100,8 +100,24 @@ public final class HttpApi {
     // An undecodable URI (a bad %-escape) fails in the router before any route matches.
     router.errorHandler(400, ctx -> sendError(ctx, 400, "bad_request", "malformed request URI: " + ctx.request().uri()));
     router.errorHandler(404, ctx -> sendError(ctx, 404, "not_found", "no such endpoint: " + ctx.request().method() + " " + ctx.request().path()));
-    router.errorHandler(405, ctx -> sendError(ctx, 405, "method_not_allowed", ctx.request().method() + " is not allowed on " + ctx.request().path()));
+    router.errorHandler(405, ctx -> {
+      // A 405 names the methods the resource takes (RFC 9110).
+      ctx.response().putHeader("Allow", allowedMethods(router, ctx.request().path()));
+      sendError(ctx, 405, "method_not_allowed", ctx.request().method() + " is not allowed on " + ctx.request().path());
+    });
     return router;
+  }
+
+  private static String allowedMethods(Router router, String path) {
+    java.util.Set<String> methods = new java.util.TreeSet<>();
+    for (io.vertx.ext.web.Route route : router.getRoutes()) {
+      String pattern = route.getPath();
+      if (pattern != null && route.methods() != null
+          && path.matches(pattern.replaceAll(":[A-Za-z]+", "[^/]+"))) {
+        route.methods().forEach(m -> methods.add(m.name()));
+      }
+    }
+    return String.join(", ", methods);
   }
 
   /**

@@ -418,6 +418,10 @@ class BadInputApiTest {
     refused(405, "method_not_allowed", () -> api.delete("/v1/node"));
     refused(405, "method_not_allowed", () -> api.post("/health", Map.of()));
     refused(405, "method_not_allowed", () -> api.post("/v1/namespaces/" + NS + "/export", Map.of()));
+    // Each 405 names what the resource takes.
+    assertThat(api.rawHead("PUT", MEMORIES)).containsIgnoringCase("\r\nallow: GET, POST");
+    assertThat(api.rawHead("DELETE", "/v1/memories/" + seeded.get(0))).containsIgnoringCase("\r\nallow: GET");
+    assertThat(api.rawHead("POST", "/health")).containsIgnoringCase("\r\nallow: GET");
     assertThat(api.getJson("/v1/memories/" + seeded.get(0)).path("text").asText()).isEqualTo("seed one");
   }
 
