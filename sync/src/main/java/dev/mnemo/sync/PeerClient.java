@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -51,8 +50,15 @@ public final class PeerClient {
    * wait for the response headers only: a peer that sends them and then stalls, or trickles a
    * byte at a time, would otherwise hold the reading thread for good.
    */
-  private static final ScheduledExecutorService DEADLINES = Executors.newSingleThreadScheduledExecutor(
-      r -> Thread.ofPlatform().name("mnemo-peer-deadlines").daemon(true).unstarted(r));
+  private static final ScheduledExecutorService DEADLINES = deadlines();
+
+  private static ScheduledExecutorService deadlines() {
+    java.util.concurrent.ScheduledThreadPoolExecutor pool = new java.util.concurrent.ScheduledThreadPoolExecutor(1,
+        r -> Thread.ofPlatform().name("mnemo-peer-deadlines").daemon(true).unstarted(r));
+    // Nearly every cut-off is cancelled when its read ends: drop it then, not when it would have run.
+    pool.setRemoveOnCancelPolicy(true);
+    return pool;
+  }
 
   private final HttpClient http = HttpClient.newBuilder()
       .connectTimeout(CONNECT_TIMEOUT)

@@ -259,6 +259,7 @@ public final class Replicator implements AutoCloseable {
   void pull(String peerHttp, String ns, List<Cid> heads) {
     pulls.increment();
     boolean lacksAll = false;
+    int applied = 0;
     try {
       Map<Cid, Block> fetched = new LinkedHashMap<>();
       Map<Cid, LogEntry> entries = new HashMap<>();
@@ -302,7 +303,6 @@ public final class Replicator implements AutoCloseable {
         }
       }
       List<Cid> order = NamespaceLog.causalOrder(entries);
-      int applied = 0;
       for (int from = 0; from < order.size(); ) {
         List<Block> batch = new ArrayList<>();
         Set<Cid> memories = new LinkedHashSet<>();
@@ -330,14 +330,15 @@ public final class Replicator implements AutoCloseable {
         entriesApplied.add(batchApplied);
         from = to;
       }
-      if (applied > 0) {
-        onApplied.accept(ns);
-      }
     } catch (RejectedEntryException | CorruptBlockException | InvalidFormatException e) {
       reject("from " + peerHttp + " for " + ns + ": " + e.getMessage());
     } catch (IOException | RuntimeException e) {
       LOG.log(System.Logger.Level.WARNING, "pull of " + ns + " from " + peerHttp + " failed (anti-entropy will retry): " + e.getMessage());
     } finally {
+      if (applied > 0) {
+        // Also when a later batch failed: the batches before it are stored and must reach recall.
+        onApplied.accept(ns);
+      }
       // Known by now (this pull, or another that got there first), or not to be had from this
       // peer at all (it answered without any entry it named): either way not behind on what was
       // asked. A peer that could not be asked leaves the lag running.

@@ -37,6 +37,9 @@ class ReplicatorPullTest {
   private MnemoStore target;
   private HttpServer peer;
   private final AtomicInteger blockRequests = new AtomicInteger();
+  /** Blocks the peer serves besides the source store's, and CIDs it withholds. */
+  private final Map<Cid, byte[]> extraBlocks = new java.util.concurrent.ConcurrentHashMap<>();
+  private final java.util.Set<Cid> withheld = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   @BeforeEach
   void start() throws IOException {
@@ -50,7 +53,8 @@ class ReplicatorPullTest {
         ByteArrayOutputStream car = new ByteArrayOutputStream();
         CarWriter writer = new CarWriter(car, List.of());
         for (Cid cid : request.cids()) {
-          Optional<byte[]> data = source.log().blocks().get(cid);
+          Optional<byte[]> data = withheld.contains(cid) ? Optional.empty()
+              : extraBlocks.containsKey(cid) ? Optional.of(extraBlocks.get(cid)) : source.log().blocks().get(cid);
           if (data.isPresent()) {
             writer.write(new Block(cid, data.get()));
           }
@@ -101,5 +105,46 @@ class ReplicatorPullTest {
       assertThat(target.log().state(NS, cid)).as("%s", cid).isEqualTo(expected);
     }
     assertThat(target.log().memory(added.get(49))).isPresent();
+  }
+
+  /**
+   * The forget that excused a missing memory in an earlier batch is in a batch that is refused
+   * (here its clock breaks the Lamport rule). The memory was marked forgotten all the same, a
+   * state no other node holding the same entries had, and the batches applied before the refusal
+   * never reached the index.
+   */
+  @Test
+  void aRefusedLaterBatchLeavesTheMemoryItExcusedUnknownAndTheEarlierBatchesIndexed() throws Exception {
+    List<Cid> added = new ArrayList<>();
+    List<Cid> entries = new ArrayList<>();
+    for (int batch = 0; batch < 3; batch++) {
+      List<Memory> memories = new ArrayList<>();
+      for (int i = 0; i < 10; i++) {
+        memories.add(new Memory(NS, "note " + batch + "." + i, Map.of(), List.of(), 1_000 + batch * 10 + i, null, null));
+      }
+      var appended = source.log().append(NS, memories);
+      added.addAll(appended.memories());
+      entries.add(appended.entry());
+    }
+    Cid missing = added.get(0);
+    withheld.add(missing);
+    Cid head = source.log().heads(NS).iterator().next();
+    Block forged = Block.dagCbor(dev.mnemo.store.model.LogEntry.signed(dev.mnemo.store.identity.AgentKey.generate(), NS,
+        dev.mnemo.store.model.Op.FORGET, List.of(missing), List.of(head), source.log().clock(NS) + 2).encode());
+    extraBlocks.put(forged.cid(), forged.data());
+
+    AtomicInteger onApplied = new AtomicInteger();
+    try (Replicator replicator = new Replicator(target.log(), new NoMembers(), new PeerClient(),
+        SyncConfig.defaults(0, List.of()), "http://127.0.0.1:1", ns -> onApplied.incrementAndGet(), 10)) {
+      replicator.pull("http://127.0.0.1:" + peer.getAddress().getPort(), NS, List.of(forged.cid()));
+      assertThat(replicator.status().rejected()).isEqualTo(1);
+      // Batches of 10 new memories: the first two entries apply; the third shares its batch with
+      // the forged forget (which adds none) and is refused with it.
+      assertThat(replicator.status().entriesApplied()).isEqualTo(2);
+    }
+    assertThat(onApplied).as("the applied batches are indexed").hasValue(1);
+    assertThat(target.log().heads(NS)).containsExactly(entries.get(1));
+    assertThat(target.log().state(NS, missing)).as("no forget applied").isEqualTo(MemoryState.UNKNOWN);
+    assertThat(target.log().state(NS, added.get(1))).isEqualTo(MemoryState.LIVE);
   }
 }

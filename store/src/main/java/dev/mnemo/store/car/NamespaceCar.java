@@ -34,11 +34,15 @@ public final class NamespaceCar {
 
   private NamespaceCar() {}
 
-  /** A namespace whose forgets keep landing while it is exported, round after round. */
+  /**
+   * An export that could not be made whole: forgets kept landing while it ran, round after round,
+   * or an entry lists a memory whose block this node lacks with no forget for it yet (a pull from
+   * a peer part-way through).
+   */
   public static final class ChangedDuringExportException extends IOException {
     public ChangedDuringExportException(String ns, int rounds) {
-      super("namespace " + ns + " kept changing during the export: memories were forgotten in each of " + rounds
-          + " rounds of it");
+      super("namespace " + ns + " could not be exported whole after " + rounds + " rounds: memories its entries"
+          + " add were forgotten meanwhile, or are still awaited from a peer");
     }
   }
 
@@ -59,21 +63,25 @@ public final class NamespaceCar {
     Set<Cid> forgotten = new HashSet<>();
     long[] counts = new long[2];
     Collection<Cid> from = heads;
+    // Memories an entry written adds, neither written nor forgotten by an entry written: each
+    // must meet its forget among the entries of a later round.
+    Set<Cid> unresolved = new HashSet<>();
     for (int round = 1; ; round++) {
       List<PositionedEntry> entries = newEntries(log, ns, from, written, forgotten);
-      Set<Cid> forgottenMeanwhile = new HashSet<>();
       for (PositionedEntry positioned : entries) {
         car.write(new Block(positioned.cid(), log.blocks().get(positioned.cid()).orElseThrow()));
         counts[0]++;
         if (positioned.entry().op() == Op.ADD) {
-          writeMemories(log, ns, positioned.entry().refs(), forgotten, car, counts, forgottenMeanwhile);
+          writeMemories(log, ns, positioned.entry().refs(), forgotten, car, counts, unresolved);
         }
       }
-      forgottenMeanwhile.removeAll(forgotten);
-      if (forgottenMeanwhile.isEmpty()) {
+      unresolved.removeAll(forgotten);
+      if (unresolved.isEmpty()) {
         return new Exported(heads, counts[0], counts[1]);
       }
-      if (round == EXPORT_ROUNDS) {
+      // A round with no new entries will not find the forgets either: the memories are awaited
+      // from a peer (a pull part-way through), or were forgotten by nothing this log holds.
+      if (round == EXPORT_ROUNDS || (round > 1 && entries.isEmpty())) {
         throw new ChangedDuringExportException(ns, round);
       }
       from = log.heads(ns);

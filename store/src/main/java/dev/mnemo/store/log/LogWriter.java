@@ -44,9 +44,13 @@ final class LogWriter implements Staging.Committed {
 
   /** Entries from outside, already hash- and signature-checked, in causal order. */
   /** {@code forgotten}: per namespace, the memories some entry of the batch forgets. */
-  /** {@code storedParents}: the stored entries the batch names as parents, decoded. */
+  /**
+   * {@code forgottenLater}: memories of the batch's namespace that only entries of a later batch
+   * of the same pull forget (added without their blocks, left unknown); {@code storedParents}: the
+   * stored entries the batch names as parents, decoded.
+   */
   record Apply(List<VerifiedEntry> entries, Map<Cid, Block> memories, Map<String, Set<Cid>> forgotten,
-      Map<Cid, LogEntry> storedParents, CompletableFuture<Integer> done) implements Request {}
+      Set<Cid> forgottenLater, Map<Cid, LogEntry> storedParents, CompletableFuture<Integer> done) implements Request {}
 
   record VerifiedEntry(Block block, LogEntry entry) {}
 
@@ -218,7 +222,7 @@ final class LogWriter implements Staging.Committed {
     LogEntry entry = LogEntry.signed(signer, ns, Op.ADD, List.copyOf(refs), parents, clockAfter(s, ns, parents));
     Block entryBlock = Block.dagCbor(entry.encode());
     long position = s.nextPosition;
-    stageEntry(s, entryBlock.cid(), entryBlock.data(), entry, memories);
+    stageEntry(s, entryBlock.cid(), entryBlock.data(), entry, memories, Set.of());
     s.mergeIntoParent();
     for (Request request : adds) {
       Add add = (Add) request;
@@ -251,7 +255,7 @@ final class LogWriter implements Staging.Committed {
     LogEntry entry = LogEntry.signed(signer, ns, Op.FORGET, List.copyOf(refs), parents, clockAfter(s, ns, parents));
     Block entryBlock = Block.dagCbor(entry.encode());
     long position = s.nextPosition;
-    stageEntry(s, entryBlock.cid(), entryBlock.data(), entry, Map.of());
+    stageEntry(s, entryBlock.cid(), entryBlock.data(), entry, Map.of(), Set.of());
     s.mergeIntoParent();
     for (Forget forget : accepted) {
       onCommit.add(() -> forget.done().complete(new Appended(entryBlock.cid(), position, forget.refs())));
@@ -273,6 +277,9 @@ final class LogWriter implements Staging.Committed {
         long highestParentClock = 0;
         for (Cid parent : entry.parents()) {
           LogEntry p = batch.containsKey(parent) ? batch.get(parent) : apply.storedParents().get(parent);
+          if (p == null && s.entryPosition(parent) != null) {
+            p = entryOf(s, parent); // stored by another apply since the caller looked
+          }
           if (s.entryPosition(parent) == null || p == null) {
             throw new RejectedEntryException(cid, "its parent " + parent + " is neither stored here nor in the batch");
           }
@@ -291,12 +298,13 @@ final class LogWriter implements Staging.Committed {
         if (entry.op() == Op.ADD) {
           for (Cid ref : entry.refs()) {
             boolean known = s.state(LogKeys.nsKey(entry.ns(), ref)) != null;
-            if (!known && !apply.memories().containsKey(ref) && !apply.forgotten().getOrDefault(entry.ns(), Set.of()).contains(ref)) {
+            if (!known && !apply.memories().containsKey(ref) && !apply.forgotten().getOrDefault(entry.ns(), Set.of()).contains(ref)
+                && !apply.forgottenLater().contains(ref)) {
               throw new RejectedEntryException(cid, "its memory " + ref + " is missing");
             }
           }
         }
-        stageEntry(s, cid, verified.block().data(), entry, apply.memories());
+        stageEntry(s, cid, verified.block().data(), entry, apply.memories(), apply.forgottenLater());
         applied++;
       }
     } catch (RejectedEntryException e) {
@@ -355,7 +363,8 @@ final class LogWriter implements Staging.Committed {
   }
 
   /** Stages one entry: its block, position, heads, clock, and its effect on the memory state. */
-  private static void stageEntry(Staging s, Cid cid, byte[] entryBytes, LogEntry entry, Map<Cid, Block> memories) {
+  private static void stageEntry(Staging s, Cid cid, byte[] entryBytes, LogEntry entry, Map<Cid, Block> memories,
+      Set<Cid> forgottenLater) {
     String ns = entry.ns();
     long position = s.nextPosition++;
     s.entries.put(cid, position);
@@ -378,7 +387,7 @@ final class LogWriter implements Staging.Committed {
           s.blocks.put(ref, block.data());
           s.listings.put(new Staging.Key(LogKeys.nsKey(ns, listing)), ref.toBytes());
           s.states.put(new Staging.Key(stateKey), LogKeys.addedState(listing));
-        } else if (state == null) {
+        } else if (state == null && !forgottenLater.contains(ref)) {
           s.states.put(new Staging.Key(stateKey), LogKeys.forgottenState());
         }
       } else {

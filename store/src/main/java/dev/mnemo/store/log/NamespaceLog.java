@@ -138,6 +138,8 @@ public final class NamespaceLog implements AutoCloseable {
    * applied in causal order: {@code forgottenLater} are the memories that entries of later
    * batches forget. An entry here may add one of them without its block, as it may a memory that
    * an entry of the same batch forgets: the peer removed the block at the forget, and forget wins.
+   * Such a memory is left unknown here, not forgotten, until the forget itself is applied: should
+   * that batch never be, the memory is in no state another node holding the same entries is not.
    */
   public int applyBlocks(Collection<Block> received, String expectedNs, Set<Cid> forgottenLater) throws IOException {
     Map<Cid, Block> entryBlocks = new LinkedHashMap<>();
@@ -174,18 +176,20 @@ public final class NamespaceLog implements AutoCloseable {
         }
       }
     }
+    Set<Cid> onlyLater = new HashSet<>();
     if (!forgottenLater.isEmpty()) {
       if (expectedNs == null) {
         throw new IllegalArgumentException("memories forgotten later need the namespace they are forgotten in");
       }
-      forgotten.computeIfAbsent(expectedNs, k -> new HashSet<>()).addAll(forgottenLater);
+      onlyLater.addAll(forgottenLater);
+      onlyLater.removeAll(forgotten.getOrDefault(expectedNs, Set.of()));
     }
     List<VerifiedEntry> ordered = new ArrayList<>();
     for (Cid cid : causalOrder(entries)) {
       ordered.add(new VerifiedEntry(entryBlocks.get(cid), entries.get(cid)));
     }
     CompletableFuture<Integer> done = new CompletableFuture<>();
-    return await(writer.submit(new LogWriter.Apply(ordered, memoryBlocks, forgotten, storedParents(entries), done), done));
+    return await(writer.submit(new LogWriter.Apply(ordered, memoryBlocks, forgotten, onlyLater, storedParents(entries), done), done));
   }
 
   private static boolean isLogBlockCid(Cid cid) {

@@ -160,6 +160,28 @@ class NamespaceCarTest {
     assertThat(b.log().state(NS, written.get(0))).isEqualTo(MemoryState.LIVE);
   }
 
+  /**
+   * A pull part-way through: an entry is stored whose memory is awaited with the forget of a later
+   * batch. The export once returned a CAR listing that memory with neither its block nor its
+   * forget; now it says it cannot be made whole yet.
+   */
+  @Test
+  void anExportOfANamespaceAwaitingAForgetFromAPeerSaysSoRatherThanDangle() throws Exception {
+    MnemoStore a = store("a");
+    List<Cid> written = writeHistory(a.log(), "first", 1);
+    Cid entry = a.log().heads(NS).iterator().next();
+    MnemoStore b = store("b");
+    List<Block> batch = new ArrayList<>();
+    batch.add(new Block(entry, a.log().blocks().get(entry).orElseThrow()));
+    for (Cid memory : written.subList(1, written.size())) {
+      batch.add(new Block(memory, a.log().blocks().get(memory).orElseThrow()));
+    }
+    assertThat(b.log().applyBlocks(batch, NS, Set.of(written.get(0)))).isEqualTo(1);
+    assertThat(b.log().state(NS, written.get(0))).isEqualTo(MemoryState.UNKNOWN);
+
+    assertThatThrownBy(() -> export(b.log(), NS)).isInstanceOf(NamespaceCar.ChangedDuringExportException.class);
+  }
+
   @Test
   void importOnTopOfAnEarlierImportAppliesOnlyWhatIsNew() throws Exception {
     MnemoStore a = store("a");
