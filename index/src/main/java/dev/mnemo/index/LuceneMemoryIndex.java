@@ -201,6 +201,24 @@ public final class LuceneMemoryIndex implements MemoryIndex {
     }
   }
 
+  /**
+   * The vector dimension the index at {@code dir} was last committed with, if it says: what the
+   * offline commands check their settings against before opening it, which with another dimension
+   * would rebuild it.
+   */
+  public static java.util.OptionalInt committedDimension(Path dir) throws IOException {
+    try (Directory directory = FSDirectory.open(dir)) {
+      if (!DirectoryReader.indexExists(directory)) {
+        return java.util.OptionalInt.empty();
+      }
+      String dimension = SegmentInfos.readLatestCommit(directory).getUserData().get(DIMENSION_KEY);
+      return dimension == null ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(Integer.parseInt(dimension));
+    } catch (org.apache.lucene.index.CorruptIndexException | org.apache.lucene.index.IndexFormatTooOldException
+        | org.apache.lucene.index.IndexFormatTooNewException | java.nio.file.NoSuchFileException e) {
+      return java.util.OptionalInt.empty();
+    }
+  }
+
   public static LuceneMemoryIndex open(Path dir, IndexConfig config) throws IOException {
     return new LuceneMemoryIndex(config, FSDirectory.open(dir));
   }

@@ -1,8 +1,11 @@
 package dev.mnemo.node.cli;
 
 import dev.mnemo.index.IndexConfig;
+import dev.mnemo.index.LuceneMemoryIndex;
+import dev.mnemo.node.MemoryNode;
 import dev.mnemo.node.config.ConfigLoader;
 import dev.mnemo.node.config.NodeConfig;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -14,11 +17,23 @@ import java.util.Map;
 final class NodeIndexConfig {
   private NodeIndexConfig() {}
 
-  /** @param dimension an explicit vector dimension, or null for the node's */
-  static IndexConfig load(Path configFile, Path data, Integer dimension) throws ConfigLoader.ConfigException {
+  /**
+   * @param dimension an explicit vector dimension, or null for the node's. Without one, an index
+   *     of another dimension than the config's is refused: opened, it would be rebuilt at the
+   *     config's (the usual cause is a command run without the node's --config).
+   */
+  static IndexConfig load(Path configFile, Path data, Integer dimension) throws IOException, ConfigLoader.ConfigException {
     NodeConfig node = ConfigLoader.load(configFile, System.getenv(), Map.of("data", data.toString()));
     IndexConfig config = node.indexConfig();
-    return dimension == null ? config : new IndexConfig(dimension, config.encoding(), config.hnswM(),
-        config.hnswBeamWidth(), config.searchDepth(), config.graphBuild());
+    if (dimension != null) {
+      return new IndexConfig(dimension, config.encoding(), config.hnswM(), config.hnswBeamWidth(), config.searchDepth(),
+          config.graphBuild());
+    }
+    java.util.OptionalInt committed = LuceneMemoryIndex.committedDimension(MemoryNode.indexDir(data));
+    if (committed.isPresent() && committed.getAsInt() != config.dimension()) {
+      throw new ConfigLoader.ConfigException("the index holds " + committed.getAsInt() + "-dimension vectors, the settings"
+          + " give " + config.dimension() + ": pass the node's --config (or --dimension to rebuild it with another)");
+    }
+    return config;
   }
 }

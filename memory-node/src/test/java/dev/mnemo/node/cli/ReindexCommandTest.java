@@ -54,6 +54,31 @@ class ReindexCommandTest {
     assertThat(Files.exists(MemoryNode.indexDir(dir.resolve("data")))).isFalse();
   }
 
+  /**
+   * Run without the node's --config, an offline command took the default dimension, and, the index
+   * being of another, rebuilt it at that one: every vector of the node's became keyword-only.
+   */
+  @Test
+  void withoutTheNodesConfigAnIndexOfAnotherDimensionIsRefusedNotRebuilt() throws Exception {
+    Path data = dir.resolve("data");
+    List<Memory> memories = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      float[] v = new float[8];
+      v[i % 8] = 1;
+      memories.add(new Memory("ns", "memory " + i, Map.of(), List.of(), 1_000 + i, new Embedding("test", v), null));
+    }
+    try (MnemoStore store = MnemoStore.open(data)) {
+      store.log().append("ns", memories);
+    }
+    Path config = dir.resolve("mnemo.json");
+    Files.writeString(config, "{\"embedder\": \"none\", \"dimension\": 8}");
+    assertThat(Main.run("reindex", "--data", data.toString(), "--config", config.toString())).isZero();
+
+    assertThat(Main.run("reindex", "--data", data.toString())).as("the default 384 against an index of 8").isEqualTo(2);
+    assertThat(dev.mnemo.index.LuceneMemoryIndex.committedDimension(MemoryNode.indexDir(data))).hasValue(8);
+    assertThat(Main.run("reindex", "--data", data.toString(), "--dimension", "8")).isZero();
+  }
+
   /** The vector format every segment's vector field was written with (one, or the test fails). */
   private static String vectorFormat(Path data) throws Exception {
     try (var directory = FSDirectory.open(MemoryNode.indexDir(data)); DirectoryReader reader = DirectoryReader.open(directory)) {
