@@ -42,12 +42,12 @@ final class LogWriter implements Staging.Committed {
 
   record Forget(String ns, List<Cid> refs, CompletableFuture<Appended> done) implements Request {}
 
-  /** Entries from outside, already hash- and signature-checked, in causal order. */
-  /** {@code forgotten}: per namespace, the memories some entry of the batch forgets. */
   /**
-   * {@code forgottenLater}: memories of the batch's namespace that only entries of a later batch
-   * of the same pull forget (added without their blocks, left unknown); {@code storedParents}: the
-   * stored entries the batch names as parents, decoded.
+   * Entries from outside, already hash- and signature-checked, in causal order. {@code forgotten}:
+   * per namespace, the memories some entry of the batch forgets; {@code forgottenLater}: memories
+   * of the batch's namespace that only entries of a later batch of the same pull forget (added
+   * without their blocks, left unknown); {@code storedParents}: the stored entries the batch names
+   * as parents, decoded.
    */
   record Apply(List<VerifiedEntry> entries, Map<Cid, Block> memories, Map<String, Set<Cid>> forgotten,
       Set<Cid> forgottenLater, Map<Cid, LogEntry> storedParents, CompletableFuture<Integer> done) implements Request {}
