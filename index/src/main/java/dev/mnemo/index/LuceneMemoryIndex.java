@@ -116,12 +116,11 @@ public final class LuceneMemoryIndex implements MemoryIndex {
     long position;
     try {
       position = readCommittedPosition(directory, config.dimension());
-    } catch (org.apache.lucene.index.CorruptIndexException | org.apache.lucene.index.IndexFormatTooOldException
-        | org.apache.lucene.index.IndexFormatTooNewException | java.nio.file.NoSuchFileException e) {
+    } catch (UnreadableIndexException e) {
       // Derived state: an index that cannot be read (a damaged commit, another Lucene's format) is
       // rebuilt from the log, rather than keeping the node, and mnemo reindex, from starting.
       System.getLogger(LuceneMemoryIndex.class.getName()).log(System.Logger.Level.WARNING,
-          "the recall index cannot be read (" + e + "); rebuilding it from the log");
+          "the recall index cannot be read (" + e.getCause() + "); rebuilding it from the log");
       // Even a writer that creates a new index reads the last commit for its generation. Under the
       // write lock, so that a process using the index (a running node) keeps it.
       try (org.apache.lucene.store.Lock lock = directory.obtainLock(IndexWriter.WRITE_LOCK_NAME)) {
@@ -208,14 +207,30 @@ public final class LuceneMemoryIndex implements MemoryIndex {
    */
   public static java.util.OptionalInt committedDimension(Path dir) throws IOException {
     try (Directory directory = FSDirectory.open(dir)) {
-      if (!DirectoryReader.indexExists(directory)) {
-        return java.util.OptionalInt.empty();
-      }
-      String dimension = SegmentInfos.readLatestCommit(directory).getUserData().get(DIMENSION_KEY);
+      String dimension = lastCommitData(directory).get(DIMENSION_KEY);
       return dimension == null ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(Integer.parseInt(dimension));
+    } catch (UnreadableIndexException e) {
+      return java.util.OptionalInt.empty();
+    }
+  }
+
+  /** An index whose last commit cannot be read: damaged, or written by another Lucene's format. */
+  private static final class UnreadableIndexException extends IOException {
+    UnreadableIndexException(IOException cause) {
+      super(cause);
+    }
+  }
+
+  /** The user data of the last commit; empty when there is no index yet. */
+  private static Map<String, String> lastCommitData(Directory directory) throws IOException {
+    if (!DirectoryReader.indexExists(directory)) {
+      return Map.of();
+    }
+    try {
+      return SegmentInfos.readLatestCommit(directory).getUserData();
     } catch (org.apache.lucene.index.CorruptIndexException | org.apache.lucene.index.IndexFormatTooOldException
         | org.apache.lucene.index.IndexFormatTooNewException | java.nio.file.NoSuchFileException e) {
-      return java.util.OptionalInt.empty();
+      throw new UnreadableIndexException(e);
     }
   }
 
@@ -228,10 +243,7 @@ public final class LuceneMemoryIndex implements MemoryIndex {
    * vector dimension, since Lucene fixes a field's dimension for good once it holds a vector.
    */
   private static long readCommittedPosition(Directory directory, int dimension) throws IOException {
-    if (!DirectoryReader.indexExists(directory)) {
-      return 0;
-    }
-    Map<String, String> data = SegmentInfos.readLatestCommit(directory).getUserData();
+    Map<String, String> data = lastCommitData(directory);
     String version = data.get(VERSION_KEY);
     if (version != null && !version.equals(SCHEMA_VERSION)) {
       return -1;

@@ -254,10 +254,7 @@ final class MemoryDocuments {
   /** The number as a long when it is a whole number in the long range (5, 5.0, -0.0), else null. */
   static Long wholeNumber(Number n) {
     return switch (n) {
-      case Long l -> l;
-      case Integer i -> (long) i;
-      case Short sh -> (long) sh;
-      case Byte by -> (long) by;
+      case Long l -> l; // beyond 2^53 a double would round it
       case java.math.BigInteger big -> big.bitLength() < 64 ? big.longValue() : null;
       default -> {
         double d = n.doubleValue();

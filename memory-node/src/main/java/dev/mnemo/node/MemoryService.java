@@ -16,6 +16,7 @@ import dev.mnemo.store.log.MemoryState;
 import dev.mnemo.store.log.NamespaceLog;
 import dev.mnemo.store.model.Embedding;
 import dev.mnemo.store.model.Memory;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -201,7 +202,7 @@ public final class MemoryService {
 
   /** The namespace as a CAR v1 (see {@link NamespaceCar#export}). */
   public byte[] export(String ns) throws IOException {
-    java.io.ByteArrayOutputStream car = new java.io.ByteArrayOutputStream();
+    ByteArrayOutputStream car = new ByteArrayOutputStream();
     try {
       NamespaceCar.export(log, ns, car);
     } catch (NamespaceCar.ChangedDuringExportException e) {

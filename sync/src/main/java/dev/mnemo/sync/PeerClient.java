@@ -30,8 +30,8 @@ import java.util.concurrent.atomic.LongAdder;
  * by the CAR reader as it arrives, and a peer that sends a block nobody asked for is refused.
  *
  * <p>Peers are not trusted: every call has a timeout, covering the answer's headers and its body,
- * so a peer that accepts connections and never answers, or stalls half-way, costs a bounded wait, and a response larger than any honest answer is cut off
- * rather than buffered. {@link #blocks} blocks its caller (the replicator's pull threads, never an
+ * so a peer that accepts connections and never answers, or stalls half-way, costs a bounded wait;
+ * and a response larger than any honest answer is cut off rather than buffered. {@link #blocks} blocks its caller (the replicator's pull threads, never an
  * event loop); {@link #digestAsync} does not.
  */
 public final class PeerClient {

@@ -261,74 +261,33 @@ public final class Replicator implements AutoCloseable {
     boolean lacksAll = false;
     int applied = 0;
     try {
-      Map<Cid, Block> fetched = new LinkedHashMap<>();
-      Map<Cid, LogEntry> entries = new HashMap<>();
-      long entryBytes = 0;
-      List<Cid> level = heads.stream().filter(h -> log.position(h).isEmpty()).toList();
-      while (!level.isEmpty()) {
-        if (fetched.size() >= MAX_PULL_ENTRIES || entryBytes >= MAX_PULL_ENTRY_BYTES) {
-          LOG.log(System.Logger.Level.WARNING, "pull of " + ns + " from " + peerHttp + " stopped after " + fetched.size()
-              + " entries (" + entryBytes + " bytes) without reaching an entry this node has");
-          return;
-        }
-        List<Block> blocks = client.blocks(peerHttp, level);
-        blocksFetched.add(blocks.size());
-        Set<Cid> next = new LinkedHashSet<>();
-        for (Block block : blocks) {
-          LogEntry entry = decodeEntry(block, ns);
-          fetched.put(block.cid(), block);
-          entries.put(block.cid(), entry);
-          entryBytes += block.data().length;
-          for (Cid parent : entry.parents()) {
-            if (!fetched.containsKey(parent) && log.position(parent).isEmpty()) {
-              next.add(parent);
-            }
-          }
-        }
-        if (blocks.size() < level.size()) {
-          // The peer lacks part of what it announced (it may have been forgotten, or it lies);
-          // applying checks completeness, so go on with what came.
-          LOG.log(System.Logger.Level.DEBUG, peerHttp + " lacked " + (level.size() - blocks.size()) + " entries");
-        }
-        level = List.copyOf(next);
+      Walked walked = walkEntries(peerHttp, ns, heads);
+      if (walked == null) {
+        return;
       }
-      if (fetched.isEmpty()) {
+      if (walked.blocks().isEmpty()) {
         lacksAll = true;
         return;
       }
       Set<Cid> forgottenInPull = new HashSet<>();
-      for (LogEntry entry : entries.values()) {
+      for (LogEntry entry : walked.entries().values()) {
         if (entry.op() == Op.FORGET) {
           forgottenInPull.addAll(entry.refs());
         }
       }
-      List<Cid> order = NamespaceLog.causalOrder(entries);
+      List<Cid> order = NamespaceLog.causalOrder(walked.entries());
       for (int from = 0; from < order.size(); ) {
-        List<Block> batch = new ArrayList<>();
-        Set<Cid> memories = new LinkedHashSet<>();
-        int to = from;
-        // At least one entry a batch; then entries while their new memories fit.
-        while (to < order.size() && (to == from || memories.size() + addedRefs(entries.get(order.get(to))) <= memoriesPerApply)) {
-          LogEntry entry = entries.get(order.get(to));
-          batch.add(fetched.get(order.get(to)));
-          if (entry.op() == Op.ADD) {
-            for (Cid ref : entry.refs()) {
-              if (log.state(ns, ref) == MemoryState.UNKNOWN) {
-                memories.add(ref);
-              }
-            }
-          }
-          to++;
-        }
-        if (!memories.isEmpty()) {
-          List<Block> memoryBlocks = client.blocks(peerHttp, List.copyOf(memories));
+        Batch batch = nextBatch(ns, order, from, walked);
+        List<Block> blocks = new ArrayList<>(batch.entries());
+        if (!batch.memories().isEmpty()) {
+          List<Block> memoryBlocks = client.blocks(peerHttp, List.copyOf(batch.memories()));
           blocksFetched.add(memoryBlocks.size());
-          batch.addAll(memoryBlocks);
+          blocks.addAll(memoryBlocks);
         }
-        int batchApplied = log.applyBlocks(batch, ns, forgottenInPull);
+        int batchApplied = log.applyBlocks(blocks, ns, forgottenInPull);
         applied += batchApplied;
         entriesApplied.add(batchApplied);
-        from = to;
+        from = batch.end();
       }
     } catch (RejectedEntryException | CorruptBlockException | InvalidFormatException e) {
       reject("from " + peerHttp + " for " + ns + ": " + e.getMessage());
@@ -348,8 +307,73 @@ public final class Replicator implements AutoCloseable {
     }
   }
 
-  private static int addedRefs(LogEntry entry) {
-    return entry.op() == Op.ADD ? entry.refs().size() : 0;
+  /** The entries a pull walked, as fetched and decoded. */
+  private record Walked(Map<Cid, Block> blocks, Map<Cid, LogEntry> entries) {}
+
+  /**
+   * Fetches the entries behind {@code heads} that this node lacks, one level of parents per
+   * request, until it reaches entries it has; null when the walk passes its bounds first.
+   */
+  private Walked walkEntries(String peerHttp, String ns, List<Cid> heads) throws IOException {
+    Map<Cid, Block> fetched = new LinkedHashMap<>();
+    Map<Cid, LogEntry> entries = new HashMap<>();
+    long entryBytes = 0;
+    List<Cid> level = heads.stream().filter(h -> log.position(h).isEmpty()).toList();
+    while (!level.isEmpty()) {
+      if (fetched.size() >= MAX_PULL_ENTRIES || entryBytes >= MAX_PULL_ENTRY_BYTES) {
+        LOG.log(System.Logger.Level.WARNING, "pull of " + ns + " from " + peerHttp + " stopped after " + fetched.size()
+            + " entries (" + entryBytes + " bytes) without reaching an entry this node has");
+        return null;
+      }
+      List<Block> blocks = client.blocks(peerHttp, level);
+      blocksFetched.add(blocks.size());
+      Set<Cid> next = new LinkedHashSet<>();
+      for (Block block : blocks) {
+        LogEntry entry = decodeEntry(block, ns);
+        fetched.put(block.cid(), block);
+        entries.put(block.cid(), entry);
+        entryBytes += block.data().length;
+        for (Cid parent : entry.parents()) {
+          if (!fetched.containsKey(parent) && log.position(parent).isEmpty()) {
+            next.add(parent);
+          }
+        }
+      }
+      if (blocks.size() < level.size()) {
+        // The peer lacks part of what it announced (it may have been forgotten, or it lies);
+        // applying checks completeness, so go on with what came.
+        LOG.log(System.Logger.Level.DEBUG, peerHttp + " lacked " + (level.size() - blocks.size()) + " entries");
+      }
+      level = List.copyOf(next);
+    }
+    return new Walked(fetched, entries);
+  }
+
+  /** One batch of a pull: its entries' blocks, the memories they add that are unknown here, and where the next starts. */
+  private record Batch(List<Block> entries, Set<Cid> memories, int end) {}
+
+  /** The batch that starts at {@code from}: at least one entry, then entries while their new memories fit. */
+  private Batch nextBatch(String ns, List<Cid> order, int from, Walked walked) {
+    List<Block> entries = new ArrayList<>();
+    Set<Cid> memories = new LinkedHashSet<>();
+    int to = from;
+    while (to < order.size()) {
+      LogEntry entry = walked.entries().get(order.get(to));
+      boolean adds = entry.op() == Op.ADD;
+      if (to > from && memories.size() + (adds ? entry.refs().size() : 0) > memoriesPerApply) {
+        break;
+      }
+      entries.add(walked.blocks().get(order.get(to)));
+      if (adds) {
+        for (Cid ref : entry.refs()) {
+          if (log.state(ns, ref) == MemoryState.UNKNOWN) {
+            memories.add(ref);
+          }
+        }
+      }
+      to++;
+    }
+    return new Batch(entries, memories, to);
   }
 
   private static LogEntry decodeEntry(Block block, String ns) throws IOException {

@@ -140,12 +140,7 @@ public final class HttpApi {
       message = "the request headers are larger than " + io.vertx.core.http.HttpServerOptions.DEFAULT_MAX_HEADER_SIZE + " bytes";
     }
     count("invalid", status);
-    try {
-      byte[] body = requests.mapper().writeValueAsBytes(responses.error(code, message));
-      request.response().setStatusCode(status).putHeader("Content-Type", JSON).end(Buffer.buffer(body));
-    } catch (JsonProcessingException e) {
-      request.response().setStatusCode(status).end();
-    }
+    request.response().setStatusCode(status).putHeader("Content-Type", JSON).end(errorBody(code, message));
   }
 
   /** A JSON endpoint: the work runs on a worker and returns the response object (status 200). */
@@ -468,11 +463,15 @@ public final class HttpApi {
   }
 
   private void sendError(RoutingContext ctx, int status, String code, String message) {
+    send(ctx, new Reply(status, JSON, errorBody(code, message)));
+  }
+
+  /** {@code {"error": {"code", "message"}}}, the API's error shape. */
+  private Buffer errorBody(String code, String message) {
     try {
-      byte[] body = requests.mapper().writeValueAsBytes(responses.error(code, message));
-      send(ctx, new Reply(status, JSON, Buffer.buffer(body)));
+      return Buffer.buffer(requests.mapper().writeValueAsBytes(responses.error(code, message)));
     } catch (JsonProcessingException e) {
-      ctx.response().setStatusCode(500).end();
+      throw new IllegalStateException("an error object of two strings did not serialize", e);
     }
   }
 }

@@ -109,13 +109,13 @@ public final class NamespaceCar {
   }
 
   private static void writeMemories(NamespaceLog log, String ns, List<Cid> refs, Set<Cid> forgotten, CarWriter car,
-      long[] counts, Set<Cid> forgottenMeanwhile) throws IOException {
+      long[] counts, Set<Cid> unresolved) throws IOException {
     for (Cid ref : refs) {
       if (forgotten.contains(ref)) {
         continue;
       }
       if (log.state(ns, ref) != MemoryState.LIVE) {
-        forgottenMeanwhile.add(ref);
+        unresolved.add(ref);
         continue;
       }
       Optional<byte[]> memory = log.blocks().get(ref);
@@ -123,7 +123,7 @@ public final class NamespaceCar {
         car.write(new Block(ref, memory.get()));
         counts[1]++;
       } else if (log.state(ns, ref) != MemoryState.LIVE) {
-        forgottenMeanwhile.add(ref); // forgotten between the state check and the read
+        unresolved.add(ref); // forgotten between the state check and the read
       }
     }
   }

@@ -382,7 +382,8 @@ public final class NamespaceLog implements AutoCloseable {
   }
   private static boolean isLogEntry(byte[] block) {
     try {
-      return DagCbor.decodeMap(block).containsKey("op") && LogEntry.decode(block) != null;
+      LogEntry.decode(block);
+      return true;
     } catch (InvalidFormatException e) {
       return false;
     }
