@@ -21,6 +21,7 @@ import org.HdrHistogram.Histogram;
  * HttpLoad --url http://127.0.0.1:7700 --scenario recall|recall-text|remember|remember-text
  *          [--connections 16] [--seconds 30] [--rate R] [--batch 100] [--k 10] [--ns bench]
  *          [--docs 100000] [--max-requests N] [--warmup-seconds 5] [--vectors json|base64]
+ *          [--token TOKEN | --token-file DATA/owner.token]
  * </pre>
  *
  * {@code remember} sends batches of corpus documents with their vectors; {@code recall} sends
@@ -45,6 +46,10 @@ public final class HttpLoad {
     int k = Integer.parseInt(opts.getOrDefault("k", "10"));
     String ns = opts.getOrDefault("ns", "bench");
     int docs = Integer.parseInt(opts.getOrDefault("docs", "100000"));
+    // A node's API token: --token, or the file --token-file names (DATA/owner.token).
+    String token = opts.containsKey("token-file")
+        ? java.nio.file.Files.readString(java.nio.file.Path.of(opts.get("token-file"))).strip()
+        : opts.get("token");
     long maxRequests = Long.parseLong(opts.getOrDefault("max-requests", Long.toString(Long.MAX_VALUE)));
 
     Corpus corpus = Corpus.read(Corpus.defaultPath(), docs);
@@ -58,13 +63,13 @@ public final class HttpLoad {
     int warmupSeconds = Integer.parseInt(opts.getOrDefault("warmup-seconds", scenario.startsWith("remember") ? "0" : "5"));
     if (warmupSeconds > 0) {
       // Not recorded: lets the JIT compile both this tool and the node before anything is measured.
-      run(uri, bodies, expected, connections, 0, System.nanoTime() + TimeUnit.SECONDS.toNanos(warmupSeconds),
+      run(uri, token, bodies, expected, connections, 0, System.nanoTime() + TimeUnit.SECONDS.toNanos(warmupSeconds),
           Long.MAX_VALUE, new Recorder(3), new AtomicLong());
     }
     Recorder recorder = new Recorder(3);
     AtomicLong errors = new AtomicLong();
     long start = System.nanoTime();
-    run(uri, bodies, expected, connections, rate, start + TimeUnit.SECONDS.toNanos(seconds), requestLimit, recorder, errors);
+    run(uri, token, bodies, expected, connections, rate, start + TimeUnit.SECONDS.toNanos(seconds), requestLimit, recorder, errors);
     double elapsed = (System.nanoTime() - start) / 1e9;
     Histogram h = recorder.getIntervalHistogram();
     long done = h.getTotalCount();
@@ -87,7 +92,7 @@ public final class HttpLoad {
    * the next free thread sends it, and its latency counts from when it was due, so time spent
    * queued behind a slow server is measured rather than omitted.
    */
-  private static void run(URI uri, Bodies bodies, int expected, int connections, double rate, long deadline,
+  private static void run(URI uri, String token, Bodies bodies, int expected, int connections, double rate, long deadline,
       long requestLimit, Recorder recorder, AtomicLong errors) throws InterruptedException {
     AtomicLong next = new AtomicLong();
     long start = System.nanoTime();
@@ -95,7 +100,7 @@ public final class HttpLoad {
     List<Thread> threads = new ArrayList<>();
     for (int c = 0; c < connections; c++) {
       threads.add(Thread.ofPlatform().start(() -> {
-        try (RawHttpConnection connection = new RawHttpConnection(uri)) {
+        try (RawHttpConnection connection = new RawHttpConnection(uri, token)) {
           long n;
           while ((n = next.getAndIncrement()) < requestLimit) {
             long due = rate > 0 ? start + n * interval : System.nanoTime();

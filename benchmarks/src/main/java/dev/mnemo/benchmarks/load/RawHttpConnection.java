@@ -28,8 +28,14 @@ public final class RawHttpConnection implements AutoCloseable {
   private byte[] lastBody = new byte[0];
 
   public RawHttpConnection(URI uri) {
+    this(uri, null);
+  }
+
+  /** With {@code token} (or null) sent as {@code Authorization: Bearer} on every request. */
+  public RawHttpConnection(URI uri, String token) {
     this.address = new InetSocketAddress(uri.getHost(), uri.getPort());
     this.requestHead = ("POST " + uri.getRawPath() + " HTTP/1.1\r\nHost: " + uri.getHost() + ":" + uri.getPort()
+        + (token == null ? "" : "\r\nAuthorization: Bearer " + token)
         + "\r\nContent-Type: application/json\r\nContent-Length: ").getBytes(StandardCharsets.US_ASCII);
   }
 
