@@ -20,6 +20,7 @@ import dev.mnemo.sync.PeerStatus;
 import dev.mnemo.sync.PeerClient;
 import dev.mnemo.sync.Replicator;
 import dev.mnemo.sync.ScaleCubeMembership;
+import dev.mnemo.sync.SyncEndpoint;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServer;
@@ -124,7 +125,9 @@ public final class MemoryNode implements AutoCloseable {
   private void listen() throws IOException {
     MemoryService service = new MemoryService(store, index, indexer, embedder, config.dimension());
     registerGauges();
-    HttpApi api = new HttpApi(vertx, service, config.limits(), metrics, this::info);
+    // Until the API authenticates its callers, every request acts as the node itself, as before.
+    HttpApi api = new HttpApi(vertx, service, new SyncEndpoint(store.log()), Caller.node(store.nodeKey()), config.limits(),
+        metrics, this::info);
     try {
       server = vertx.createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.port())
               .setCompressionSupported(true))
