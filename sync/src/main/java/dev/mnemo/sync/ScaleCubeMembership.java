@@ -7,7 +7,6 @@ import io.scalecube.cluster.Member;
 import io.scalecube.cluster.membership.MembershipEvent;
 import io.scalecube.cluster.metadata.MetadataCodec;
 import io.scalecube.cluster.transport.api.Message;
-import io.scalecube.transport.netty.tcp.TcpTransportFactory;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -56,7 +55,7 @@ public final class ScaleCubeMembership implements Membership {
           return cfg;
         })
         .transport(t -> t.port(config.gossipPort()).messageCodec(new FilteredMessageCodec()))
-        .transportFactory(TcpTransportFactory::new)
+        .transportFactory(() -> new BoundTcpTransportFactory(bindHost(config.gossipHost())))
         .membership(m -> m.seedMembers(config.seeds()).syncInterval(config.membershipSyncMillis()).suspicionMult(3))
         .failureDetector(f -> f.pingInterval(config.pingIntervalMillis()).pingTimeout(Math.max(200, config.pingIntervalMillis() / 2)))
         .gossip(g -> g.gossipInterval(config.gossipIntervalMillis()))
@@ -92,10 +91,15 @@ public final class ScaleCubeMembership implements Membership {
     try {
       this.cluster = (ClusterImpl) c.start().block(Duration.ofSeconds(30));
     } catch (RuntimeException e) {
-      throw new IOException("cannot start gossip on port " + config.gossipPort() + ": " + e.getMessage(), e);
+      throw new IOException("cannot start gossip on " + config.gossipHost() + ":" + config.gossipPort() + ": " + e.getMessage(), e);
     }
     LOG.log(System.Logger.Level.INFO, "gossip " + cluster.address() + " as " + cluster.member().id()
         + (config.seeds().isEmpty() ? " (no seeds)" : ", seeds " + config.seeds()));
+  }
+
+  /** An IPv6 literal as a socket address wants it, without the brackets a URL host carries. */
+  static String bindHost(String host) {
+    return host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
   }
 
   @Override

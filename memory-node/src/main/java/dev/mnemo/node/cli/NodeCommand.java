@@ -20,6 +20,7 @@ final class NodeCommand implements Callable<Integer> {
   @Option(names = "--host", description = "HTTP address to bind (default 127.0.0.1)") String host;
   @Option(names = "--port", description = "HTTP port (default 7700; 0 picks a free one)") Integer port;
   @Option(names = "--data", description = "data directory (default ./mnemo-data)") Path data;
+  @Option(names = "--gossip-host", description = "address gossip listens on (default: the HTTP host)") String gossipHost;
   @Option(names = "--gossip-port", description = "gossip port (default 7701)") Integer gossipPort;
   @Option(names = "--seed", description = "a peer's gossip HOST:PORT; repeat for more") List<String> seeds;
   @Option(names = "--embedder", description = "bge-small-en-v1.5 (default), all-minilm-l6-v2 or none") String embedder;
@@ -30,6 +31,7 @@ final class NodeCommand implements Callable<Integer> {
     put(flags, "host", host);
     put(flags, "port", port);
     put(flags, "data", data);
+    put(flags, "gossipHost", gossipHost);
     put(flags, "gossipPort", gossipPort);
     put(flags, "seeds", seeds == null ? null : String.join(",", seeds));
     put(flags, "embedder", embedder);

@@ -18,14 +18,14 @@ import java.util.Set;
 /**
  * Merges configuration layers: defaults, then the JSON file, then environment variables
  * ({@code MNEMO_} + the key in upper snake case: {@code MNEMO_PORT}, {@code MNEMO_GOSSIP_PORT}),
- * then flags. Keys: host, port, data, gossipPort, seeds (comma-separated in the environment),
+ * then flags. Keys: host, port, data, gossipHost (where gossip listens; host unless set), gossipPort, seeds (comma-separated in the environment),
  * embedder, dimension, vectorEncoding (float32|int7), hnswM, hnswBeamWidth, recallDepth,
  * indexGraphBuild (merge|idle), indexCommitIntervalMs, indexOptimizeIdleMs, indexMaxBehind, memoryCacheMb, workerThreads, replicate (namespaces, comma-separated, or *),
  * advertiseHttp (base URL peers use to reach this node), advertiseGossip (HOST:PORT), antiEntropyMs,
  * blockStore (embedded|ipfs), ipfsApi (the Kubo RPC base URL), ipfsTimeoutMs. Unknown keys in the file are an error, not a silent typo.
  */
 public final class ConfigLoader {
-  static final Set<String> KEYS = Set.of("host", "port", "data", "gossipPort", "seeds", "embedder", "dimension",
+  static final Set<String> KEYS = Set.of("host", "port", "data", "gossipHost", "gossipPort", "seeds", "embedder", "dimension",
       "vectorEncoding", "hnswM", "hnswBeamWidth", "recallDepth", "indexGraphBuild", "indexCommitIntervalMs", "indexOptimizeIdleMs", "indexMaxBehind", "memoryCacheMb", "workerThreads",
       "replicate", "advertiseHttp", "advertiseGossip", "antiEntropyMs", "blockStore", "ipfsApi", "ipfsTimeoutMs");
 
@@ -156,6 +156,10 @@ public final class ConfigLoader {
     if (advertiseGossip != null && !advertiseGossip.matches("[^:\\s]+:\\d{1,5}")) {
       throw new ConfigException("advertiseGossip must be HOST:PORT, not '" + advertiseGossip + "'");
     }
+    String gossipHost = m.getOrDefault("gossipHost", m.get("host"));
+    if (gossipHost == null || gossipHost.isBlank() || gossipHost.matches(".*[\\s/].*")) {
+      throw new ConfigException("gossipHost must be a host name or address, not '" + gossipHost + "'");
+    }
     String blockStore = m.get("blockStore");
     if (!List.of(NodeConfig.EMBEDDED, NodeConfig.IPFS).contains(blockStore)) {
       throw new ConfigException("blockStore must be embedded or ipfs, not '" + blockStore + "'");
@@ -178,7 +182,7 @@ public final class ConfigLoader {
       throw new ConfigException("data directory must not be empty");
     }
     return new NodeConfig(m.get("host"), integer(m, "port", 0, 65535), Path.of(data),
-        integer(m, "gossipPort", 0, 65535), seeds, embedder, dimension, encoding,
+        gossipHost, integer(m, "gossipPort", 0, 65535), seeds, embedder, dimension, encoding,
         integer(m, "hnswM", 2, 512), integer(m, "hnswBeamWidth", 1, 3200),
         integer(m, "recallDepth", 1, 1000), graphBuild,
         integer(m, "indexCommitIntervalMs", 100, 3_600_000), optimizeIdleMs,

@@ -21,6 +21,7 @@ import java.util.List;
  * @param indexMaxBehind while no recall has come for a few seconds, how many acknowledged
  *     memories may wait to be indexed in the background (0: a write returns only once indexed);
  *     the next recall waits until they are
+ * @param gossipHost the address gossip listens on; {@link #host} unless configured
  * @param memoryCacheMb heap for recently read memories, hash-verified and decoded, so that a
  *     recall of hot memories skips the block store (0: none)
  */
@@ -28,6 +29,7 @@ public record NodeConfig(
     String host,
     int port,
     Path dataDir,
+    String gossipHost,
     int gossipPort,
     List<String> seeds,
     String embedder,
@@ -75,7 +77,7 @@ public record NodeConfig(
 
   public dev.mnemo.sync.SyncConfig syncConfig() {
     dev.mnemo.sync.SyncConfig d = dev.mnemo.sync.SyncConfig.defaults(gossipPort, seeds);
-    return new dev.mnemo.sync.SyncConfig(gossipPort, seeds, replicate, advertiseGossip, antiEntropyMillis,
+    return new dev.mnemo.sync.SyncConfig(gossipHost, gossipPort, seeds, replicate, advertiseGossip, antiEntropyMillis,
         d.gossipIntervalMillis(), d.pingIntervalMillis(), d.membershipSyncMillis());
   }
 

@@ -64,6 +64,21 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void gossipListensOnTheHttpHostUnlessAGossipHostIsGiven() throws Exception {
+    NodeConfig defaults = ConfigLoader.load(null, Map.of(), Map.of());
+    assertThat(defaults.gossipHost()).isEqualTo("127.0.0.1");
+    assertThat(defaults.syncConfig().gossipHost()).isEqualTo("127.0.0.1");
+    NodeConfig onHost = ConfigLoader.load(null, Map.of("MNEMO_HOST", "10.0.0.5"), Map.of());
+    assertThat(onHost.syncConfig().gossipHost()).as("the HTTP host").isEqualTo("10.0.0.5");
+    NodeConfig apart = ConfigLoader.load(null, Map.of("MNEMO_HOST", "10.0.0.5", "MNEMO_GOSSIP_HOST", "10.1.0.5"), Map.of());
+    assertThat(apart.syncConfig().gossipHost()).isEqualTo("10.1.0.5");
+    NodeConfig flag = ConfigLoader.load(null, Map.of("MNEMO_GOSSIP_HOST", "10.1.0.5"), Map.of("gossipHost", "::1"));
+    assertThat(flag.gossipHost()).isEqualTo("::1");
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), Map.of("gossipHost", "http://x/")))
+        .isInstanceOf(ConfigLoader.ConfigException.class).hasMessageContaining("gossipHost");
+  }
+
+  @Test
   void environmentNamesAreUpperSnakeCase() {
     assertThat(ConfigLoader.envName("gossipPort")).isEqualTo("MNEMO_GOSSIP_PORT");
     assertThat(ConfigLoader.envName("indexOptimizeIdleMs")).isEqualTo("MNEMO_INDEX_OPTIMIZE_IDLE_MS");

@@ -42,7 +42,7 @@ final class FakePeer implements AutoCloseable {
     server.setExecutor(Executors.newCachedThreadPool(r -> Thread.ofPlatform().daemon(true).name("fake-peer").unstarted(r)));
     server.createContext("/", this::handle);
     server.start();
-    SyncConfig config = new SyncConfig(NodeProcess.freePort(), List.of(seedGossip), List.of(Peer.ALL), null,
+    SyncConfig config = new SyncConfig("127.0.0.1", NodeProcess.freePort(), List.of(seedGossip), List.of(Peer.ALL), null,
         3_600_000, 100, 500, 5_000);
     membership = new ScaleCubeMembership(config, url());
     membership.start(new Membership.Listener() {
