@@ -166,6 +166,8 @@ public final class MemoryNode implements AutoCloseable {
     metrics.gauge("mnemo_sync_bytes_fetched_total", "Bytes fetched from peers", () -> replicator.status().bytesFetched());
     metrics.gauge("mnemo_sync_rejected_total", "Blocks or entries from peers rejected (bad hash, signature, namespace)",
         () -> replicator.status().rejected());
+    metrics.gauge("mnemo_sync_refused_members_total", "Gossip members ignored: a bad HTTP address or metadata that does not verify",
+        membership::refusedMembers);
   }
 
   private void registerGauges() {
@@ -267,6 +269,7 @@ public final class MemoryNode implements AutoCloseable {
     gossip.put("rejected", sync.rejected());
     gossip.put("lastRejection", sync.lastRejection());
     gossip.put("ignoredAnnouncements", sync.ignoredAnnouncements());
+    gossip.put("refusedMembers", sync.refusedMembers());
     ArrayNode peers = node.putArray("peers");
     for (PeerStatus member : replicator.membership().members()) {
       Peer peer = member.peer();

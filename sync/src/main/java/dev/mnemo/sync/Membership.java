@@ -32,6 +32,14 @@ public interface Membership extends AutoCloseable {
   /** How long a departed peer stays listed by {@link #members()}. */
   long DEPARTED_KEPT_MILLIS = 10 * 60_000;
 
+  /**
+   * Members ignored because what they advertise is unusable or unauthenticated (a bad HTTP
+   * address, metadata that does not verify): nothing is pulled from them.
+   */
+  default long refusedMembers() {
+    return 0;
+  }
+
   /** This node's member id and the address it gossips on. */
   String localId();
 

@@ -66,7 +66,7 @@ public final class Replicator implements AutoCloseable {
 
   /** Sync counters and per-namespace lag, for GET /v1/node and /metrics. */
   public record Status(long pulls, long entriesApplied, long blocksFetched, long bytesFetched, long rejected,
-      String lastRejection, long ignoredAnnouncements, Map<String, Long> lagMillis) {}
+      String lastRejection, long ignoredAnnouncements, long refusedMembers, Map<String, Long> lagMillis) {}
 
   private final NamespaceLog log;
   private final Membership membership;
@@ -400,7 +400,7 @@ public final class Replicator implements AutoCloseable {
     Map<String, Long> lag = new LinkedHashMap<>();
     behindSince.forEach((ns, since) -> lag.put(ns, now - since));
     return new Status(pulls.sum(), entriesApplied.sum(), blocksFetched.sum(), client.bytesReceived(), rejected.sum(),
-        lastRejection, ignoredAnnouncements.sum(), lag);
+        lastRejection, ignoredAnnouncements.sum(), membership.refusedMembers(), lag);
   }
 
   @Override

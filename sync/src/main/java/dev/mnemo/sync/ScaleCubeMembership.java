@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * {@link Membership} on ScaleCube's SWIM cluster over TCP. A member's metadata is a small UTF-8
@@ -35,6 +36,10 @@ public final class ScaleCubeMembership implements Membership {
   private final String localHttp;
   /** Peers seen joining or leaving, by HTTP address: a restarted node comes back with a new member id. */
   private final Map<String, PeerStatus> seen = new ConcurrentHashMap<>();
+  /** Members refused (by id, with why), so that each is logged and counted once however often it is looked at. */
+  private final Map<String, String> refused = new ConcurrentHashMap<>();
+  private static final int MAX_REFUSED_KEPT = 10_000;
+  private final LongAdder refusedMembers = new LongAdder();
   private ClusterImpl cluster;
 
   public ScaleCubeMembership(SyncConfig config, String localHttp) {
@@ -164,18 +169,40 @@ public final class ScaleCubeMembership implements Membership {
     return parse(member.id(), (String) new StringMetadataCodec().deserialize(metadata.duplicate()));
   }
 
-  static Optional<Peer> parse(String id, String metadata) {
+  /** The peer a member's metadata describes; empty, logged once and counted, when it describes none. */
+  Optional<Peer> parse(String id, String metadata) {
     if (metadata == null) {
       return Optional.empty();
     }
     String[] parts = metadata.split("\\|", -1);
-    if (parts.length != 3 || !parts[0].equals("v1") || !parts[1].startsWith("http")) {
-      LOG.log(System.Logger.Level.WARNING, "ignoring member " + id + " with unreadable metadata");
-      return Optional.empty();
+    if (parts.length != 3 || !parts[0].equals("v1")) {
+      return refuse(id, "unreadable metadata");
+    }
+    Optional<String> badHttp = Peer.badHttp(parts[1]);
+    if (badHttp.isPresent()) {
+      // Peers append /v1/sync/... to this address: anything but a bare base URL would let the
+      // member pick what they request and from whom.
+      return refuse(id, "an HTTP address that is not a base URL (" + badHttp.get() + ")");
     }
     Set<String> namespaces = new LinkedHashSet<>(Arrays.asList(parts[2].split(",")));
     namespaces.remove("");
     return Optional.of(new Peer(id, parts[1], namespaces));
+  }
+
+  private Optional<Peer> refuse(String id, String why) {
+    if (refused.putIfAbsent(id, why) == null) {
+      LOG.log(System.Logger.Level.WARNING, "ignoring member " + id + ": " + why + "; nothing is pulled from it");
+      if (refused.size() > MAX_REFUSED_KEPT) {
+        refused.clear(); // a flood of bad members: log them again rather than grow without bound
+      }
+      refusedMembers.increment();
+    }
+    return Optional.empty();
+  }
+
+  @Override
+  public long refusedMembers() {
+    return refusedMembers.sum();
   }
 
   @Override

@@ -144,8 +144,10 @@ public final class ConfigLoader {
       }
     }
     String advertiseHttp = m.get("advertiseHttp");
-    if (advertiseHttp != null && !advertiseHttp.matches("https?://[^/\\s]+")) {
-      throw new ConfigException("advertiseHttp must be a base URL like http://10.0.0.5:7700, not '" + advertiseHttp + "'");
+    if (advertiseHttp != null && dev.mnemo.sync.Peer.badHttp(advertiseHttp).isPresent()) {
+      // Peers refuse a member whose address is anything more than scheme, host and port.
+      throw new ConfigException("advertiseHttp must be a base URL like http://10.0.0.5:7700 (" + dev.mnemo.sync.Peer.badHttp(advertiseHttp).get()
+          + "), not '" + advertiseHttp + "'");
     }
     if (advertiseHttp == null && !seeds.isEmpty() && NodeConfig.isWildcard(m.get("host"))) {
       // Peers would be told http://0.0.0.0:PORT, which is themselves: replication would stall unseen.
