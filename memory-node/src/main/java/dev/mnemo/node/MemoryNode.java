@@ -149,7 +149,7 @@ public final class MemoryNode implements AutoCloseable {
       LOG.log(System.Logger.Level.WARNING, "listening on every interface (" + config.host() + ") without advertiseHttp:"
           + " nodes that join this one cannot reach it for replication");
     }
-    ScaleCubeMembership membership = new ScaleCubeMembership(config.syncConfig(), http);
+    ScaleCubeMembership membership = new ScaleCubeMembership(config.syncConfig(), http, store.nodeKey());
     replicator = new Replicator(store.log(), membership, new PeerClient(), config.syncConfig(), http, ns -> {
       try {
         // Indexed now, searchable from the next recall, like a local write.

@@ -1,5 +1,6 @@
 package dev.mnemo.sync;
 
+import dev.mnemo.store.identity.DidKey;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.Locale;
@@ -7,10 +8,11 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * Another node as membership sees it: its member id, the HTTP base URL it serves blocks on, and
- * the namespaces it replicates ({@link #ALL} for every namespace).
+ * Another node as membership sees it: its member id, the HTTP base URL it serves blocks on, its
+ * node key (verified: it signed what it advertises), and the namespaces it replicates
+ * ({@link #ALL} for every namespace).
  */
-public record Peer(String id, String http, Set<String> namespaces) {
+public record Peer(String id, String http, DidKey did, Set<String> namespaces) {
   public static final String ALL = "*";
   /** Longer than any real base URL; a member's metadata is small. */
   static final int MAX_HTTP_LENGTH = 256;

@@ -114,7 +114,7 @@ public final class Replicator implements AutoCloseable {
   public void start() throws IOException {
     membership.start(new Membership.Listener() {
       @Override
-      public void onGossip(byte[] payload) {
+      public void onMessage(byte[] payload) {
         received(payload);
       }
 
@@ -136,7 +136,12 @@ public final class Replicator implements AutoCloseable {
     if (!config.replicates(ns)) {
       return;
     }
-    membership.gossip(new HeadsAnnouncement(ns, List.copyOf(log.heads(ns)), localHttp).encode());
+    byte[] announcement = new HeadsAnnouncement(ns, List.copyOf(log.heads(ns)), localHttp).encode();
+    for (Peer peer : membership.peers()) {
+      if (peer.replicates(ns)) {
+        membership.send(peer, announcement);
+      }
+    }
   }
 
   private void received(byte[] payload) {

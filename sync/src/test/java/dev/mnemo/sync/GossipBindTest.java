@@ -3,6 +3,7 @@ package dev.mnemo.sync;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.mnemo.store.identity.AgentKey;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
@@ -23,7 +24,7 @@ class GossipBindTest {
   void gossipListensOnlyOnTheConfiguredHost() throws Exception {
     assumeTrue(Files.isReadable(Path.of("/proc/net/tcp")), "needs Linux's /proc/net/tcp");
     SyncConfig config = new SyncConfig("127.0.0.1", 0, List.of(), List.of(Peer.ALL), null, 3_600_000, 100, 500, 5_000);
-    try (ScaleCubeMembership membership = new ScaleCubeMembership(config, "http://127.0.0.1:1")) {
+    try (ScaleCubeMembership membership = new ScaleCubeMembership(config, "http://127.0.0.1:1", AgentKey.generate())) {
       membership.start(payload -> { });
       String address = membership.localAddress();
       int port = Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));

@@ -2,6 +2,7 @@ package dev.mnemo.sync;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mnemo.store.identity.AgentKey;
 import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -31,13 +32,17 @@ class MemberAddressTest {
 
   @org.junit.jupiter.api.Test
   void aMemberAdvertisingABadAddressIsRefusedLoggedAndCountedOnce() {
-    ScaleCubeMembership membership = new ScaleCubeMembership(SyncConfig.defaults(0, List.of()), "http://127.0.0.1:1");
-    assertThat(membership.parse("m1", "v1|http://127.0.0.1:7700/v1/blocks/x?|*")).isEmpty();
-    assertThat(membership.parse("m1", "v1|http://127.0.0.1:7700/v1/blocks/x?|*")).isEmpty();
-    assertThat(membership.parse("m2", "v1|http://user@127.0.0.1:7700|*")).isEmpty();
+    AgentKey key = AgentKey.generate();
+    ScaleCubeMembership membership = new ScaleCubeMembership(SyncConfig.defaults(0, List.of()), "http://127.0.0.1:1", key);
+    String gossip = "127.0.0.1:7701";
+    String forging = MemberMetadata.signed(key, "http://127.0.0.1:7700/v1/blocks/x?", gossip, List.of("*"));
+    assertThat(membership.parse("m1", gossip, forging)).isEmpty();
+    assertThat(membership.parse("m1", gossip, forging)).isEmpty();
+    assertThat(membership.parse("m2", gossip, MemberMetadata.signed(key, "http://user@127.0.0.1:7700", gossip, List.of("*"))))
+        .isEmpty();
     assertThat(membership.refusedMembers()).isEqualTo(2);
-    assertThat(membership.parse("m3", "v1|http://127.0.0.1:7700|notes")).get()
-        .extracting(Peer::http).isEqualTo("http://127.0.0.1:7700");
+    assertThat(membership.parse("m3", gossip, MemberMetadata.signed(key, "http://127.0.0.1:7700", gossip, List.of("notes"))))
+        .get().extracting(Peer::http).isEqualTo("http://127.0.0.1:7700");
     assertThat(membership.refusedMembers()).isEqualTo(2);
   }
 }

@@ -3,6 +3,7 @@ package dev.mnemo.node.sync;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.mnemo.store.block.Block;
+import dev.mnemo.store.identity.AgentKey;
 import dev.mnemo.store.car.CarWriter;
 import dev.mnemo.store.cid.Cid;
 import dev.mnemo.sync.BlockRequest;
@@ -36,6 +37,8 @@ final class FakePeer implements AutoCloseable {
   private final ScaleCubeMembership membership;
   private final List<String> requests = new CopyOnWriteArrayList<>();
   private volatile Offer offer = new Offer(Map.of(), Map.of());
+  /** A node key of its own: valid, but granted nothing. */
+  private final AgentKey key = AgentKey.generate();
 
   FakePeer(String seedGossip) throws IOException {
     server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
@@ -44,10 +47,10 @@ final class FakePeer implements AutoCloseable {
     server.start();
     SyncConfig config = new SyncConfig("127.0.0.1", NodeProcess.freePort(), List.of(seedGossip), List.of(Peer.ALL), null,
         3_600_000, 100, 500, 5_000);
-    membership = new ScaleCubeMembership(config, url());
+    membership = new ScaleCubeMembership(config, url(), key);
     membership.start(new Membership.Listener() {
       @Override
-      public void onGossip(byte[] payload) {
+      public void onMessage(byte[] payload) {
         // The fake peer never pulls.
       }
     });
@@ -64,12 +67,18 @@ final class FakePeer implements AutoCloseable {
   /** Serves {@code offer} from now on, and gossips its heads of {@code ns} as a write would. */
   void serve(String ns, Offer offer) {
     this.offer = offer;
-    membership.gossip(new HeadsAnnouncement(ns, offer.heads().get(ns), url()).encode());
+    sendToAll(new HeadsAnnouncement(ns, offer.heads().get(ns), url()).encode());
   }
 
   /** Gossips an announcement of {@code heads} naming {@code http} as where to fetch them. */
   void announce(String ns, List<Cid> heads, String http) {
-    membership.gossip(new HeadsAnnouncement(ns, heads, http).encode());
+    sendToAll(new HeadsAnnouncement(ns, heads, http).encode());
+  }
+
+  private void sendToAll(byte[] payload) {
+    for (Peer peer : membership.peers()) {
+      membership.send(peer, payload);
+    }
   }
 
   /** Requests received so far, as "METHOD path [cids]". */
