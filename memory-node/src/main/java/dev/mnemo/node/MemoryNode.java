@@ -17,6 +17,7 @@ import dev.mnemo.store.cid.Cid;
 import dev.mnemo.store.log.MemoryCacheStats;
 import dev.mnemo.sync.Peer;
 import dev.mnemo.sync.PeerStatus;
+import dev.mnemo.sync.PeerAuth;
 import dev.mnemo.sync.PeerClient;
 import dev.mnemo.sync.Replicator;
 import dev.mnemo.sync.ScaleCubeMembership;
@@ -150,7 +151,7 @@ public final class MemoryNode implements AutoCloseable {
           + " nodes that join this one cannot reach it for replication");
     }
     ScaleCubeMembership membership = new ScaleCubeMembership(config.syncConfig(), http, store.nodeKey());
-    replicator = new Replicator(store.log(), membership, new PeerClient(), config.syncConfig(), http, ns -> {
+    replicator = new Replicator(store.log(), membership, new PeerClient(new PeerAuth(store.nodeKey())), config.syncConfig(), http, ns -> {
       try {
         // Indexed now, searchable from the next recall, like a local write.
         indexer.awaitApplied(store.log().lastPosition());

@@ -19,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -109,7 +110,7 @@ public final class Replicator implements AutoCloseable {
     this.pullers = Executors.newFixedThreadPool(PULL_THREADS, Thread.ofPlatform().name("mnemo-sync-", 0).daemon(true).factory());
   }
 
-  private record PullRequest(String peerHttp, List<Cid> heads) {}
+  private record PullRequest(Peer peer, List<Cid> heads) {}
 
   public void start() throws IOException {
     membership.start(new Membership.Listener() {
@@ -159,37 +160,38 @@ public final class Replicator implements AutoCloseable {
     // whatever it names would let one member make the whole cluster send requests to any host
     // (request forgery). Pull only from members' advertised addresses; anti-entropy with members
     // still finds heads announced by anyone else.
-    if (!isMemberAddress(announcement.http())) {
+    Optional<Peer> member = memberAt(announcement.http());
+    if (member.isEmpty()) {
       ignoredAnnouncements.increment();
       LOG.log(System.Logger.Level.DEBUG, "ignoring heads of " + announcement.ns() + " announced for "
           + announcement.http() + ", which no member advertises");
       return;
     }
-    requestPull(announcement.ns(), announcement.http(), announcement.heads());
+    requestPull(announcement.ns(), member.get(), announcement.heads());
   }
 
-  private boolean isMemberAddress(String http) {
+  private Optional<Peer> memberAt(String http) {
     for (Peer peer : membership.peers()) {
       if (peer.http().equals(http)) {
-        return true;
+        return Optional.of(peer);
       }
     }
-    return false;
+    return Optional.empty();
   }
 
   /**
-   * Wants the heads of {@code ns} pulled from {@code peerHttp}. A newer want replaces one still
+   * Wants the heads of {@code ns} pulled from {@code peer}. A newer want replaces one still
    * waiting: whatever it misses, the next announcement or anti-entropy round finds again.
    */
-  void requestPull(String ns, String peerHttp, List<Cid> heads) {
+  void requestPull(String ns, Peer peer, List<Cid> heads) {
     if (!Namespace.isValid(ns)) {
       // A name no node would write under: a peer's digest or announcement may list any string,
       // and each would otherwise take a pull and an entry in the lag map.
-      reject("a namespace named " + ns.substring(0, Math.min(ns.length(), 64)) + " from " + peerHttp);
+      reject("a namespace named " + ns.substring(0, Math.min(ns.length(), 64)) + " from " + peer.http());
       return;
     }
     behindSince.putIfAbsent(ns, System.currentTimeMillis());
-    pending.put(ns, new PullRequest(peerHttp, heads));
+    pending.put(ns, new PullRequest(peer, heads));
     startPulling(ns);
   }
 
@@ -206,7 +208,7 @@ public final class Replicator implements AutoCloseable {
   private void drain(String ns) {
     try {
       for (PullRequest request = pending.remove(ns); request != null; request = pending.remove(ns)) {
-        pull(request.peerHttp(), ns, request.heads());
+        pull(request.peer(), ns, request.heads());
       }
     } finally {
       pulling.remove(ns);
@@ -226,7 +228,7 @@ public final class Replicator implements AutoCloseable {
     if (!digesting.add(peer.http())) {
       return;
     }
-    client.digestAsync(peer.http()).whenComplete((digest, error) -> {
+    client.digestAsync(peer).whenComplete((digest, error) -> {
       digesting.remove(peer.http());
       if (error != null) {
         LOG.log(System.Logger.Level.DEBUG, "anti-entropy with " + peer.http() + " failed: " + error.getMessage());
@@ -235,7 +237,7 @@ public final class Replicator implements AutoCloseable {
       try {
         for (Map.Entry<String, List<Cid>> e : digest.namespaces().entrySet()) {
           if (config.replicates(e.getKey()) && !allKnown(e.getValue())) {
-            requestPull(e.getKey(), peer.http(), e.getValue());
+            requestPull(e.getKey(), peer, e.getValue());
           }
         }
       } catch (RuntimeException e) {
@@ -261,12 +263,12 @@ public final class Replicator implements AutoCloseable {
    * ~40 KB) are held for the whole pull, so a namespace of millions of memories replicates in
    * bounded memory, and each batch's parents are stored by the time it is applied.
    */
-  void pull(String peerHttp, String ns, List<Cid> heads) {
+  void pull(Peer peer, String ns, List<Cid> heads) {
     pulls.increment();
     boolean lacksAll = false;
     int applied = 0;
     try {
-      Walked walked = walkEntries(peerHttp, ns, heads);
+      Walked walked = walkEntries(peer, ns, heads);
       if (walked == null) {
         return;
       }
@@ -285,7 +287,7 @@ public final class Replicator implements AutoCloseable {
         Batch batch = nextBatch(ns, order, from, walked);
         List<Block> blocks = new ArrayList<>(batch.entries());
         if (!batch.memories().isEmpty()) {
-          List<Block> memoryBlocks = client.blocks(peerHttp, List.copyOf(batch.memories()));
+          List<Block> memoryBlocks = client.blocks(peer, List.copyOf(batch.memories()));
           blocksFetched.add(memoryBlocks.size());
           blocks.addAll(memoryBlocks);
         }
@@ -295,9 +297,9 @@ public final class Replicator implements AutoCloseable {
         from = batch.end();
       }
     } catch (RejectedEntryException | CorruptBlockException | InvalidFormatException e) {
-      reject("from " + peerHttp + " for " + ns + ": " + e.getMessage());
+      reject("from " + peer.http() + " for " + ns + ": " + e.getMessage());
     } catch (IOException | RuntimeException e) {
-      LOG.log(System.Logger.Level.WARNING, "pull of " + ns + " from " + peerHttp + " failed (anti-entropy will retry): " + e.getMessage());
+      LOG.log(System.Logger.Level.WARNING, "pull of " + ns + " from " + peer.http() + " failed (anti-entropy will retry): " + e.getMessage());
     } finally {
       if (applied > 0) {
         // Also when a later batch failed: the batches before it are stored and must reach recall.
@@ -319,18 +321,18 @@ public final class Replicator implements AutoCloseable {
    * Fetches the entries behind {@code heads} that this node lacks, one level of parents per
    * request, until it reaches entries it has; null when the walk passes its bounds first.
    */
-  private Walked walkEntries(String peerHttp, String ns, List<Cid> heads) throws IOException {
+  private Walked walkEntries(Peer peer, String ns, List<Cid> heads) throws IOException {
     Map<Cid, Block> fetched = new LinkedHashMap<>();
     Map<Cid, LogEntry> entries = new HashMap<>();
     long entryBytes = 0;
     List<Cid> level = heads.stream().filter(h -> log.position(h).isEmpty()).toList();
     while (!level.isEmpty()) {
       if (fetched.size() >= MAX_PULL_ENTRIES || entryBytes >= MAX_PULL_ENTRY_BYTES) {
-        LOG.log(System.Logger.Level.WARNING, "pull of " + ns + " from " + peerHttp + " stopped after " + fetched.size()
+        LOG.log(System.Logger.Level.WARNING, "pull of " + ns + " from " + peer.http() + " stopped after " + fetched.size()
             + " entries (" + entryBytes + " bytes) without reaching an entry this node has");
         return null;
       }
-      List<Block> blocks = client.blocks(peerHttp, level);
+      List<Block> blocks = client.blocks(peer, level);
       blocksFetched.add(blocks.size());
       Set<Cid> next = new LinkedHashSet<>();
       for (Block block : blocks) {
@@ -347,7 +349,7 @@ public final class Replicator implements AutoCloseable {
       if (blocks.size() < level.size()) {
         // The peer lacks part of what it announced (it may have been forgotten, or it lies);
         // applying checks completeness, so go on with what came.
-        LOG.log(System.Logger.Level.DEBUG, peerHttp + " lacked " + (level.size() - blocks.size()) + " entries");
+        LOG.log(System.Logger.Level.DEBUG, peer.http() + " lacked " + (level.size() - blocks.size()) + " entries");
       }
       level = List.copyOf(next);
     }
