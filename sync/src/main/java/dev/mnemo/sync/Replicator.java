@@ -4,6 +4,8 @@ import dev.mnemo.store.InvalidFormatException;
 import dev.mnemo.store.block.Block;
 import dev.mnemo.store.block.CorruptBlockException;
 import dev.mnemo.store.cid.Cid;
+import dev.mnemo.store.identity.AgentKey;
+import dev.mnemo.store.identity.DidKey;
 import dev.mnemo.store.log.MemoryState;
 import dev.mnemo.store.log.NamespaceLog;
 import dev.mnemo.store.log.RejectedEntryException;
@@ -35,10 +37,11 @@ import java.util.function.Consumer;
  * Replicates namespaces between nodes. Three small pieces around one pull:
  *
  * <ul>
- *   <li>announce: after a local write, gossip the namespace's new heads;
+ *   <li>announce: after a local write, send the namespace's new heads to the peers that may
+ *       replicate it (signed; see {@link HeadsAnnouncement});
  *   <li>on an announcement naming heads this node lacks, pull from the announcer;
  *   <li>anti-entropy: every few seconds, compare head digests with a random live peer and pull
- *       whatever differs, which heals gossip lost to a crash or a partition.
+ *       whatever differs, which heals announcements lost to a crash or a partition.
  * </ul>
  *
  * <p>A pull walks back from the unknown heads one level of parents per request until it reaches
@@ -73,7 +76,8 @@ public final class Replicator implements AutoCloseable {
   private final Membership membership;
   private final PeerClient client;
   private final SyncConfig config;
-  private final String localHttp;
+  private final AgentKey nodeKey;
+  private final ReplicationPolicy policy;
   private final Consumer<String> onApplied;
   private final ScheduledExecutorService timer;
   private final ExecutorService pullers;
@@ -91,20 +95,26 @@ public final class Replicator implements AutoCloseable {
   private volatile String lastRejection = "";
   private final int memoriesPerApply;
 
-  public Replicator(NamespaceLog log, Membership membership, PeerClient client, SyncConfig config, String localHttp,
-      Consumer<String> onApplied) {
-    this(log, membership, client, config, localHttp, onApplied, MEMORIES_PER_APPLY);
+  /**
+   * @param nodeKey signs this node's announcements
+   * @param policy which peers hear of which namespaces: announcements go only to peers it allows
+   * @param onApplied called with a namespace after entries of it from a peer are stored
+   */
+  public Replicator(NamespaceLog log, Membership membership, PeerClient client, SyncConfig config, AgentKey nodeKey,
+      ReplicationPolicy policy, Consumer<String> onApplied) {
+    this(log, membership, client, config, nodeKey, policy, onApplied, MEMORIES_PER_APPLY);
   }
 
   /** @param memoriesPerApply new memories fetched and applied together in one batch of a pull */
-  Replicator(NamespaceLog log, Membership membership, PeerClient client, SyncConfig config, String localHttp,
-      Consumer<String> onApplied, int memoriesPerApply) {
+  Replicator(NamespaceLog log, Membership membership, PeerClient client, SyncConfig config, AgentKey nodeKey,
+      ReplicationPolicy policy, Consumer<String> onApplied, int memoriesPerApply) {
     this.memoriesPerApply = memoriesPerApply;
     this.log = log;
     this.membership = membership;
     this.client = client;
     this.config = config;
-    this.localHttp = localHttp;
+    this.nodeKey = nodeKey;
+    this.policy = policy;
     this.onApplied = onApplied;
     this.timer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("mnemo-sync-timer").daemon(true).unstarted(r));
     this.pullers = Executors.newFixedThreadPool(PULL_THREADS, Thread.ofPlatform().name("mnemo-sync-", 0).daemon(true).factory());
@@ -132,14 +142,21 @@ public final class Replicator implements AutoCloseable {
     return membership;
   }
 
-  /** Gossips the namespace's heads; called after every local write. Never blocks on the network. */
+  /**
+   * Sends the namespace's heads to each peer that replicates it and may (a peer without the right
+   * hears nothing of the namespace, not even its name); called after every local write. Never
+   * blocks on the network.
+   */
   public void announce(String ns) {
     if (!config.replicates(ns)) {
       return;
     }
-    byte[] announcement = new HeadsAnnouncement(ns, List.copyOf(log.heads(ns)), localHttp).encode();
+    byte[] announcement = null;
     for (Peer peer : membership.peers()) {
-      if (peer.replicates(ns)) {
+      if (peer.replicates(ns) && policy.mayReplicate(peer.did(), ns)) {
+        if (announcement == null) {
+          announcement = new HeadsAnnouncement(ns, List.copyOf(log.heads(ns)), nodeKey.did()).encode(nodeKey);
+        }
         membership.send(peer, announcement);
       }
     }
@@ -150,29 +167,29 @@ public final class Replicator implements AutoCloseable {
     try {
       announcement = HeadsAnnouncement.decode(payload);
     } catch (InvalidFormatException e) {
-      reject("unreadable gossip: " + e.getMessage());
+      reject("unreadable or unsigned announcement: " + e.getMessage());
       return;
     }
-    if (!config.replicates(announcement.ns()) || announcement.http().equals(localHttp) || allKnown(announcement.heads())) {
+    if (!config.replicates(announcement.ns()) || announcement.did().equals(nodeKey.did()) || allKnown(announcement.heads())) {
       return;
     }
-    // The address is data in a message any member can send and every member relays: pulling from
-    // whatever it names would let one member make the whole cluster send requests to any host
-    // (request forgery). Pull only from members' advertised addresses; anti-entropy with members
-    // still finds heads announced by anyone else.
-    Optional<Peer> member = memberAt(announcement.http());
+    // Only a member whose signed card names this key is pulled from, at the address that card
+    // advertises: an announcement names no address, so no message can send this node's requests
+    // anywhere else, and one signed by a key no member holds is ignored (anti-entropy with the
+    // members still finds any heads they have).
+    Optional<Peer> member = memberWith(announcement.did());
     if (member.isEmpty()) {
       ignoredAnnouncements.increment();
-      LOG.log(System.Logger.Level.DEBUG, "ignoring heads of " + announcement.ns() + " announced for "
-          + announcement.http() + ", which no member advertises");
+      LOG.log(System.Logger.Level.DEBUG, "ignoring heads of " + announcement.ns() + " announced by "
+          + announcement.did() + ", which is no member's key");
       return;
     }
     requestPull(announcement.ns(), member.get(), announcement.heads());
   }
 
-  private Optional<Peer> memberAt(String http) {
+  private Optional<Peer> memberWith(DidKey did) {
     for (Peer peer : membership.peers()) {
-      if (peer.http().equals(http)) {
+      if (peer.did().equals(did)) {
         return Optional.of(peer);
       }
     }

@@ -46,8 +46,8 @@ class ReplicatorLagTest {
     });
     peer.start();
     store = MnemoStore.open(dir);
-    replicator = new Replicator(store.log(), new NoMembers(), new PeerClient(new PeerAuth(dev.mnemo.store.identity.AgentKey.generate())), SyncConfig.defaults(0, List.of()),
-        "http://127.0.0.1:1", ns -> { });
+    replicator = new Replicator(store.log(), new NoMembers(), new PeerClient(new PeerAuth(store.nodeKey())),
+        SyncConfig.defaults(0, List.of()), store.nodeKey(), ReplicationPolicy.NOBODY, ns -> { });
   }
 
   @AfterEach

@@ -110,7 +110,7 @@ class ReplicatorPullTest {
     source.log().forget(NS, forgotten);
 
     try (Replicator replicator = new Replicator(target.log(), new NoMembers(), new PeerClient(new PeerAuth(target.nodeKey())),
-        SyncConfig.defaults(0, List.of()), "http://127.0.0.1:1", ns -> { }, 10)) {
+        SyncConfig.defaults(0, List.of()), target.nodeKey(), ReplicationPolicy.NOBODY, ns -> { }, 10)) {
       replicator.pull(peer(), NS, List.copyOf(source.log().heads(NS)));
       assertThat(replicator.status().rejected()).as(replicator.status().lastRejection()).isZero();
       assertThat(replicator.status().entriesApplied()).isEqualTo(6);
@@ -154,7 +154,7 @@ class ReplicatorPullTest {
 
     AtomicInteger onApplied = new AtomicInteger();
     try (Replicator replicator = new Replicator(target.log(), new NoMembers(), new PeerClient(new PeerAuth(target.nodeKey())),
-        SyncConfig.defaults(0, List.of()), "http://127.0.0.1:1", ns -> onApplied.incrementAndGet(), 10)) {
+        SyncConfig.defaults(0, List.of()), target.nodeKey(), ReplicationPolicy.NOBODY, ns -> onApplied.incrementAndGet(), 10)) {
       replicator.pull(peer(), NS, List.of(forged.cid()));
       assertThat(replicator.status().rejected()).isEqualTo(1);
       // Batches of 10 new memories: the first two entries apply; the third shares its batch with

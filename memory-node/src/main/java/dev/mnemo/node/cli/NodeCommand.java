@@ -23,6 +23,8 @@ final class NodeCommand implements Callable<Integer> {
   @Option(names = "--gossip-host", description = "address gossip listens on (default: the HTTP host)") String gossipHost;
   @Option(names = "--gossip-port", description = "gossip port (default 7701)") Integer gossipPort;
   @Option(names = "--seed", description = "a peer's gossip HOST:PORT; repeat for more") List<String> seeds;
+  @Option(names = "--replication-peer", description = "a node did:key trusted to replicate every namespace, or *; repeat for more")
+  List<String> replicationPeers;
   @Option(names = "--embedder", description = "bge-small-en-v1.5 (default), all-minilm-l6-v2 or none") String embedder;
 
   @Override
@@ -34,6 +36,7 @@ final class NodeCommand implements Callable<Integer> {
     put(flags, "gossipHost", gossipHost);
     put(flags, "gossipPort", gossipPort);
     put(flags, "seeds", seeds == null ? null : String.join(",", seeds));
+    put(flags, "replicationPeers", replicationPeers == null ? null : String.join(",", replicationPeers));
     put(flags, "embedder", embedder);
     NodeConfig nodeConfig = ConfigLoader.load(config, System.getenv(), flags);
     MemoryNode node = MemoryNode.start(nodeConfig);

@@ -21,13 +21,14 @@ import java.util.Set;
  * then flags. Keys: host, port, data, gossipHost (where gossip listens; host unless set), gossipPort, seeds (comma-separated in the environment),
  * embedder, dimension, vectorEncoding (float32|int7), hnswM, hnswBeamWidth, recallDepth,
  * indexGraphBuild (merge|idle), indexCommitIntervalMs, indexOptimizeIdleMs, indexMaxBehind, memoryCacheMb, workerThreads, replicate (namespaces, comma-separated, or *),
+ * replicationPeers (node did:keys trusted with every namespace, comma-separated, or *),
  * advertiseHttp (base URL peers use to reach this node), advertiseGossip (HOST:PORT), antiEntropyMs,
  * blockStore (embedded|ipfs), ipfsApi (the Kubo RPC base URL), ipfsTimeoutMs. Unknown keys in the file are an error, not a silent typo.
  */
 public final class ConfigLoader {
   static final Set<String> KEYS = Set.of("host", "port", "data", "gossipHost", "gossipPort", "seeds", "embedder", "dimension",
       "vectorEncoding", "hnswM", "hnswBeamWidth", "recallDepth", "indexGraphBuild", "indexCommitIntervalMs", "indexOptimizeIdleMs", "indexMaxBehind", "memoryCacheMb", "workerThreads",
-      "replicate", "advertiseHttp", "advertiseGossip", "antiEntropyMs", "blockStore", "ipfsApi", "ipfsTimeoutMs");
+      "replicate", "replicationPeers", "advertiseHttp", "advertiseGossip", "antiEntropyMs", "blockStore", "ipfsApi", "ipfsTimeoutMs");
 
   /** A configuration mistake, with the key and layer at fault. */
   public static final class ConfigException extends Exception {
@@ -57,6 +58,7 @@ public final class ConfigLoader {
     merged.put("memoryCacheMb", Integer.toString(NodeConfig.DEFAULT_MEMORY_CACHE_MB));
     merged.put("workerThreads", "32");
     merged.put("replicate", "*");
+    merged.put("replicationPeers", "");
     merged.put("antiEntropyMs", "2000");
     merged.put("blockStore", NodeConfig.EMBEDDED);
     merged.put("ipfsApi", "http://127.0.0.1:5001");
@@ -143,6 +145,13 @@ public final class ConfigLoader {
         throw new ConfigException("replicate: '" + ns + "' is not a namespace name or *");
       }
     }
+    List<String> replicationPeers = Arrays.stream(m.get("replicationPeers").split(",")).map(String::trim)
+        .filter(s -> !s.isEmpty()).toList();
+    try {
+      dev.mnemo.sync.PeerAllowlist.parse(replicationPeers);
+    } catch (dev.mnemo.store.InvalidFormatException e) {
+      throw new ConfigException("replicationPeers: each entry must be a node's did:key or *: " + e.getMessage());
+    }
     String advertiseHttp = m.get("advertiseHttp");
     if (advertiseHttp != null && dev.mnemo.sync.Peer.badHttp(advertiseHttp).isPresent()) {
       // Peers refuse a member whose address is anything more than scheme, host and port.
@@ -191,7 +200,7 @@ public final class ConfigLoader {
         integer(m, "indexMaxBehind", 0, 1_000_000),
         integer(m, "memoryCacheMb", 0, 1_048_576),
         integer(m, "workerThreads", 1, 1024),
-        replicate, advertiseHttp, advertiseGossip, integer(m, "antiEntropyMs", 100, 3_600_000),
+        replicate, replicationPeers, advertiseHttp, advertiseGossip, integer(m, "antiEntropyMs", 100, 3_600_000),
         blockStore, ipfsApi, integer(m, "ipfsTimeoutMs", 100, 600_000),
         Limits.defaults());
   }

@@ -22,6 +22,9 @@ import java.util.List;
  *     memories may wait to be indexed in the background (0: a write returns only once indexed);
  *     the next recall waits until they are
  * @param gossipHost the address gossip listens on; {@link #host} unless configured
+ * @param replicationPeers node did:keys trusted to replicate every namespace, or {@code *} for
+ *     every authenticated node; other nodes replicate only namespaces that grant them
+ *     {@code replicate}
  * @param memoryCacheMb heap for recently read memories, hash-verified and decoded, so that a
  *     recall of hot memories skips the block store (0: none)
  */
@@ -45,6 +48,7 @@ public record NodeConfig(
     int memoryCacheMb,
     int workerThreads,
     List<String> replicate,
+    List<String> replicationPeers,
     String advertiseHttp,
     String advertiseGossip,
     long antiEntropyMillis,
@@ -79,6 +83,15 @@ public record NodeConfig(
     dev.mnemo.sync.SyncConfig d = dev.mnemo.sync.SyncConfig.defaults(gossipPort, seeds);
     return new dev.mnemo.sync.SyncConfig(gossipHost, gossipPort, seeds, replicate, advertiseGossip, antiEntropyMillis,
         d.gossipIntervalMillis(), d.pingIntervalMillis(), d.membershipSyncMillis());
+  }
+
+  /** {@link #replicationPeers} as a policy; ConfigLoader has checked every entry. */
+  public dev.mnemo.sync.PeerAllowlist replicationAllowlist() {
+    try {
+      return dev.mnemo.sync.PeerAllowlist.parse(replicationPeers);
+    } catch (dev.mnemo.store.InvalidFormatException e) {
+      throw new IllegalStateException("replicationPeers was not checked: " + e.getMessage(), e);
+    }
   }
 
   public IndexConfig indexConfig() {

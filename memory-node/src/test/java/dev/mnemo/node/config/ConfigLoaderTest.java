@@ -79,6 +79,21 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void replicationPeersAreNodeDidsOrEveryNode() throws Exception {
+    assertThat(ConfigLoader.load(null, Map.of(), Map.of()).replicationAllowlist())
+        .as("by default no node is trusted with every namespace").isEqualTo(dev.mnemo.sync.PeerAllowlist.NONE);
+    String did = dev.mnemo.store.identity.AgentKey.generate().did().toString();
+    NodeConfig listed = ConfigLoader.load(null, Map.of("MNEMO_REPLICATION_PEERS", did + ", " + did), Map.of());
+    assertThat(listed.replicationAllowlist().nodes()).extracting(Object::toString).containsExactly(did);
+    assertThat(listed.replicationAllowlist().everyNode()).isFalse();
+    Path file = dir.resolve("peers.json");
+    Files.writeString(file, "{\"replicationPeers\": [\"*\"]}");
+    assertThat(ConfigLoader.load(file, Map.of(), Map.of()).replicationAllowlist().everyNode()).isTrue();
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of("MNEMO_REPLICATION_PEERS", "node-b"), Map.of()))
+        .isInstanceOf(ConfigLoader.ConfigException.class).hasMessageContaining("replicationPeers");
+  }
+
+  @Test
   void environmentNamesAreUpperSnakeCase() {
     assertThat(ConfigLoader.envName("gossipPort")).isEqualTo("MNEMO_GOSSIP_PORT");
     assertThat(ConfigLoader.envName("indexOptimizeIdleMs")).isEqualTo("MNEMO_INDEX_OPTIMIZE_IDLE_MS");
