@@ -23,6 +23,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
+import javax.net.ssl.SSLContext;
 
 /**
  * Fetches from peers over their HTTP API: head digests ({@code GET /v1/sync/heads}) and blocks in
@@ -65,10 +66,7 @@ public final class PeerClient {
     return pool;
   }
 
-  private final HttpClient http = HttpClient.newBuilder()
-      .connectTimeout(CONNECT_TIMEOUT)
-      .version(HttpClient.Version.HTTP_1_1)
-      .build();
+  private final HttpClient http;
   private final PeerAuth auth;
   private final Duration digestTimeout;
   private final Duration blocksTimeout;
@@ -77,11 +75,26 @@ public final class PeerClient {
 
   /** @param auth signs every request with this node's key */
   public PeerClient(PeerAuth auth) {
-    this(auth, DIGEST_TIMEOUT, BLOCKS_TIMEOUT);
+    this(auth, null);
+  }
+
+  /**
+   * @param auth signs every request with this node's key
+   * @param tls what https peers must present (see {@link PeerTls}); null for the JVM's default
+   *     trusted CAs
+   */
+  public PeerClient(PeerAuth auth, SSLContext tls) {
+    this(auth, tls, DIGEST_TIMEOUT, BLOCKS_TIMEOUT);
   }
 
   /** With other timeouts, each covering a whole call: the wait for the answer and reading it. */
   PeerClient(PeerAuth auth, Duration digestTimeout, Duration blocksTimeout) {
+    this(auth, null, digestTimeout, blocksTimeout);
+  }
+
+  PeerClient(PeerAuth auth, SSLContext tls, Duration digestTimeout, Duration blocksTimeout) {
+    HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT).version(HttpClient.Version.HTTP_1_1);
+    this.http = (tls == null ? builder : builder.sslContext(tls)).build();
     this.auth = auth;
     this.digestTimeout = digestTimeout;
     this.blocksTimeout = blocksTimeout;
