@@ -20,6 +20,7 @@ import dev.mnemo.sync.PeerStatus;
 import dev.mnemo.sync.PeerAllowlist;
 import dev.mnemo.sync.PeerAuth;
 import dev.mnemo.sync.PeerClient;
+import dev.mnemo.sync.PeerTls;
 import dev.mnemo.sync.ReplicationPolicy;
 import dev.mnemo.sync.Replicator;
 import dev.mnemo.sync.ScaleCubeMembership;
@@ -28,6 +29,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.PemKeyCertOptions;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -134,8 +136,13 @@ public final class MemoryNode implements AutoCloseable {
     registerGauges();
     HttpApi api = new HttpApi(vertx, service, config.limits(), metrics, this::info);
     try {
-      server = vertx.createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.port())
-              .setCompressionSupported(true))
+      HttpServerOptions options = new HttpServerOptions().setHost(config.host()).setPort(config.port())
+          .setCompressionSupported(true);
+      if (config.tlsCert() != null) {
+        options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
+            .setCertPath(config.tlsCert().toString()).setKeyPath(config.tlsKey().toString()));
+      }
+      server = vertx.createHttpServer(options)
           .requestHandler(api.router())
           .invalidRequestHandler(api::invalidRequest)
           .listen()
@@ -145,20 +152,21 @@ public final class MemoryNode implements AutoCloseable {
       throw new IOException("cannot listen on " + config.host() + ":" + config.port() + ": " + rootMessage(e), e);
     }
     startSync(service, peerAuth);
-    LOG.log(System.Logger.Level.INFO, "Mnemo node " + store.nodeKey().did() + " listening on http://" + config.host() + ":"
+    LOG.log(System.Logger.Level.INFO, "Mnemo node " + store.nodeKey().did() + " listening on " + config.scheme() + "://" + config.host() + ":"
         + port() + " with data in " + config.dataDir().toAbsolutePath().normalize() + " (embedder " + embedder.model()
         + ", gossip " + replicator.membership().localAddress() + ")");
   }
 
   /** Joins the gossip cluster; remote entries reach the index through the same log tailer as local ones. */
   private void startSync(MemoryService service, PeerAuth peerAuth) throws IOException {
-    String http = config.advertiseHttp() != null ? config.advertiseHttp() : "http://" + NodeConfig.urlHost(config.host()) + ":" + port();
+    String http = config.advertiseHttp() != null ? config.advertiseHttp()
+        : config.scheme() + "://" + NodeConfig.urlHost(config.host()) + ":" + port();
     if (config.advertiseHttp() == null && NodeConfig.isWildcard(config.host())) {
       LOG.log(System.Logger.Level.WARNING, "listening on every interface (" + config.host() + ") without advertiseHttp:"
           + " nodes that join this one cannot reach it for replication");
     }
     ScaleCubeMembership membership = new ScaleCubeMembership(config.syncConfig(), http, store.nodeKey());
-    replicator = new Replicator(store.log(), membership, new PeerClient(peerAuth), config.syncConfig(),
+    replicator = new Replicator(store.log(), membership, new PeerClient(peerAuth, config.tlsCa() == null ? null : PeerTls.trusting(config.tlsCa())), config.syncConfig(),
         store.nodeKey(), syncAccess.policy(), ns -> {
       try {
         // Indexed now, searchable from the next recall, like a local write.

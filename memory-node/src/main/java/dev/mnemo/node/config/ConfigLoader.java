@@ -23,12 +23,13 @@ import java.util.Set;
  * indexGraphBuild (merge|idle), indexCommitIntervalMs, indexOptimizeIdleMs, indexMaxBehind, memoryCacheMb, workerThreads, replicate (namespaces, comma-separated, or *),
  * replicationPeers (node did:keys trusted with every namespace, comma-separated, or *),
  * advertiseHttp (base URL peers use to reach this node), advertiseGossip (HOST:PORT), antiEntropyMs,
+ * tlsCert, tlsKey (PEM files: the HTTP API serves TLS), tlsCa (PEM certificates trusted for peers),
  * blockStore (embedded|ipfs), ipfsApi (the Kubo RPC base URL), ipfsTimeoutMs. Unknown keys in the file are an error, not a silent typo.
  */
 public final class ConfigLoader {
   static final Set<String> KEYS = Set.of("host", "port", "data", "gossipHost", "gossipPort", "seeds", "embedder", "dimension",
       "vectorEncoding", "hnswM", "hnswBeamWidth", "recallDepth", "indexGraphBuild", "indexCommitIntervalMs", "indexOptimizeIdleMs", "indexMaxBehind", "memoryCacheMb", "workerThreads",
-      "replicate", "replicationPeers", "advertiseHttp", "advertiseGossip", "antiEntropyMs", "blockStore", "ipfsApi", "ipfsTimeoutMs");
+      "replicate", "replicationPeers", "advertiseHttp", "advertiseGossip", "antiEntropyMs", "blockStore", "ipfsApi", "ipfsTimeoutMs", "tlsCert", "tlsKey", "tlsCa");
 
   /** A configuration mistake, with the key and layer at fault. */
   public static final class ConfigException extends Exception {
@@ -188,6 +189,12 @@ public final class ConfigLoader {
     if (graphBuild == IndexConfig.GraphBuild.IDLE && optimizeIdleMs == 0) {
       throw new ConfigException("indexGraphBuild idle builds graphs once writes pause, so indexOptimizeIdleMs must not be 0");
     }
+    Path tlsCert = readableFile(m, "tlsCert");
+    Path tlsKey = readableFile(m, "tlsKey");
+    if ((tlsCert == null) != (tlsKey == null)) {
+      throw new ConfigException("tlsCert and tlsKey go together: give both PEM files for TLS, or neither");
+    }
+    Path tlsCa = readableFile(m, "tlsCa");
     String data = m.get("data");
     if (data == null || data.isBlank()) {
       throw new ConfigException("data directory must not be empty");
@@ -201,8 +208,21 @@ public final class ConfigLoader {
         integer(m, "memoryCacheMb", 0, 1_048_576),
         integer(m, "workerThreads", 1, 1024),
         replicate, replicationPeers, advertiseHttp, advertiseGossip, integer(m, "antiEntropyMs", 100, 3_600_000),
-        blockStore, ipfsApi, integer(m, "ipfsTimeoutMs", 100, 600_000),
+        blockStore, ipfsApi, integer(m, "ipfsTimeoutMs", 100, 600_000), tlsCert, tlsKey, tlsCa,
         Limits.defaults());
+  }
+
+  /** The file {@code key} names, checked now so that a typo fails at start and not at the first connection. */
+  private static Path readableFile(Map<String, String> m, String key) throws ConfigException {
+    String value = m.get(key);
+    if (value == null || value.isBlank()) {
+      return null;
+    }
+    Path path = Path.of(value.trim());
+    if (!Files.isRegularFile(path) || !Files.isReadable(path)) {
+      throw new ConfigException(key + ": '" + value + "' is not a readable file");
+    }
+    return path;
   }
 
   private static int integer(Map<String, String> m, String key, int min, int max) throws ConfigException {

@@ -25,6 +25,10 @@ import java.util.List;
  * @param replicationPeers node did:keys trusted to replicate every namespace, or {@code *} for
  *     every authenticated node; other nodes replicate only namespaces that grant them
  *     {@code replicate}
+ * @param tlsCert PEM certificate (chain) the HTTP API serves TLS with, and {@link #tlsKey} its
+ *     PKCS#8 PEM private key; both null for plain HTTP
+ * @param tlsCa PEM certificates this node trusts when it calls peers over https (a private CA,
+ *     or the peers' self-signed certificates); null for the JVM's default CAs
  * @param memoryCacheMb heap for recently read memories, hash-verified and decoded, so that a
  *     recall of hot memories skips the block store (0: none)
  */
@@ -55,6 +59,9 @@ public record NodeConfig(
     String blockStore,
     String ipfsApi,
     long ipfsTimeoutMillis,
+    Path tlsCert,
+    Path tlsKey,
+    Path tlsCa,
     Limits limits) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
@@ -96,6 +103,11 @@ public record NodeConfig(
 
   public IndexConfig indexConfig() {
     return new IndexConfig(dimension, vectorEncoding, hnswM, hnswBeamWidth, recallDepth, indexGraphBuild);
+  }
+
+  /** How peers and clients reach the HTTP API. */
+  public String scheme() {
+    return tlsCert == null ? "http" : "https";
   }
 
   /** {@link #memoryCacheMb} in bytes, as the store takes it. */

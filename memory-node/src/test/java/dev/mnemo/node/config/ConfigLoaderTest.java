@@ -94,6 +94,23 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void tlsNeedsBothPemFilesAndEveryFileMustBeReadable() throws Exception {
+    NodeConfig plain = ConfigLoader.load(null, Map.of(), Map.of());
+    assertThat(plain.scheme()).isEqualTo("http");
+    assertThat(plain.tlsCert()).isNull();
+    Path cert = Files.writeString(dir.resolve("node.crt.pem"), "cert");
+    Path key = Files.writeString(dir.resolve("node.key.pem"), "key");
+    NodeConfig tls = ConfigLoader.load(null, Map.of("MNEMO_TLS_CERT", cert.toString(), "MNEMO_TLS_KEY", key.toString()),
+        Map.of("tlsCa", cert.toString()));
+    assertThat(tls.scheme()).isEqualTo("https");
+    assertThat(tls.tlsCa()).isEqualTo(cert);
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of("MNEMO_TLS_CERT", cert.toString()), Map.of()))
+        .isInstanceOf(ConfigLoader.ConfigException.class).hasMessageContaining("tlsKey");
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), Map.of("tlsCa", dir.resolve("missing.pem").toString())))
+        .isInstanceOf(ConfigLoader.ConfigException.class).hasMessageContaining("tlsCa");
+  }
+
+  @Test
   void environmentNamesAreUpperSnakeCase() {
     assertThat(ConfigLoader.envName("gossipPort")).isEqualTo("MNEMO_GOSSIP_PORT");
     assertThat(ConfigLoader.envName("indexOptimizeIdleMs")).isEqualTo("MNEMO_INDEX_OPTIMIZE_IDLE_MS");
