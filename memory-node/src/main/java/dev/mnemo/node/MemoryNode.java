@@ -202,9 +202,9 @@ public final class MemoryNode implements AutoCloseable {
           + " (" + config.syncConfig().gossipHost() + ":" + config.gossipPort() + ") may replicate every namespace;"
           + " list node did:keys instead unless the network is closed");
     }
-    // The grants half joins here once the log answers for them:
-    // allowlist.or((peer, ns) -> store.log().acl(ns).can(peer, Ability.REPLICATE))
-    return allowlist;
+    // A node may replicate a namespace its owner or an admin granted it 'replicate' in, or every
+    // namespace if the operator lists it.
+    return allowlist.or((peer, ns) -> store.log().acl(ns).can(peer, dev.mnemo.store.acl.Ability.REPLICATE));
   }
 
   private void registerGauges() {
