@@ -212,6 +212,14 @@ public final class NamespaceLog implements AutoCloseable {
   }
 
   /**
+   * Whether a stored entry is a void add: its author's ability was revoked concurrently, so it is
+   * kept and served but makes no memory live (and an export leaves its memories out).
+   */
+  public boolean isVoid(Cid entry) {
+    return getOrFail(Family.ACL, LogKeys.voidEntryKey(entry)) != null;
+  }
+
+  /**
    * The memories that the entry applied at {@code position} made void (a revoke that won over the
    * adds that made them live): the index drops them when it reaches that position. Empty for
    * every other entry.
