@@ -956,8 +956,18 @@ final class LogWriter implements Staging.Committed {
 
   @Override
   public AclGraph graph(String ns) {
-    // The writer's own publication (after its commit) replaces whatever a concurrent load put here.
-    return committedGraphs.computeIfAbsent(ns, this::loadGraph);
+    AclGraph graph = committedGraphs.get(ns);
+    if (graph != null) {
+      return graph;
+    }
+    graph = loadGraph(ns);
+    if (graph.hasRoot()) {
+      // The writer publishes with put, after its commit: a load that raced it never hides it. A
+      // namespace that does not exist is not kept: asking about any name must not grow the map.
+      AclGraph raced = committedGraphs.putIfAbsent(ns, graph);
+      return raced != null ? raced : graph;
+    }
+    return graph;
   }
 
   @Override
