@@ -266,6 +266,23 @@ class AclConvergenceTest {
     MnemoStore fourth = node("fourth", random);
     exchange(fourth, agent, random, true);
     assertThat(ConvergenceTest.live(fourth.log())).containsExactlyInAnyOrder(before.memories().get(0), early.memories().get(0));
+
+    // As a peer's pull applies them: one entry a call, in causal order (revokes as early as it
+    // allows), each add with the memory blocks the peer serves, none for a void add's.
+    MnemoStore fifth = node("fifth", random);
+    Map<Cid, LogEntry> entries = entries(o);
+    for (Cid cid : NamespaceLog.causalOrder(entries)) {
+      List<Block> blocks = new ArrayList<>(List.of(new Block(cid, owner.blocks().get(cid).orElseThrow())));
+      if (entries.get(cid).op() == Op.ADD && !o.isVoid(cid)) {
+        for (Cid ref : entries.get(cid).refs()) {
+          blocks.add(new Block(ref, owner.blocks().get(ref).orElseThrow()));
+        }
+      }
+      assertThat(fifth.log().applyBlocks(blocks)).as("%s", entries.get(cid)).isEqualTo(1);
+    }
+    assertThat(State.of(fifth.log(), Set.of(lateMemory, thirdMemory))).isEqualTo(State.of(o, Set.of(lateMemory, thirdMemory)));
+    assertThat(o.isVoid(late.entry())).isTrue();
+    assertThat(o.isVoid(early.entry())).isFalse();
   }
 
   private static void assertThatVoidBlockIsKept(NamespaceLog log, Cid memory) throws IOException {
