@@ -509,6 +509,16 @@ public final class LogIndexer implements AutoCloseable {
     Map<String, List<Cid>> removes = new LinkedHashMap<>();
     for (PositionedEntry positioned : page) {
       String ns = positioned.entry().ns();
+      if (positioned.entry().op() == Op.REVOKE) {
+        // A revoke that won over concurrent adds took their memories out of the live set.
+        List<Cid> voided = log.voidedBy(positioned.position());
+        if (!voided.isEmpty()) {
+          flush(adds, removes);
+          removes.computeIfAbsent(ns, n -> new ArrayList<>()).addAll(voided);
+          flush(adds, removes);
+        }
+        continue;
+      }
       for (Cid ref : positioned.entry().refs()) {
         if (positioned.entry().op() == Op.FORGET) {
           removes.computeIfAbsent(ns, n -> new ArrayList<>()).add(ref);

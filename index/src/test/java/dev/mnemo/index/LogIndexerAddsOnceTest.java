@@ -102,10 +102,15 @@ class LogIndexerAddsOnceTest {
       LogIndexer indexer = new LogIndexer(store.log(), index, 60_000);
       Cid alices = store.log().append("alice", batch(new Random(9), 0, 1)).memories().get(0);
       // Someone's signed forget in bob that names alice's memory, arriving in a CAR.
-      Block forget = Block.dagCbor(LogEntry.signed(AgentKey.generate(), "bob", Op.FORGET, List.of(alices), List.of(), 1)
+      AgentKey someone = AgentKey.generate();
+      Block bob = Block.dagCbor(LogEntry.signed(dev.mnemo.store.identity.Author.of(someone), "bob", Op.CREATE, List.of(),
+          List.of(), 1, null, null).encode());
+      Block forget = Block.dagCbor(LogEntry.signed(someone, "bob", Op.FORGET, List.of(alices), List.of(bob.cid()), 2)
           .encode());
       ByteArrayOutputStream car = new ByteArrayOutputStream();
-      new CarWriter(car, List.of(forget.cid())).write(forget);
+      CarWriter writer = new CarWriter(car, List.of(forget.cid()));
+      writer.write(bob);
+      writer.write(forget);
       NamespaceCar.importCar(store.log(), new ByteArrayInputStream(car.toByteArray()));
       assertThat(store.log().liveSince("alice", alices)).as("alice's state").isPositive();
 

@@ -10,7 +10,9 @@ import java.util.Set;
  *
  * @param owners the authors of the namespace's root entry (one, except for namespaces written
  *     before authorization existed, whose several roots each name one)
- * @param grants every holder's abilities that are in force, owners left out
+ * @param grants every holder's abilities that are in force, owners left out: each ability it holds
+ *     is listed, also those an admin grant gives it (admin implies every ability, but a revoke of
+ *     one ability takes that one from an admin too, so the implied ones are spelled out)
  */
 public record NamespaceAcl(String ns, Set<DidKey> owners, Map<DidKey, Set<Ability>> grants) {
   public NamespaceAcl {
@@ -31,12 +33,8 @@ public record NamespaceAcl(String ns, Set<DidKey> owners, Map<DidKey, Set<Abilit
     return owners.contains(who);
   }
 
-  /** Whether {@code who} holds {@code ability}: as an owner, through {@link Ability#ADMIN}, or by a grant of it. */
+  /** Whether {@code who} holds {@code ability}: as an owner, or as {@link #grants()} lists it (admin's implied abilities included). */
   public boolean can(DidKey who, Ability ability) {
-    if (owners.contains(who)) {
-      return true;
-    }
-    Set<Ability> held = grants.getOrDefault(who, Set.of());
-    return held.contains(ability) || held.contains(Ability.ADMIN);
+    return owners.contains(who) || grants.getOrDefault(who, Set.of()).contains(ability);
   }
 }

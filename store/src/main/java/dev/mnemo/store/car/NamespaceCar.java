@@ -71,7 +71,8 @@ public final class NamespaceCar {
       for (PositionedEntry positioned : entries) {
         car.write(new Block(positioned.cid(), log.blocks().get(positioned.cid()).orElseThrow()));
         counts[0]++;
-        if (positioned.entry().op() == Op.ADD) {
+        if (positioned.entry().op() == Op.ADD && !log.isVoid(positioned.cid())) {
+          // A void add's memories are not exported: an importer applies the entry without them.
           writeMemories(log, ns, positioned.entry().refs(), forgotten, car, counts, unresolved);
         }
       }

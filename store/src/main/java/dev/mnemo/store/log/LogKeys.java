@@ -25,6 +25,10 @@ final class LogKeys {
    *       grant or revoke; else the maximal grants and revokes in its past). Absent: empty.
    *   <li>{@code 'a' ns 0x00 author(32) position(8)} → version, clock(8), CID (len-prefixed), then the
    *       positions of later revokes found concurrent with it: the adds of non-owners not void.
+   *   <li>{@code 'd' ns 0x00 memory-CID position(8)} → version, ref index(4), entry CID (len-prefixed):
+   *       a later add of a memory already live, in a namespace with grants: should the add that
+   *       made it live become void, this one keeps it live.
+   *   <li>{@code 'x' entry-CID} → version: an add that is void (stored, served, makes nothing live).
    *   <li>{@code 'v' position(8)} → version, count(4), memory CIDs (len-prefixed): the memories
    *       that the entry applied at that position made void (the index drops them there).
    * </ul>
@@ -35,6 +39,8 @@ final class LogKeys {
   static final byte ACL_FRONTIER = 'f';
   static final byte ACL_AUTHOR = 'a';
   static final byte ACL_VOIDED = 'v';
+  static final byte ACL_ALSO_ADDED = 'd';
+  static final byte ACL_VOID_ENTRY = 'x';
 
   private LogKeys() {}
 
@@ -112,6 +118,21 @@ final class LogKeys {
     byte[] key = Arrays.copyOf(prefix, prefix.length + 8);
     System.arraycopy(position(position), 0, key, prefix.length, 8);
     return key;
+  }
+
+  static byte[] alsoAddedPrefix(String ns, Cid memory) {
+    return typed(ACL_ALSO_ADDED, nsKey(ns, memory));
+  }
+
+  static byte[] alsoAddedKey(String ns, Cid memory, long position) {
+    byte[] prefix = alsoAddedPrefix(ns, memory);
+    byte[] key = Arrays.copyOf(prefix, prefix.length + 8);
+    System.arraycopy(position(position), 0, key, prefix.length, 8);
+    return key;
+  }
+
+  static byte[] voidEntryKey(Cid entry) {
+    return typed(ACL_VOID_ENTRY, entry.toBytes());
   }
 
   static byte[] voidedKey(long position) {

@@ -22,6 +22,7 @@ import java.util.BitSet;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -294,6 +295,7 @@ final class LogWriter implements Staging.Committed {
     Staging s = root.child();
     Map<Cid, LogEntry> batch = new HashMap<>();
     apply.entries().forEach(v -> batch.put(v.block().cid(), v.entry()));
+    Map<Cid, Cid> missingUnlessVoided = new LinkedHashMap<>();
     int applied = 0;
     try {
       for (VerifiedEntry verified : apply.entries()) {
@@ -344,20 +346,35 @@ final class LogWriter implements Staging.Committed {
           // Revoke wins: an add whose author lost the ability by a revoke it does not know of is stored, not live.
           isVoid = entry.op() == Op.ADD && !graph.standsOnArrival(entry.author(), needs, past);
         }
+        Set<Cid> leftUnknown = apply.forgottenLater();
         if (entry.op() == Op.ADD && !isVoid) {
           for (Cid ref : entry.refs()) {
             boolean known = s.state(LogKeys.nsKey(entry.ns(), ref)) != null;
             if (!known && !apply.memories().containsKey(ref) && !apply.forgotten().getOrDefault(entry.ns(), Set.of()).contains(ref)
                 && !apply.forgottenLater().contains(ref)) {
-              throw new RejectedEntryException(cid, "its memory " + ref + " is missing");
+              if (graph.isOwner(entry.author())) {
+                throw new RejectedEntryException(cid, "its memory " + ref + " is missing");
+              }
+              // Exports leave out the memories of void adds. A revoke later in this batch may void
+              // this one: it is refused at the end of the batch unless one does.
+              missingUnlessVoided.putIfAbsent(cid, ref);
+              if (leftUnknown == apply.forgottenLater()) {
+                leftUnknown = new HashSet<>(apply.forgottenLater());
+              }
+              leftUnknown.add(ref);
             }
           }
         }
         boolean coversAll = new HashSet<>(entry.parents()).equals(s.heads(entry.ns()));
         long position = s.nextPosition;
-        stageEntry(s, cid, verified.block().data(), entry, apply.memories(), apply.forgottenLater(), isVoid);
+        stageEntry(s, cid, verified.block().data(), entry, apply.memories(), leftUnknown, isVoid);
         recordAcl(s, cid, position, entry, frontier, isVoid, coversAll);
         applied++;
+      }
+      for (Map.Entry<Cid, Cid> missing : missingUnlessVoided.entrySet()) {
+        if (!s.voidedEntries.contains(missing.getKey())) {
+          throw new RejectedEntryException(missing.getKey(), "its memory " + missing.getValue() + " is missing");
+        }
       }
     } catch (RejectedEntryException e) {
       onCommit.add(() -> apply.done().completeExceptionally(e));
@@ -484,6 +501,9 @@ final class LogWriter implements Staging.Committed {
     if (frontier.length > 0) {
       s.acl.put(new Staging.Key(LogKeys.frontierKey(cid)), LogKeys.frontierValue(frontier));
     }
+    if (isVoid) {
+      s.acl.put(new Staging.Key(LogKeys.voidEntryKey(cid)), new byte[] {LogKeys.ACL_RECORD_VERSION});
+    }
     if (entry.op() == Op.ADD && !isVoid && !graph.isOwner(entry.author())) {
       s.acl.put(new Staging.Key(LogKeys.authorKey(ns, entry.author().raw(), position)),
           authorValue(entry.clock(), cid, Set.of()));
@@ -568,6 +588,8 @@ final class LogWriter implements Staging.Committed {
         BitSet past = after.closure(inclusiveFrontier(s, add.cid()));
         if (!after.standsLater(author, Ability.REMEMBER, past, add.position(), later)) {
           s.acl.put(new Staging.Key(add.key()), null);
+          s.voidedEntries.add(add.cid());
+          s.acl.put(new Staging.Key(LogKeys.voidEntryKey(add.cid())), new byte[] {LogKeys.ACL_RECORD_VERSION});
           voidMemories(s, ns, add, voidedMemories);
         } else if (isConcurrent) {
           s.acl.put(new Staging.Key(add.key()), authorValue(add.clock(), add.cid(), later));
@@ -626,10 +648,54 @@ final class LogWriter implements Staging.Committed {
       if (state != null && state[0] == LogKeys.ADDED && LogKeys.addedPosition(state) == add.position()) {
         byte[] listing = Arrays.copyOfRange(state, 1, state.length);
         s.listings.put(new Staging.Key(LogKeys.nsKey(ns, listing)), null);
-        s.states.put(new Staging.Key(stateKey), LogKeys.voidedState());
-        out.add(ref);
+        byte[] other = otherLiveAdd(s, ns, ref, add.position());
+        if (other != null) {
+          s.listings.put(new Staging.Key(LogKeys.nsKey(ns, other)), ref.toBytes());
+          s.states.put(new Staging.Key(stateKey), LogKeys.addedState(other));
+        } else {
+          s.states.put(new Staging.Key(stateKey), LogKeys.voidedState());
+          out.add(ref);
+        }
       }
     }
+  }
+
+  /**
+   * The listing under which another add that is not void keeps {@code memory} live, or null: one
+   * recorded as adding it again while it was live (an owner's add, or a non-owner's still indexed
+   * under its author).
+   */
+  private byte[] otherLiveAdd(Staging s, String ns, Cid memory, long voidedPosition) {
+    byte[] prefix = LogKeys.alsoAddedPrefix(ns, memory);
+    Map<Staging.Key, byte[]> records = new java.util.TreeMap<>((a, b) -> Arrays.compareUnsigned(a.bytes(), b.bytes()));
+    try (RocksIterator it = storage.iterator(Family.ACL)) {
+      for (it.seek(prefix); it.isValid() && LogKeys.hasPrefix(it.key(), prefix); it.next()) {
+        records.put(new Staging.Key(it.key()), it.value());
+      }
+    }
+    s.overlayAcl(prefix, records);
+    AclGraph graph = s.graph(ns);
+    try {
+      for (Map.Entry<Staging.Key, byte[]> e : records.entrySet()) {
+        byte[] key = e.getKey().bytes();
+        long position = ByteBuffer.wrap(key, key.length - 8, 8).getLong();
+        if (position == voidedPosition) {
+          continue;
+        }
+        ByteBuffer value = LogKeys.versioned(e.getValue(), "also added");
+        int index = value.getInt();
+        Cid cid = LogKeys.getCid(value);
+        DidKey author = entryOf(s, cid).author();
+        boolean live = graph.isOwner(author)
+            || (s.aclRecord(LogKeys.authorKey(ns, author.raw(), position)) != null && !s.voidedEntries.contains(cid));
+        if (live) {
+          return LogKeys.listing(position, index);
+        }
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return null;
   }
 
   /** The frontier of an entry with {@code parents}: the maximal grants and revokes among their inclusive frontiers. */
@@ -794,6 +860,11 @@ final class LogWriter implements Staging.Committed {
         } else if (state == null && !forgottenLater.contains(ref)) {
           // Already live, or forgotten (forget wins), or forgotten later in this batch: nothing to add.
           s.states.put(new Staging.Key(stateKey), LogKeys.forgottenState());
+        } else if (state != null && state[0] == LogKeys.ADDED && s.graph(ns).hasGrants()) {
+          // Live already: should the add that made it live become void, this one keeps it live.
+          byte[] cidBytes = cid.toBytes();
+          s.acl.put(new Staging.Key(LogKeys.alsoAddedKey(ns, ref, position)), ByteBuffer.allocate(1 + 4 + 2 + cidBytes.length)
+              .put(LogKeys.ACL_RECORD_VERSION).putInt(i).putShort((short) cidBytes.length).put(cidBytes).array());
         }
       } else {
         if (state != null && state[0] == LogKeys.ADDED) {
@@ -885,8 +956,18 @@ final class LogWriter implements Staging.Committed {
 
   @Override
   public AclGraph graph(String ns) {
-    // The writer's own publication (after its commit) replaces whatever a concurrent load put here.
-    return committedGraphs.computeIfAbsent(ns, this::loadGraph);
+    AclGraph graph = committedGraphs.get(ns);
+    if (graph != null) {
+      return graph;
+    }
+    graph = loadGraph(ns);
+    if (graph.hasRoot()) {
+      // The writer publishes with put, after its commit: a load that raced it never hides it. A
+      // namespace that does not exist is not kept: asking about any name must not grow the map.
+      AclGraph raced = committedGraphs.putIfAbsent(ns, graph);
+      return raced != null ? raced : graph;
+    }
+    return graph;
   }
 
   @Override

@@ -212,6 +212,14 @@ public final class NamespaceLog implements AutoCloseable {
   }
 
   /**
+   * Whether a stored entry is a void add: its author's ability was revoked concurrently, so it is
+   * kept and served but makes no memory live (and an export leaves its memories out).
+   */
+  public boolean isVoid(Cid entry) {
+    return getOrFail(Family.ACL, LogKeys.voidEntryKey(entry)) != null;
+  }
+
+  /**
    * The memories that the entry applied at {@code position} made void (a revoke that won over the
    * adds that made them live): the index drops them when it reaches that position. Empty for
    * every other entry.
@@ -351,11 +359,15 @@ public final class NamespaceLog implements AutoCloseable {
 
   /**
    * Orders entries parents-first (Kahn's algorithm over the parents inside the set; ties in CID
-   * order). Refuses a set whose parent links form a cycle.
+   * order), and revokes as early as that allows: every revoke and its ancestors in the set come
+   * before any other entry. An add concurrent with a revoke of its author then arrives after the
+   * revoke, void, and may come without its memories (an export or a peer that holds it void leaves
+   * them out). Refuses a set whose parent links form a cycle.
    */
   public static List<Cid> causalOrder(Map<Cid, LogEntry> entries) throws RejectedEntryException {
     Map<Cid, Integer> waiting = new HashMap<>();
     Map<Cid, List<Cid>> children = new HashMap<>();
+    Deque<Cid> toMark = new ArrayDeque<>();
     for (Map.Entry<Cid, LogEntry> e : entries.entrySet()) {
       int inSet = 0;
       for (Cid parent : e.getValue().parents()) {
@@ -365,16 +377,35 @@ public final class NamespaceLog implements AutoCloseable {
         }
       }
       waiting.put(e.getKey(), inSet);
+      if (e.getValue().op() == Op.REVOKE) {
+        toMark.add(e.getKey());
+      }
     }
-    Deque<Cid> ready = new ArrayDeque<>(new TreeSet<>(waiting.entrySet().stream()
-        .filter(e -> e.getValue() == 0).map(Map.Entry::getKey).toList()));
+    Set<Cid> early = new HashSet<>();
+    while (!toMark.isEmpty()) {
+      Cid cid = toMark.poll();
+      if (early.add(cid)) {
+        for (Cid parent : entries.get(cid).parents()) {
+          if (entries.containsKey(parent) && !early.contains(parent)) {
+            toMark.add(parent);
+          }
+        }
+      }
+    }
+    TreeSet<Cid> readyEarly = new TreeSet<>();
+    TreeSet<Cid> readyLate = new TreeSet<>();
+    for (Map.Entry<Cid, Integer> e : waiting.entrySet()) {
+      if (e.getValue() == 0) {
+        (early.contains(e.getKey()) ? readyEarly : readyLate).add(e.getKey());
+      }
+    }
     List<Cid> order = new ArrayList<>(entries.size());
-    while (!ready.isEmpty()) {
-      Cid next = ready.poll();
+    while (!readyEarly.isEmpty() || !readyLate.isEmpty()) {
+      Cid next = !readyEarly.isEmpty() ? readyEarly.pollFirst() : readyLate.pollFirst();
       order.add(next);
       for (Cid child : children.getOrDefault(next, List.of())) {
         if (waiting.merge(child, -1, Integer::sum) == 0) {
-          ready.add(child);
+          (early.contains(child) ? readyEarly : readyLate).add(child);
         }
       }
     }

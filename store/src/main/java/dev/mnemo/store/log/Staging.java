@@ -61,6 +61,8 @@ final class Staging {
   final Map<Key, byte[]> acl = new LinkedHashMap<>();
   /** Memories that became void: cached copies must go once the batch commits. */
   final List<Cid> voided = new ArrayList<>();
+  /** Adds that a revoke staged here made void. */
+  final Set<Cid> voidedEntries = new java.util.HashSet<>();
 
   private Staging(Staging parent, Committed committed, long nextPosition) {
     this.parent = parent;
@@ -161,6 +163,7 @@ final class Staging {
     parent.graphs.putAll(graphs);
     parent.acl.putAll(acl);
     parent.voided.addAll(voided);
+    parent.voidedEntries.addAll(voidedEntries);
   }
 
   boolean isEmpty() {
