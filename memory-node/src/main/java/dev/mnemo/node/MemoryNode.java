@@ -6,6 +6,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mnemo.index.LogIndexer;
 import dev.mnemo.index.LuceneMemoryIndex;
 import dev.mnemo.node.api.HttpApi;
+import dev.mnemo.node.auth.AgentRegistry;
+import dev.mnemo.node.auth.ApiAuth;
+import dev.mnemo.node.auth.PeerRequests;
 import dev.mnemo.node.config.NodeConfig;
 import dev.mnemo.node.embed.Embedder;
 import dev.mnemo.node.embed.Embedders;
@@ -46,11 +49,14 @@ public final class MemoryNode implements AutoCloseable {
   private final Embedder embedder;
   private final Metrics metrics = new Metrics();
   private final Vertx vertx;
+  private final AgentRegistry agents;
   private HttpServer server;
   private Replicator replicator;
 
-  private MemoryNode(NodeConfig config, Vertx vertx, MnemoStore store, LuceneMemoryIndex index, LogIndexer indexer, Embedder embedder) {
+  private MemoryNode(NodeConfig config, Vertx vertx, MnemoStore store, AgentRegistry agents, LuceneMemoryIndex index,
+      LogIndexer indexer, Embedder embedder) {
     this.config = config;
+    this.agents = agents;
     this.vertx = vertx;
     this.store = store;
     this.index = index;
@@ -72,6 +78,8 @@ public final class MemoryNode implements AutoCloseable {
     MemoryNode node = null;
     Embedder embedder = null;
     try {
+      // After the store: its lock keeps a second node off this data directory and its agents.
+      AgentRegistry agents = ApiAuth.openRegistry(config.dataDir(), config.auth());
       index = LuceneMemoryIndex.open(indexDir(config.dataDir()), config.indexConfig());
       indexer = new LogIndexer(store.log(), index, config.indexCommitIntervalMillis(),
           config.indexOptimizeIdleMillis(), config.indexMaxBehind());
@@ -81,7 +89,7 @@ public final class MemoryNode implements AutoCloseable {
       }
       indexer.catchUp(null);
       embedder = Embedders.create(config.embedder(), config.dimension());
-      node = new MemoryNode(config, vertx, store, index, indexer, embedder);
+      node = new MemoryNode(config, vertx, store, agents, index, indexer, embedder);
       node.listen();
       return node;
     } catch (IOException | RuntimeException e) {
@@ -125,10 +133,13 @@ public final class MemoryNode implements AutoCloseable {
     MemoryService service = new MemoryService(store, index, indexer, embedder, config.dimension());
     registerGauges();
     HttpApi api = new HttpApi(vertx, service, config.limits(), metrics, this::info);
+    io.vertx.ext.web.Router router = api.router();
+    // Until peers sign their requests, node-to-node routes stay open so replication goes on.
+    new ApiAuth(vertx, agents, config.auth(), servedHosts(), PeerRequests.UNVERIFIED, metrics).mount(router);
     try {
       server = vertx.createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.port())
               .setCompressionSupported(true))
-          .requestHandler(api.router())
+          .requestHandler(router)
           .invalidRequestHandler(api::invalidRequest)
           .listen()
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -139,7 +150,27 @@ public final class MemoryNode implements AutoCloseable {
     startSync(service);
     LOG.log(System.Logger.Level.INFO, "Mnemo node " + store.nodeKey().did() + " listening on http://" + config.host() + ":"
         + port() + " with data in " + config.dataDir().toAbsolutePath().normalize() + " (embedder " + embedder.model()
-        + ", gossip " + replicator.membership().localAddress() + ")");
+        + ", gossip " + replicator.membership().localAddress() + ")"
+        + (config.auth().enabled() ? "; owner token in " + agents.ownerTokenFile().toAbsolutePath().normalize()
+            : "; AUTHENTICATION OFF"));
+  }
+
+  /** The names clients may send as Host: the bind address and the advertised one (IP literals always pass). */
+  private java.util.Set<String> servedHosts() {
+    java.util.Set<String> hosts = new java.util.LinkedHashSet<>();
+    if (!NodeConfig.isWildcard(config.host())) {
+      hosts.add(config.host());
+    }
+    String advertised = config.advertiseHttp() == null ? null : java.net.URI.create(config.advertiseHttp()).getHost();
+    if (advertised != null) {
+      hosts.add(advertised);
+    }
+    return hosts;
+  }
+
+  /** The hosted agents and their API tokens. */
+  public AgentRegistry agents() {
+    return agents;
   }
 
   /** Joins the gossip cluster; remote entries reach the index through the same log tailer as local ones. */

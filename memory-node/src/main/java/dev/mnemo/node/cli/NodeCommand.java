@@ -23,6 +23,8 @@ final class NodeCommand implements Callable<Integer> {
   @Option(names = "--gossip-port", description = "gossip port (default 7701)") Integer gossipPort;
   @Option(names = "--seed", description = "a peer's gossip HOST:PORT; repeat for more") List<String> seeds;
   @Option(names = "--embedder", description = "bge-small-en-v1.5 (default), all-minilm-l6-v2 or none") String embedder;
+  @Option(names = "--owner-key", description = "on the first start, make the agent of this key file the owner (as config ownerKeyFile)") Path ownerKey;
+  @Option(names = "--insecure-no-auth", description = "DEVELOPMENT ONLY: no API tokens; every caller acts as the owner") boolean insecureNoAuth;
 
   @Override
   public Integer call() throws Exception {
@@ -33,6 +35,10 @@ final class NodeCommand implements Callable<Integer> {
     put(flags, "gossipPort", gossipPort);
     put(flags, "seeds", seeds == null ? null : String.join(",", seeds));
     put(flags, "embedder", embedder);
+    put(flags, "ownerKeyFile", ownerKey);
+    if (insecureNoAuth) {
+      flags.put("auth", "false");
+    }
     NodeConfig nodeConfig = ConfigLoader.load(config, System.getenv(), flags);
     MemoryNode node = MemoryNode.start(nodeConfig);
     CountDownLatch stopped = new CountDownLatch(1);

@@ -23,6 +23,7 @@ import java.util.List;
  *     the next recall waits until they are
  * @param memoryCacheMb heap for recently read memories, hash-verified and decoded, so that a
  *     recall of hot memories skips the block store (0: none)
+ * @param auth API tokens, served host names, CORS origins, the failed-attempt limit
  */
 public record NodeConfig(
     String host,
@@ -49,7 +50,8 @@ public record NodeConfig(
     String blockStore,
     String ipfsApi,
     long ipfsTimeoutMillis,
-    Limits limits) {
+    Limits limits,
+    dev.mnemo.node.auth.AuthConfig auth) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 7700;
