@@ -112,13 +112,16 @@ public final class AgentRegistry {
   }
 
   /**
-   * On a node's first start (no agent yet), creates the admin agent {@value #OWNER}, with {@code
+   * On a node's first start (no admin agent yet), creates the admin agent {@value #OWNER}, with {@code
    * ownerKey} when given (the same owner hosted on several nodes) or a new key, and writes its
    * token to {@code DATA/owner.token} (mode 0600). Returns the token when it made one.
    */
   public synchronized Optional<IssuedToken> createOwnerIfAbsent(AgentKey ownerKey) throws IOException {
-    if (!state.byName.isEmpty()) {
+    if (state.byName.values().stream().anyMatch(HostedAgent::admin)) {
       return Optional.empty();
+    }
+    if (state.byName.containsKey(OWNER)) {
+      throw new IllegalStateException(file + " has an agent named " + OWNER + " that is not an admin");
     }
     HostedAgent owner = new HostedAgent(OWNER, ownerKey != null ? ownerKey : AgentKey.generate(), System.currentTimeMillis(), true);
     NewToken token = newToken(owner);
