@@ -23,6 +23,7 @@ import dev.mnemo.sync.PeerStatus;
 import dev.mnemo.sync.PeerClient;
 import dev.mnemo.sync.Replicator;
 import dev.mnemo.sync.ScaleCubeMembership;
+import dev.mnemo.sync.SyncEndpoint;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServer;
@@ -132,9 +133,11 @@ public final class MemoryNode implements AutoCloseable {
   private void listen() throws IOException {
     MemoryService service = new MemoryService(store, index, indexer, embedder, config.dimension());
     registerGauges();
-    HttpApi api = new HttpApi(vertx, service, config.limits(), metrics, this::info);
+    // Requests without a caller reach the API only on node-to-node routes, which stay open until
+    // peers sign their requests (PeerRequests.UNVERIFIED): those act as the node itself, as before.
+    HttpApi api = new HttpApi(vertx, service, new SyncEndpoint(store.log()), Caller.node(store.nodeKey()), config.limits(),
+        metrics, this::info);
     io.vertx.ext.web.Router router = api.router();
-    // Until peers sign their requests, node-to-node routes stay open so replication goes on.
     new ApiAuth(vertx, agents, config.auth(), servedHosts(), PeerRequests.UNVERIFIED, metrics).mount(router);
     try {
       server = vertx.createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.port())

@@ -4,9 +4,11 @@ import dev.mnemo.index.LogIndexer;
 import dev.mnemo.index.MemoryIndex;
 import dev.mnemo.index.RecallHit;
 import dev.mnemo.index.RecallQuery;
-import dev.mnemo.node.api.ApiException;
 import dev.mnemo.node.embed.Embedder;
+import dev.mnemo.store.InvalidFormatException;
 import dev.mnemo.store.MnemoStore;
+import dev.mnemo.store.acl.Ability;
+import dev.mnemo.store.acl.UnauthorizedException;
 import dev.mnemo.store.car.NamespaceCar;
 import dev.mnemo.store.cid.Cid;
 import dev.mnemo.store.log.Appended;
@@ -19,33 +21,33 @@ import dev.mnemo.store.model.Memory;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
- * What the node does for agents, as blocking calls: the HTTP layer runs these on worker threads.
- * Each write returns only after it is durable in the log; every recall sees every write
- * acknowledged before it (while the node is not being searched, a write may return before it is
- * indexed, and the next recall waits for the index: {@link LogIndexer}).
+ * What the node does for agents, the one front door every API (HTTP, and any later one) calls:
+ * domain requests in, domain results out, blocking. Every call names its {@link Caller}, whose
+ * writes are signed as its author. Each write returns only after it is durable in the log; every
+ * recall sees every write acknowledged before it (while the node is not being searched, a write
+ * may return before it is indexed, and the next recall waits for the index: {@link LogIndexer}).
+ *
+ * <p>Refusals are the exceptions of this package ({@link NotFoundException},
+ * {@link UnknownPrevException}, {@link InvalidCursorException}, {@link InvalidRequestException}),
+ * the embedder's {@code EmbedderUnavailableException}, and the store's (an {@link UnauthorizedException},
+ * a rejected or malformed import, an export that could not finish, an unavailable block store).
  */
 public final class MemoryService {
-  /** A recall result joined with its memory. */
-  public record Recalled(RecallHit hit, Memory memory) {}
-
-  /** One version in a memory's history: the memory, or null where that version was forgotten. */
-  public record Version(Cid cid, Memory memory) {}
-
   private final MnemoStore store;
   private final NamespaceLog log;
   private final MemoryIndex index;
   private final LogIndexer indexer;
   private final Embedder embedder;
   private final int dimension;
-  private volatile java.util.function.Consumer<String> afterWrite = ns -> {};
+  private volatile Consumer<String> afterWrite = ns -> {};
 
   public MemoryService(MnemoStore store, MemoryIndex index, LogIndexer indexer, Embedder embedder, int dimension) {
     this.store = store;
@@ -57,38 +59,38 @@ public final class MemoryService {
   }
 
   /** Called with the namespace after every acknowledged local write (sync announces heads). */
-  public void afterWrite(java.util.function.Consumer<String> listener) {
+  public void afterWrite(Consumer<String> listener) {
     this.afterWrite = listener;
   }
 
-  public Embedder embedder() {
-    return embedder;
-  }
-
+  /** The vector length of this node's memories and queries. */
   public int dimension() {
     return dimension;
   }
 
-  /** Remembers a batch, all or nothing; returns the CIDs in request order. */
-  public List<Cid> remember(String ns, List<NewMemory> items) throws IOException {
-    for (NewMemory item : items) {
+  /** Remembers a batch, all or nothing, in one log entry; the CIDs come in request order. */
+  public Remembered remember(Caller caller, RememberRequest request) throws IOException {
+    String ns = request.ns();
+    authorize(caller, ns, Ability.REMEMBER);
+    for (NewMemory item : request.memories()) {
       if (item.prev() != null && log.state(ns, item.prev()) == MemoryState.UNKNOWN) {
-        throw ApiException.unprocessable("unknown_prev", "prev " + item.prev() + " is not a memory of namespace " + ns);
+        throw new UnknownPrevException(ns, item.prev());
       }
     }
-    List<float[]> vectors = vectorsFor(items);
+    List<float[]> vectors = vectorsFor(request.memories());
     long now = System.currentTimeMillis();
-    List<Memory> memories = new ArrayList<>(items.size());
-    for (int i = 0; i < items.size(); i++) {
-      NewMemory item = items.get(i);
+    List<Memory> memories = new ArrayList<>(request.memories().size());
+    for (int i = 0; i < request.memories().size(); i++) {
+      NewMemory item = request.memories().get(i);
       Embedding embedding = new Embedding(item.vector() != null ? "client" : embedder.model(), vectors.get(i));
       memories.add(new Memory(ns, item.text(), item.metadata(), item.tags(), item.ts() == null ? now : item.ts(),
           embedding, item.prev()));
     }
+    // Signed with the node key until the log takes an author (access-control work): then caller.author().
     Appended appended = log.append(ns, memories);
     indexer.awaitApplied(appended.position(), appended.memories(), memories);
     afterWrite.accept(ns);
-    return appended.memories();
+    return new Remembered(appended.memories(), appended.entry());
   }
 
   /** Client vectors where given; the rest embedded in one batch. */
@@ -108,115 +110,131 @@ public final class MemoryService {
     return vectors;
   }
 
-  /** Embeds the query text when the mode needs a vector and the client sent none. */
-  public float[] queryVector(String text) {
-    return embedder.embedQuery(text);
+  /**
+   * The request with its query text embedded, when it {@link RecallRequest#needsEmbedding needs} it.
+   * {@link #recall} does this itself; this is for a caller that embeds and searches on different
+   * threads (the HTTP API batches embeddings on one pool and searches on another).
+   */
+  public RecallRequest embedQuery(Caller caller, RecallRequest request) throws IOException {
+    authorize(caller, request.ns(), Ability.READ);
+    return request.needsEmbedding() ? request.withVector(embedder.embedQuery(request.text())) : request;
   }
 
-  public List<Recalled> recall(RecallQuery query, double[] tookMillis) throws IOException {
-    // If no recall came lately, writers may have returned before indexing; this one catches up first.
-    indexer.beforeSearch();
-    MemoryIndex.RecallResult result = index.recall(query);
-    tookMillis[0] = result.tookMillis();
-    List<Recalled> out = new ArrayList<>(result.hits().size());
-    for (RecallHit hit : result.hits()) {
+  public RecallResult recall(Caller caller, RecallRequest request) throws IOException {
+    RecallRequest embedded = embedQuery(caller, request);
+    MemoryIndex.RecallResult found;
+    try {
+      RecallQuery query = new RecallQuery(embedded.ns(), embedded.text(), embedded.vector(), embedded.k(), embedded.mode(),
+          embedded.filter(), embedded.recencyWeight(), embedded.recencyHalfLifeMillis(), System.currentTimeMillis());
+      // If no recall came lately, writers may have returned before indexing; this one catches up first.
+      indexer.beforeSearch();
+      found = index.recall(query);
+    } catch (IllegalArgumentException e) {
+      // The query's own checks, and the index's refusal of a keyword query of too many words.
+      throw new InvalidRequestException(e.getMessage(), e);
+    }
+    List<Recalled> out = new ArrayList<>(found.hits().size());
+    for (RecallHit hit : found.hits()) {
       // A memory forgotten between the search and here is simply left out.
       log.memory(hit.cid()).ifPresent(memory -> out.add(new Recalled(hit, memory)));
     }
-    return out;
+    return new RecallResult(out, found.tookMillis());
   }
 
-  public Optional<Memory> get(Cid cid) throws IOException {
+  /** The memory if it is live and the caller may read its namespace. */
+  public Optional<Memory> get(Caller caller, Cid cid) throws IOException {
     Optional<Memory> memory = log.memory(cid);
-    if (memory.isPresent() && log.state(memory.get().ns(), cid) != MemoryState.LIVE) {
+    if (memory.isEmpty() || log.state(memory.get().ns(), cid) != MemoryState.LIVE || !allowed(caller, memory.get().ns(), Ability.READ)) {
       return Optional.empty();
     }
     return memory;
   }
 
-  /** The chain of versions through {@code prev}, newest first. */
-  public List<Version> history(Cid cid, int max) throws IOException {
-    Memory first = get(cid).orElseThrow(() -> ApiException.notFound("no memory " + cid));
-    List<Version> chain = new ArrayList<>();
-    chain.add(new Version(cid, first));
+  /** The chain of versions through {@code prev}, newest first, at most {@code max} long. */
+  public List<MemoryVersion> history(Caller caller, Cid cid, int max) throws IOException {
+    Memory first = get(caller, cid).orElseThrow(() -> new NotFoundException("no memory " + cid));
+    List<MemoryVersion> chain = new ArrayList<>();
+    chain.add(new MemoryVersion(cid, first));
     Set<Cid> seen = new HashSet<>(Set.of(cid));
     Cid prev = first.prev();
     while (prev != null && chain.size() < max && seen.add(prev)) {
-      Optional<Memory> older = get(prev);
-      chain.add(new Version(prev, older.orElse(null)));
+      Optional<Memory> older = get(caller, prev);
+      chain.add(new MemoryVersion(prev, older.orElse(null)));
       prev = older.map(Memory::prev).orElse(null);
     }
     return chain;
   }
 
-  public record ListedPage(List<Version> memories, String next) {}
-
-  public ListedPage list(String ns, String cursor, int limit) throws IOException {
+  public ListedPage list(Caller caller, ListRequest request) throws IOException {
+    authorize(caller, request.ns(), Ability.READ);
     MemoryPage page;
     try {
-      page = log.list(ns, cursor, limit);
-    } catch (dev.mnemo.store.InvalidFormatException e) {
-      throw ApiException.badRequest("invalid_cursor", e.getMessage());
+      page = log.list(request.ns(), request.cursor(), request.limit());
+    } catch (InvalidFormatException e) {
+      throw new InvalidCursorException(e.getMessage(), e);
     }
-    List<Version> memories = new ArrayList<>(page.memories().size());
+    List<MemoryVersion> memories = new ArrayList<>(page.memories().size());
     for (Cid cid : page.memories()) {
-      log.memory(cid).ifPresent(m -> memories.add(new Version(cid, m)));
+      log.memory(cid).ifPresent(m -> memories.add(new MemoryVersion(cid, m)));
     }
     return new ListedPage(memories, page.next());
   }
 
-  public Appended forget(String ns, Cid cid) throws IOException {
+  public Forgotten forget(Caller caller, String ns, Cid cid) throws IOException {
+    authorize(caller, ns, Ability.FORGET);
     try {
+      // Signed with the node key until the log takes an author (access-control work): then caller.author().
       Appended appended = log.forget(ns, List.of(cid));
       indexer.awaitApplied(appended.position());
       afterWrite.accept(ns);
-      return appended;
+      return new Forgotten(cid, appended.entry());
     } catch (MemoryNotFoundException e) {
-      throw ApiException.notFound(e.getMessage());
+      throw new NotFoundException(e.getMessage());
     }
   }
 
-  public Optional<byte[]> block(Cid cid) throws IOException {
+  /** A raw block by CID: a memory, a log entry, or any block this node stores. */
+  public Optional<byte[]> block(Caller caller, Cid cid) throws IOException {
+    // A block does not say its namespace; the access-control work decides how to scope this (and answers as not found).
     return store.blocks().get(cid);
   }
 
-  /** The requested blocks this node has, as CAR v1 with no roots (the sync batch endpoint). */
-  public void blocksAsCar(List<Cid> cids, OutputStream out) throws IOException {
-    dev.mnemo.store.car.CarWriter car = new dev.mnemo.store.car.CarWriter(out, List.of());
-    for (Cid cid : cids) {
-      Optional<byte[]> data = store.blocks().get(cid);
-      if (data.isPresent()) {
-        car.write(new dev.mnemo.store.block.Block(cid, data.get()));
-      }
-    }
-  }
-
-  public byte[] headsDigest() {
-    return dev.mnemo.sync.HeadsDigest.of(log).encode();
-  }
-
-  /** Whether this node holds any entry of {@code ns}. */
-  public boolean hasNamespace(String ns) {
-    return !log.heads(ns).isEmpty();
-  }
-
   /** The namespace as a CAR v1 (see {@link NamespaceCar#export}). */
-  public byte[] export(String ns) throws IOException {
-    ByteArrayOutputStream car = new ByteArrayOutputStream();
-    try {
-      NamespaceCar.export(log, ns, car);
-    } catch (NamespaceCar.ChangedDuringExportException e) {
-      throw new ApiException(503, "unavailable", e.getMessage() + "; retry when forgets pause");
+  public byte[] export(Caller caller, String ns) throws IOException {
+    authorize(caller, ns, Ability.READ);
+    if (log.heads(ns).isEmpty()) {
+      // A CAR v1 needs at least one root (go-car refuses an empty one): nothing to export.
+      throw new NotFoundException("namespace " + ns + " has no entries on this node");
     }
+    ByteArrayOutputStream car = new ByteArrayOutputStream();
+    NamespaceCar.export(log, ns, car);
     return car.toByteArray();
   }
 
-  public NamespaceCar.Imported importCar(String ns, InputStream in) throws IOException {
+  public NamespaceCar.Imported importCar(Caller caller, String ns, InputStream in) throws IOException {
+    // The entries keep their own authors, which the log checks; the caller only brings them in.
+    authorize(caller, ns, Ability.REMEMBER);
     NamespaceCar.Imported imported = NamespaceCar.importCar(log, in, ns);
     indexer.awaitApplied(log.lastPosition());
     if (imported.entriesApplied() > 0) {
       afterWrite.accept(ns);
     }
     return imported;
+  }
+
+  /** Refuses the call unless the caller holds {@code ability} in {@code ns}. */
+  private void authorize(Caller caller, String ns, Ability ability) throws UnauthorizedException {
+    if (!allowed(caller, ns, ability)) {
+      throw new UnauthorizedException(caller.agent(), ns, ability);
+    }
+  }
+
+  /**
+   * The one place the service decides who may do what. Everyone may do everything until the
+   * access-control work (issue 17: the namespace's ACL from {@code NamespaceLog.acl(ns)}, owners
+   * and grants) lands here; the log checks each write's author again, as every replica does.
+   */
+  private boolean allowed(Caller caller, String ns, Ability ability) {
+    return true;
   }
 }

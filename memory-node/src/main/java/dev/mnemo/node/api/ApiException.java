@@ -1,9 +1,10 @@
 package dev.mnemo.node.api;
 
 /**
- * A request the node refuses, with the HTTP status and the stable error code clients see as
- * {@code {"error": {"code", "message"}}}. Only client mistakes and unavailability are
- * ApiExceptions; anything else that fails is a 500 and is logged.
+ * A request the HTTP layer refuses before it reaches the service (malformed or invalid body,
+ * parameter or media type), with the status and the stable error code clients see as
+ * {@code {"error": {"code", "message"}}}. What the service refuses comes as its own domain
+ * exceptions, which the failure handler maps; anything else that fails is a 500 and is logged.
  */
 public class ApiException extends RuntimeException {
   private final int status;
@@ -27,15 +28,7 @@ public class ApiException extends RuntimeException {
     return new ApiException(400, code, message);
   }
 
-  public static ApiException notFound(String message) {
-    return new ApiException(404, "not_found", message);
-  }
-
   public static ApiException unprocessable(String code, String message) {
     return new ApiException(422, code, message);
-  }
-
-  public static ApiException tooLarge(String message) {
-    return new ApiException(413, "too_large", message);
   }
 }

@@ -3,18 +3,32 @@ package dev.mnemo.node.api;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.mnemo.index.RecallQuery;
+import dev.mnemo.node.Caller;
+import dev.mnemo.node.Forgotten;
+import dev.mnemo.node.InvalidCursorException;
+import dev.mnemo.node.InvalidRequestException;
+import dev.mnemo.node.ListedPage;
 import dev.mnemo.node.MemoryService;
-import dev.mnemo.node.NewMemory;
+import dev.mnemo.node.MemoryVersion;
+import dev.mnemo.node.NotFoundException;
+import dev.mnemo.node.RecallRequest;
+import dev.mnemo.node.RecallResult;
+import dev.mnemo.node.RememberRequest;
+import dev.mnemo.node.Remembered;
+import dev.mnemo.node.UnknownPrevException;
 import dev.mnemo.node.embed.EmbedderUnavailableException;
 import dev.mnemo.node.metrics.Metrics;
 import dev.mnemo.store.InvalidFormatException;
+import dev.mnemo.store.acl.UnauthorizedException;
+import dev.mnemo.store.block.BlockStoreUnavailableException;
 import dev.mnemo.store.block.CorruptBlockException;
 import dev.mnemo.store.car.NamespaceCar;
 import dev.mnemo.store.cid.Cid;
 import dev.mnemo.store.log.RejectedEntryException;
 import dev.mnemo.store.model.Memory;
 import dev.mnemo.store.model.Namespace;
+import dev.mnemo.sync.MalformedSyncRequestException;
+import dev.mnemo.sync.SyncEndpoint;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
@@ -29,9 +43,10 @@ import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 
 /**
- * The HTTP recall API (README "API"). Handlers only parse and route: every call that touches
- * RocksDB, Lucene or the embedder runs through {@link #blocking} on a worker thread, and every
- * failure reaches the one failure handler, which decides the status and error body a client sees.
+ * The HTTP recall API (README "API"). Handlers parse and validate a request once ({@link Requests}),
+ * call the {@link MemoryService} (or the {@link SyncEndpoint}, for peers) on a worker thread, and
+ * shape the result ({@link Responses}); every failure reaches the one failure handler, which
+ * decides the status and error body a client sees.
  */
 public final class HttpApi {
   private static final System.Logger LOG = System.getLogger(HttpApi.class.getName());
@@ -39,11 +54,22 @@ public final class HttpApi {
   private static final String CAR = "application/vnd.ipld.car";
   private static final String DAG_CBOR = "application/vnd.ipld.dag-cbor";
 
+  /**
+   * The routing context key under which an authenticating handler placed before the routes leaves
+   * the request's {@link Caller}.
+   */
+  public static final String CALLER = "mnemo.caller";
+
   /** A finished response. */
   record Reply(int status, String contentType, Buffer body) {}
 
+  /** The search pool's answer to a recall: the reply, or the request whose text must be embedded first. */
+  private record RecallStep(Reply reply, RecallRequest toEmbed) {}
+
   private final Vertx vertx;
   private final MemoryService service;
+  private final SyncEndpoint sync;
+  private final Caller unauthenticated;
   private final Requests requests;
   private final Responses responses;
   private final Limits limits;
@@ -56,10 +82,17 @@ public final class HttpApi {
    */
   private final WorkerExecutor searches;
 
-  public HttpApi(Vertx vertx, MemoryService service, Limits limits, Metrics metrics, Supplier<ObjectNode> nodeInfo) {
+  /**
+   * @param unauthenticated the caller of a request no handler has named one for ({@link #CALLER}):
+   *     the node itself while the API does not authenticate
+   */
+  public HttpApi(Vertx vertx, MemoryService service, SyncEndpoint sync, Caller unauthenticated, Limits limits,
+      Metrics metrics, Supplier<ObjectNode> nodeInfo) {
     this.vertx = vertx;
     this.searches = vertx.createSharedWorkerExecutor("mnemo-search", Runtime.getRuntime().availableProcessors());
     this.service = service;
+    this.sync = sync;
+    this.unauthenticated = unauthenticated;
     this.limits = limits;
     this.metrics = metrics;
     this.requests = new Requests(limits, service.dimension());
@@ -87,8 +120,7 @@ public final class HttpApi {
     router.get("/v1/memories/:cid").handler(ctx -> json(ctx, "get", this::get));
     router.get("/v1/memories/:cid/history").handler(ctx -> json(ctx, "history", this::history));
     router.get("/v1/blocks/:cid").handler(ctx -> blocking(ctx, "block", () -> block(ctx)));
-    router.get("/v1/sync/heads").handler(ctx -> blocking(ctx, "sync_heads",
-        () -> new Reply(200, DAG_CBOR, Buffer.buffer(service.headsDigest()))));
+    router.get("/v1/sync/heads").handler(ctx -> blocking(ctx, "sync_heads", () -> new Reply(200, DAG_CBOR, Buffer.buffer(sync.heads()))));
     router.post("/v1/sync/blocks").handler(requireType(DAG_CBOR)).handler(jsonBody).handler(ctx -> blocking(ctx, "sync_blocks", () -> syncBlocks(ctx)));
     router.get("/v1/node").handler(ctx -> json(ctx, "node", c -> nodeInfo.get()));
     router.get("/health").handler(ctx -> send(ctx, new Reply(200, JSON, Buffer.buffer("{\"status\":\"ok\"}"))));
@@ -185,11 +217,10 @@ public final class HttpApi {
 
   private Object remember(RoutingContext ctx) throws Exception {
     String ns = namespace(ctx);
-    requireJson(ctx);
     ObjectNode body = requests.parseObject(bytes(ctx));
     boolean batch = body.has("memories");
-    List<NewMemory> items = requests.memories(body);
-    List<Cid> cids = service.remember(ns, items);
+    Remembered remembered = service.remember(caller(ctx), new RememberRequest(ns, requests.memories(body)));
+    List<Cid> cids = remembered.cids();
     metrics.count("mnemo_memories_remembered_total", "Memories durably remembered", "", cids.size());
     ObjectNode out = responses.object();
     if (batch) {
@@ -204,51 +235,36 @@ public final class HttpApi {
    * A query that brings its vector (or needs none) is parsed, searched and answered in one task on
    * the search pool: each hand-off between threads costs tens of microseconds, a good part of a
    * sub-millisecond recall. A query whose text must be embedded is embedded on the general worker
-   * pool first, because it waits there for the batching embedder, which must see many queries at
-   * once to batch them.
+   * pool, because it waits there for the batching embedder, which must see many queries at once to
+   * batch them, and then searched on the search pool. Either way the body is parsed once.
    */
   private void recall(RoutingContext ctx) {
     long start = System.nanoTime();
-    Future<Reply> answered = searches.executeBlocking(() -> {
-      String ns = namespace(ctx);
-      requireJson(ctx);
-      ObjectNode body = requests.parseObject(bytes(ctx));
-      // null: the query text must be embedded first (embedThenRecall).
-      return requests.recallNeedsEmbedding(body) ? null : recallReply(requests.recall(ns, body, Requests.NO_EMBEDDER));
+    Caller caller = caller(ctx);
+    Future<RecallStep> searched = searches.executeBlocking(() -> {
+      RecallRequest request = requests.recall(namespace(ctx), requests.parseObject(bytes(ctx)));
+      return request.needsEmbedding() ? new RecallStep(null, request) : new RecallStep(recallReply(service.recall(caller, request)), null);
     }, false);
-    respond(ctx, "recall", start, answered.compose(reply -> reply != null ? Future.succeededFuture(reply) : embedThenRecall(ctx)));
+    respond(ctx, "recall", start, searched.compose(step -> step.reply() != null ? Future.succeededFuture(step.reply())
+        : embedThenRecall(caller, step.toEmbed())));
   }
 
-  private Future<Reply> embedThenRecall(RoutingContext ctx) {
-    return vertx.executeBlocking(() -> requests.recall(namespace(ctx), requests.parseObject(bytes(ctx)), service::queryVector), false)
-        .compose(query -> searches.executeBlocking(() -> recallReply(query), false));
+  private Future<Reply> embedThenRecall(Caller caller, RecallRequest request) {
+    return vertx.executeBlocking(() -> service.embedQuery(caller, request), false)
+        .compose(embedded -> searches.executeBlocking(() -> recallReply(service.recall(caller, embedded)), false));
   }
 
-  private Reply recallReply(RecallQuery query) throws Exception {
-    double[] took = new double[1];
-    List<MemoryService.Recalled> results = service.recall(query, took);
+  private Reply recallReply(RecallResult result) throws Exception {
     ObjectNode out = responses.object();
     ArrayNode array = out.putArray("results");
-    results.forEach(r -> array.add(responses.recalled(r)));
-    out.put("tookMs", Math.round(took[0] * 1000) / 1000.0);
+    result.results().forEach(r -> array.add(responses.recalled(r)));
+    out.put("tookMs", Math.round(result.tookMillis() * 1000) / 1000.0);
     return new Reply(200, JSON, Buffer.buffer(requests.mapper().writeValueAsBytes(out)));
   }
 
   private Object list(RoutingContext ctx) throws Exception {
     String ns = namespace(ctx);
-    int limit = 100;
-    String limitParam = ctx.queryParams().get("limit");
-    if (limitParam != null) {
-      try {
-        limit = Integer.parseInt(limitParam);
-      } catch (NumberFormatException e) {
-        limit = -1;
-      }
-      if (limit < 1 || limit > limits.maxListLimit()) {
-        throw ApiException.badRequest("invalid_limit", "limit must be an integer from 1 to " + limits.maxListLimit());
-      }
-    }
-    MemoryService.ListedPage page = service.list(ns, ctx.queryParams().get("cursor"), limit);
+    ListedPage page = service.list(caller(ctx), requests.list(ns, ctx.queryParams().get("cursor"), ctx.queryParams().get("limit")));
     ObjectNode out = responses.object();
     ArrayNode array = out.putArray("memories");
     page.memories().forEach(v -> array.add(responses.memory(v.cid(), v.memory())));
@@ -262,7 +278,7 @@ public final class HttpApi {
 
   private Object get(RoutingContext ctx) throws Exception {
     Cid cid = Requests.cid(ctx.pathParam("cid"));
-    Memory memory = service.get(cid).orElseThrow(() -> ApiException.notFound("no memory " + cid));
+    Memory memory = service.get(caller(ctx), cid).orElseThrow(() -> new NotFoundException("no memory " + cid));
     return responses.memory(cid, memory);
   }
 
@@ -270,7 +286,7 @@ public final class HttpApi {
     Cid cid = Requests.cid(ctx.pathParam("cid"));
     ObjectNode out = responses.object();
     ArrayNode array = out.putArray("history");
-    for (MemoryService.Version v : service.history(cid, 1_000)) {
+    for (MemoryVersion v : service.history(caller(ctx), cid, 1_000)) {
       if (v.memory() == null) {
         ObjectNode gone = responses.object();
         gone.put("cid", v.cid().toString());
@@ -286,28 +302,23 @@ public final class HttpApi {
   private Object forget(RoutingContext ctx) throws Exception {
     String ns = namespace(ctx);
     Cid cid = Requests.cid(ctx.pathParam("cid"));
-    var appended = service.forget(ns, cid);
+    Forgotten forgotten = service.forget(caller(ctx), ns, cid);
     metrics.count("mnemo_memories_forgotten_total", "Memories forgotten", "", 1);
     ObjectNode out = responses.object();
-    out.put("cid", cid.toString());
+    out.put("cid", forgotten.memory().toString());
     out.put("forgotten", true);
-    out.put("entry", appended.entry().toString());
+    out.put("entry", forgotten.entry().toString());
     return out;
   }
 
   private Reply export(RoutingContext ctx) throws Exception {
-    String ns = namespace(ctx);
-    if (!service.hasNamespace(ns)) {
-      // A CAR v1 needs at least one root (go-car refuses an empty one): nothing to export.
-      throw ApiException.notFound("namespace " + ns + " has no entries on this node");
-    }
-    return new Reply(200, CAR + "; version=1", Buffer.buffer(service.export(ns)));
+    return new Reply(200, CAR + "; version=1", Buffer.buffer(service.export(caller(ctx), namespace(ctx))));
   }
 
   private Reply importCar(RoutingContext ctx) throws Exception {
     String ns = namespace(ctx);
     // The route's requireType has checked the media type.
-    NamespaceCar.Imported imported = service.importCar(ns, new ByteArrayInputStream(bytes(ctx)));
+    NamespaceCar.Imported imported = service.importCar(caller(ctx), ns, new ByteArrayInputStream(bytes(ctx)));
     ObjectNode out = responses.object();
     out.set("roots", responses.strings(imported.roots()));
     out.put("blocks", imported.blocks());
@@ -316,24 +327,23 @@ public final class HttpApi {
   }
 
   private Reply syncBlocks(RoutingContext ctx) throws Exception {
-    dev.mnemo.sync.BlockRequest request;
-    try {
-      request = dev.mnemo.sync.BlockRequest.decode(bytes(ctx));
-    } catch (InvalidFormatException e) {
-      throw ApiException.badRequest("invalid_block_request", e.getMessage());
-    }
     ByteArrayOutputStream car = new ByteArrayOutputStream();
-    service.blocksAsCar(request.cids(), car);
+    sync.blocks(bytes(ctx), car);
     return new Reply(200, CAR + "; version=1", Buffer.buffer(car.toByteArray()));
   }
 
   private Reply block(RoutingContext ctx) throws Exception {
     Cid cid = Requests.cid(ctx.pathParam("cid"));
-    byte[] data = service.block(cid).orElseThrow(() -> ApiException.notFound("no block " + cid));
+    byte[] data = service.block(caller(ctx), cid).orElseThrow(() -> new NotFoundException("no block " + cid));
     return new Reply(200, "application/vnd.ipld.raw", Buffer.buffer(data));
   }
 
   // ---- helpers ----
+
+  private Caller caller(RoutingContext ctx) {
+    Caller caller = ctx.get(CALLER);
+    return caller != null ? caller : unauthenticated;
+  }
 
   private static String namespace(RoutingContext ctx) {
     String ns = ctx.pathParam("ns");
@@ -363,13 +373,6 @@ public final class HttpApi {
         ctx.fail(new ApiException(415, "unsupported_media_type", "send the body as " + String.join(" or ", types)));
       }
     };
-  }
-
-  private static void requireJson(RoutingContext ctx) {
-    String type = ctx.request().getHeader("Content-Type");
-    if (type == null || !type.toLowerCase().startsWith(JSON)) {
-      throw new ApiException(415, "unsupported_media_type", "send the body as " + JSON);
-    }
   }
 
   private static byte[] bytes(RoutingContext ctx) {
@@ -408,17 +411,58 @@ public final class HttpApi {
         code = api.code();
         message = api.getMessage();
       }
+      case NotFoundException missing -> {
+        status = 404;
+        code = "not_found";
+        message = missing.getMessage();
+      }
+      case UnauthorizedException denied -> {
+        status = 403;
+        code = "forbidden";
+        message = denied.getMessage();
+      }
+      case UnknownPrevException prev -> {
+        status = 422;
+        code = "unknown_prev";
+        message = prev.getMessage();
+      }
+      case InvalidCursorException cursor -> {
+        status = 400;
+        code = "invalid_cursor";
+        message = cursor.getMessage();
+      }
+      case InvalidRequestException invalid -> {
+        status = 422;
+        code = "validation_failed";
+        message = invalid.getMessage();
+      }
       case EmbedderUnavailableException none -> {
         status = 422;
         code = "no_embedder";
         message = none.getMessage();
+      }
+      case MalformedSyncRequestException malformed -> {
+        status = 400;
+        code = "invalid_block_request";
+        message = malformed.getMessage();
       }
       case RejectedEntryException rejected -> {
         status = 422;
         code = "rejected_block";
         message = rejected.getMessage();
       }
-      case dev.mnemo.store.block.BlockStoreUnavailableException unavailable -> {
+      // An import's CAR is the client's bytes; anywhere else a format that does not decode is the node's own data.
+      case InvalidFormatException format when route.equals("import") -> {
+        status = 422;
+        code = "invalid_" + format.format().toLowerCase().replace(' ', '_').replace(':', '_');
+        message = format.getMessage();
+      }
+      case NamespaceCar.ChangedDuringExportException changed -> {
+        status = 503;
+        code = "unavailable";
+        message = changed.getMessage() + "; retry when forgets pause";
+      }
+      case BlockStoreUnavailableException unavailable -> {
         status = 503;
         code = "unavailable";
         message = unavailable.getMessage() + "; retry in " + unavailable.retryAfterSeconds() + " s";
@@ -429,21 +473,6 @@ public final class HttpApi {
         code = "corrupt_block";
         message = corrupt.getMessage();
         LOG.log(System.Logger.Level.ERROR, "corrupt block detected: " + corrupt.getMessage());
-      }
-      case InvalidFormatException format -> {
-        status = route.equals("import") ? 422 : 400;
-        code = "invalid_" + format.format().toLowerCase().replace(' ', '_').replace(':', '_');
-        message = format.getMessage();
-      }
-      case JsonProcessingException json -> {
-        status = 400;
-        code = "invalid_json";
-        message = json.getOriginalMessage();
-      }
-      case IllegalArgumentException invalid -> {
-        status = 422;
-        code = "validation_failed";
-        message = invalid.getMessage();
       }
       default -> {
         if (ctx.statusCode() == 413) {

@@ -11,7 +11,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mnemo.index.RecallFilter;
 import dev.mnemo.index.RecallMode;
 import dev.mnemo.index.RecallQuery;
+import dev.mnemo.node.ListRequest;
 import dev.mnemo.node.NewMemory;
+import dev.mnemo.node.RecallRequest;
 import dev.mnemo.store.InvalidFormatException;
 import dev.mnemo.store.cid.Cid;
 import java.io.IOException;
@@ -78,7 +80,7 @@ public final class Requests {
     return (ObjectNode) node;
   }
 
-  /** A remember body: one memory, or {@code {"memories": [...]}}. Returns the batch and whether it was one. */
+  /** A remember body: one memory, or {@code {"memories": [...]}}. */
   public List<NewMemory> memories(ObjectNode body) {
     if (body.has("memories")) {
       if (body.size() != 1) {
@@ -206,11 +208,11 @@ public final class Requests {
     return out;
   }
 
-  /** A vector of the node's dimension, finite, not all zero. */
   /**
-   * A vector: an array of numbers, or a string of base64 little-endian float32 (what OpenAI's
-   * embeddings API returns with {@code encoding_format: "base64"}), which is a third of the size
-   * and far cheaper to parse than decimal numbers.
+   * A vector of the node's dimension, finite, not all zero: an array of numbers, or a string of
+   * base64 little-endian float32 (what OpenAI's embeddings API returns with
+   * {@code encoding_format: "base64"}), which is a third of the size and far cheaper to parse than
+   * decimal numbers.
    */
   public float[] vector(JsonNode node, String at) {
     float[] out = node.isTextual() ? base64Vector(node.asText(), at) : arrayVector(node, at);
@@ -276,23 +278,28 @@ public final class Requests {
     }
   }
 
-  /** For a recall body that {@link #recallNeedsEmbedding} said needs no embedding. */
-  public static final java.util.function.Function<String, float[]> NO_EMBEDDER = text -> {
-    throw new IllegalStateException("this recall was expected to need no embedding");
-  };
-
-  /**
-   * Whether recalling with this body embeds its query text: it has text, no vector, and a mode
-   * other than keyword (an invalid mode is refused by {@link #recall} whichever way it goes).
-   */
-  public boolean recallNeedsEmbedding(ObjectNode body) {
-    JsonNode mode = body.get("mode");
-    boolean keyword = mode != null && mode.isTextual() && mode.asText().equalsIgnoreCase(RecallMode.KEYWORD.name());
-    return body.has("query") && !body.has("vector") && !keyword;
+  /** A list call's query parameters; {@code limit} absent means 100. */
+  public ListRequest list(String ns, String cursor, String limit) {
+    if (limit == null) {
+      return new ListRequest(ns, cursor, 100);
+    }
+    int n;
+    try {
+      n = Integer.parseInt(limit);
+    } catch (NumberFormatException e) {
+      n = -1;
+    }
+    if (n < 1 || n > limits.maxListLimit()) {
+      throw ApiException.badRequest("invalid_limit", "limit must be an integer from 1 to " + limits.maxListLimit());
+    }
+    return new ListRequest(ns, cursor, n);
   }
 
-  /** A recall body; {@code embed} turns query text into a vector when the mode needs one. */
-  public RecallQuery recall(String ns, ObjectNode body, java.util.function.Function<String, float[]> embed) {
+  /**
+   * A recall body, validated and nothing more: a query whose text is to be embedded comes back
+   * without a vector ({@link RecallRequest#needsEmbedding}), and the service embeds it.
+   */
+  public RecallRequest recall(String ns, ObjectNode body) {
     onlyFields(body, RECALL_FIELDS, "");
     String text = null;
     if (body.has("query")) {
@@ -354,10 +361,7 @@ public final class Requests {
         halfLife = (long) (r.get("halfLifeDays").asDouble() * 24 * 3600 * 1000);
       }
     }
-    if (mode != RecallMode.KEYWORD && vector == null) {
-      vector = embed.apply(text);
-    }
-    return new RecallQuery(ns, text, vector, k, mode, filter, weight, Math.max(halfLife, 1), System.currentTimeMillis());
+    return new RecallRequest(ns, text, vector, k, mode, filter, weight, Math.max(halfLife, 1));
   }
 
   private RecallFilter filter(JsonNode node) {

@@ -3,7 +3,7 @@ package dev.mnemo.node.api;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.mnemo.node.MemoryService;
+import dev.mnemo.node.Recalled;
 import dev.mnemo.store.cid.Cid;
 import dev.mnemo.store.model.Memory;
 import java.util.List;
@@ -55,7 +55,7 @@ final class Responses {
     return node;
   }
 
-  ObjectNode recalled(MemoryService.Recalled r) {
+  ObjectNode recalled(Recalled r) {
     ObjectNode node = object();
     node.put("cid", r.hit().cid().toString());
     node.put("text", r.memory().text());

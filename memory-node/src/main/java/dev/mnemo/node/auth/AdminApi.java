@@ -52,7 +52,7 @@ final class AdminApi {
 
   /** Lets admin agents through; 403 for everyone else. */
   static void requireAdmin(RoutingContext ctx) {
-    if (Authenticator.caller(ctx).map(HostedAgent::admin).orElse(false)) {
+    if (Authenticator.caller(ctx).map(dev.mnemo.node.Caller::admin).orElse(false)) {
       ctx.next();
     } else {
       ErrorReplies.error(ctx, 403, "forbidden", ctx.request().method() + " " + ctx.request().path() + " is for the node's admin agents");

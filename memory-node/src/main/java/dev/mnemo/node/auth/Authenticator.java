@@ -1,5 +1,7 @@
 package dev.mnemo.node.auth;
 
+import dev.mnemo.node.Caller;
+import dev.mnemo.node.api.HttpApi;
 import dev.mnemo.node.metrics.Metrics;
 import dev.mnemo.store.identity.DidKey;
 import io.vertx.core.Handler;
@@ -10,14 +12,13 @@ import java.util.Optional;
 
 /**
  * Runs before every route except {@code /health}: finds the agent an {@code Authorization: Bearer
- * TOKEN} header acts as and puts it on the context ({@link #caller}), or answers 401 {@code
+ * TOKEN} header acts as and puts it on the context as the API's {@link Caller} ({@link
+ * HttpApi#CALLER}), or answers 401 {@code
  * unauthorized} with {@code WWW-Authenticate: Bearer}. A source address that has failed too often
  * is answered 429 {@code too_many_requests} with {@code Retry-After}, before its token is looked at.
  * Node-to-node routes without a token go to {@link PeerRequests}.
  */
 public final class Authenticator implements Handler<RoutingContext> {
-  /** Context key of the {@link HostedAgent} a request acts as. */
-  public static final String CALLER = "mnemo.caller";
   /** Context key of the {@link DidKey} of the peer node a signed node request comes from. */
   public static final String PEER = "mnemo.peer";
   private static final System.Logger LOG = System.getLogger(Authenticator.class.getName());
@@ -25,7 +26,7 @@ public final class Authenticator implements Handler<RoutingContext> {
   private final AgentRegistry registry;
   private final FailureLimiter limiter;
   private final PeerRequests peers;
-  private final HostedAgent insecureCaller;
+  private final Caller insecureCaller;
   private final Metrics metrics;
 
   /**
@@ -36,13 +37,13 @@ public final class Authenticator implements Handler<RoutingContext> {
     this.registry = registry;
     this.limiter = limiter;
     this.peers = peers;
-    this.insecureCaller = insecureCaller;
+    this.insecureCaller = insecureCaller == null ? null : insecureCaller.caller();
     this.metrics = metrics;
   }
 
-  /** The agent the request acts as; empty on {@code /health} and for peers' signed requests. */
-  public static Optional<HostedAgent> caller(RoutingContext ctx) {
-    return Optional.ofNullable(ctx.get(CALLER));
+  /** Who the request acts as; empty on {@code /health} and for node-to-node requests. */
+  public static Optional<Caller> caller(RoutingContext ctx) {
+    return Optional.ofNullable(ctx.get(HttpApi.CALLER));
   }
 
   /** The peer node a signed node request comes from, once verified. */
@@ -64,7 +65,7 @@ public final class Authenticator implements Handler<RoutingContext> {
       return;
     }
     if (insecureCaller != null) {
-      ctx.put(CALLER, insecureCaller);
+      ctx.put(HttpApi.CALLER, insecureCaller);
       ctx.next();
       return;
     }
@@ -93,7 +94,7 @@ public final class Authenticator implements Handler<RoutingContext> {
           : "the token is not valid (unknown, revoked or malformed)");
       return;
     }
-    ctx.put(CALLER, agent.get());
+    ctx.put(HttpApi.CALLER, agent.get().caller());
     ctx.next();
   }
 

@@ -1,5 +1,6 @@
 package dev.mnemo.node.auth;
 
+import dev.mnemo.node.Caller;
 import dev.mnemo.store.identity.AgentKey;
 import dev.mnemo.store.identity.Author;
 import dev.mnemo.store.identity.DidKey;
@@ -32,6 +33,11 @@ public record HostedAgent(String name, AgentKey key, long created, boolean admin
   /** The agent as the author of the log entries its requests write, signed with its own key. */
   public Author author() {
     return Author.of(key);
+  }
+
+  /** Who its requests are by, for the memory service. */
+  public Caller caller() {
+    return new Caller(did(), author(), admin);
   }
 
   public static boolean isValidName(String name) {

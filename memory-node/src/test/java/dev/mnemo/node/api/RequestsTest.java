@@ -1,9 +1,9 @@
 package dev.mnemo.node.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.mnemo.index.RecallMode;
+import dev.mnemo.node.RecallRequest;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
@@ -15,8 +15,12 @@ import org.junit.jupiter.api.Test;
 class RequestsTest {
   private final Requests requests = new Requests(Limits.defaults(), 3);
 
+  private RecallRequest recall(String json) {
+    return requests.recall("ns", requests.parseObject(json.getBytes(StandardCharsets.UTF_8)));
+  }
+
   private boolean needsEmbedding(String json) {
-    return requests.recallNeedsEmbedding(requests.parseObject(json.getBytes(StandardCharsets.UTF_8)));
+    return recall(json).needsEmbedding();
   }
 
   @Test
@@ -32,11 +36,13 @@ class RequestsTest {
     assertThat(needsEmbedding("{\"vector\":[1,0,0]}")).isFalse();
   }
 
+  /** Validation is pure: a body whose text is to be embedded parses to a request without a vector. */
   @Test
-  void aBodyThatNeedsNoEmbeddingParsesWithoutAnEmbedder() {
-    var body = requests.parseObject("{\"query\":\"tea\",\"mode\":\"keyword\",\"k\":3}".getBytes(StandardCharsets.UTF_8));
-    assertThat(requests.recall("ns", body, Requests.NO_EMBEDDER).mode()).isEqualTo(RecallMode.KEYWORD);
-    var needs = requests.parseObject("{\"query\":\"tea\"}".getBytes(StandardCharsets.UTF_8));
-    assertThatThrownBy(() -> requests.recall("ns", needs, Requests.NO_EMBEDDER)).isInstanceOf(IllegalStateException.class);
+  void parsingARecallNeverEmbeds() {
+    assertThat(recall("{\"query\":\"tea\",\"mode\":\"keyword\",\"k\":3}").mode()).isEqualTo(RecallMode.KEYWORD);
+    RecallRequest needs = recall("{\"query\":\"tea\"}");
+    assertThat(needs.vector()).isNull();
+    assertThat(needs.mode()).isEqualTo(RecallMode.HYBRID);
+    assertThat(needs.withVector(new float[] {1, 0, 0}).needsEmbedding()).isFalse();
   }
 }

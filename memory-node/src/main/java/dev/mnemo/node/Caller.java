@@ -1,0 +1,29 @@
+package dev.mnemo.node;
+
+import dev.mnemo.store.identity.AgentKey;
+import dev.mnemo.store.identity.Author;
+import dev.mnemo.store.identity.DidKey;
+
+/**
+ * Who is asking the node for something: every {@link MemoryService} call takes one, and its writes
+ * are signed as {@link #author}, so the log says which agent wrote what.
+ *
+ * @param agent the calling agent's did:key, whose abilities a namespace's ACL decides
+ * @param author how the agent's writes are signed (its own key, or the node's under its delegation)
+ * @param admin whether the agent administers this node (the node's operator calls)
+ */
+public record Caller(DidKey agent, Author author, boolean admin) {
+  public Caller {
+    if (agent == null || author == null) {
+      throw new IllegalArgumentException("a caller needs an agent and an author");
+    }
+    if (!author.did().equals(agent)) {
+      throw new IllegalArgumentException("a caller's writes are authored by the caller (" + agent + "), not " + author.did());
+    }
+  }
+
+  /** The node acting for itself, signing with its own key: offline commands and tests. */
+  public static Caller node(AgentKey nodeKey) {
+    return new Caller(nodeKey.did(), Author.of(nodeKey), true);
+  }
+}

@@ -1,0 +1,70 @@
+package dev.mnemo.sync;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.mnemo.store.MnemoStore;
+import dev.mnemo.store.block.Block;
+import dev.mnemo.store.car.CarReader;
+import dev.mnemo.store.cid.Cid;
+import dev.mnemo.store.model.Memory;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The serving half of sync on a real store, read back with the decoders the asking half uses. */
+class SyncEndpointTest {
+  @TempDir Path dir;
+
+  @Test
+  void headsAreTheDigestOfEveryNamespace() throws Exception {
+    try (MnemoStore store = MnemoStore.open(dir)) {
+      store.log().append("a", List.of(new Memory("a", "one", 1)));
+      store.log().append("b", List.of(new Memory("b", "two", 2)));
+
+      HeadsDigest digest = HeadsDigest.decode(new SyncEndpoint(store.log()).heads());
+
+      assertThat(digest.namespaces()).containsOnlyKeys("a", "b");
+      assertThat(digest.namespaces().get("a")).containsExactlyElementsOf(store.log().heads("a"));
+    }
+  }
+
+  @Test
+  void blocksAnswersTheBlocksItHasAsACarAndLeavesOutTheOthers() throws Exception {
+    try (MnemoStore store = MnemoStore.open(dir)) {
+      List<Cid> held = store.log().append("a", List.of(new Memory("a", "one", 1), new Memory("a", "two", 2))).memories();
+      Cid missing = Block.dagCbor(dev.mnemo.store.codec.DagCbor.encode(Map.of("not", "stored"))).cid();
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+
+      new SyncEndpoint(store.log()).blocks(new BlockRequest(List.of(held.get(0), missing, held.get(1))).encode(), out);
+
+      CarReader car = new CarReader(new ByteArrayInputStream(out.toByteArray()));
+      assertThat(car.roots()).isEmpty();
+      List<Cid> served = new ArrayList<>();
+      for (Block block = car.next(); block != null; block = car.next()) {
+        assertThat(block.data()).isEqualTo(store.blocks().get(block.cid()).orElseThrow());
+        served.add(block.cid());
+      }
+      assertThat(served).containsExactlyElementsOf(held);
+    }
+  }
+
+  @Test
+  void aMalformedBlockRequestIsRefusedWithNothingWritten() throws Exception {
+    try (MnemoStore store = MnemoStore.open(dir)) {
+      SyncEndpoint endpoint = new SyncEndpoint(store.log());
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      for (byte[] body : List.of(new byte[0], "{\"cids\":[]}".getBytes(StandardCharsets.UTF_8),
+          dev.mnemo.store.codec.DagCbor.encode(Map.of("v", 2L, "cids", List.of())))) {
+        assertThatThrownBy(() -> endpoint.blocks(body, out)).isInstanceOf(MalformedSyncRequestException.class);
+      }
+      assertThat(out.size()).isZero();
+    }
+  }
+}
