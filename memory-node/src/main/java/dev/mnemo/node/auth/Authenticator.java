@@ -16,7 +16,7 @@ import java.util.Optional;
  * HttpApi#CALLER}), or answers 401 {@code
  * unauthorized} with {@code WWW-Authenticate: Bearer}. A source address that has failed too often
  * is answered 429 {@code too_many_requests} with {@code Retry-After}, before its token is looked at.
- * Node-to-node routes without a token go to {@link PeerRequests}.
+ * Node-to-node routes ({@code /v1/sync/*}) take node requests instead, through {@link PeerRequests}.
  */
 public final class Authenticator implements Handler<RoutingContext> {
   /** Context key of the {@link DidKey} of the peer node a signed node request comes from. */
@@ -51,9 +51,9 @@ public final class Authenticator implements Handler<RoutingContext> {
     return Optional.ofNullable(ctx.get(PEER));
   }
 
-  /** Routes peers call, which also take a signed node request instead of a token. */
+  /** Routes peers call, which take a signed node request instead of a token ({@link PeerRequests}). */
   public static boolean isNodeRoute(String path) {
-    return path.startsWith("/v1/sync/") || path.startsWith("/v1/blocks/");
+    return path.startsWith("/v1/sync/");
   }
 
   @Override
@@ -69,11 +69,11 @@ public final class Authenticator implements Handler<RoutingContext> {
       ctx.next();
       return;
     }
-    String authorization = request.getHeader("Authorization");
-    if (authorization == null && isNodeRoute(path) && peers.isSigned(request)) {
+    if (isNodeRoute(path) && peers.isSigned(request)) {
       peers.verify(ctx);
       return;
     }
+    String authorization = request.getHeader("Authorization");
     if (authorization == null) {
       refuse(ctx, "this call needs an API token: send Authorization: Bearer TOKEN");
       return;

@@ -57,6 +57,7 @@ class AuthApiTest {
         new Call("POST", "/v1/namespaces/notes/import", "application/vnd.ipld.car", new byte[] {1, 2, 3}),
         new Call("GET", "/v1/memories/" + cid, null, null),
         new Call("GET", "/v1/memories/" + cid + "/history", null, null),
+        new Call("GET", "/v1/blocks/" + cid, null, null),
         new Call("GET", "/v1/node", null, null),
         new Call("GET", "/metrics", null, null),
         new Call("POST", "/v1/agents", "application/json", "{\"name\": \"mallory\"}".getBytes(StandardCharsets.UTF_8)),
@@ -113,6 +114,22 @@ class AuthApiTest {
     assertThat(node.node().agents().agents()).hasSize(agents);
     assertThat(node.node().agents().tokens()).hasSize(tokens);
     assertThat(owner.get("/v1/memories/" + cid).status()).isEqualTo(200);
+  }
+
+  /**
+   * Node-to-node routes as MemoryNode wires them until the sync endpoint verifies signed node
+   * requests (PeerRequests.UNVERIFIED): open without a bearer token, as before tokens, so
+   * replication goes on; a bearer token there is still checked.
+   */
+  @Test
+  void nodeRoutesTakeNodeRequestsNotBadTokens() {
+    int port = node.node().port();
+    Call heads = new Call("GET", "/v1/sync/heads", null, null);
+    assertThat(heads.send(port, null).status()).isEqualTo(200);
+    assertThat(heads.send(port, "MnemoNode did=did:key:z6Mk, ts=1, sig=x").status()).isEqualTo(200);
+    assertThat(heads.send(port, "Bearer " + owner.token()).status()).isEqualTo(200);
+    RawHttp.Reply wrong = heads.send(port, "Bearer mnemo_0000000000000000_nope");
+    assertThat(wrong.status()).as("%s", wrong).isEqualTo(401);
   }
 
   @Test
