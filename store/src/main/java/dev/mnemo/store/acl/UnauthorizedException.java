@@ -10,7 +10,12 @@ public final class UnauthorizedException extends IOException {
   private final Ability ability;
 
   public UnauthorizedException(DidKey author, String ns, Ability ability) {
-    super(author + " does not hold '" + ability.wire() + "' in namespace " + ns);
+    this(author, ns, ability, null);
+  }
+
+  /** As the plain constructor, saying why in {@code detail} (a proof that does not cover the write, say). */
+  public UnauthorizedException(DidKey author, String ns, Ability ability, String detail) {
+    super(author + " does not hold '" + ability.wire() + "' in namespace " + ns + (detail == null ? "" : " (" + detail + ")"));
     this.author = author;
     this.ns = ns;
     this.ability = ability;

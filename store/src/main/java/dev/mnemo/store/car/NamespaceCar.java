@@ -114,7 +114,12 @@ public final class NamespaceCar {
       if (forgotten.contains(ref)) {
         continue;
       }
-      if (log.state(ns, ref) != MemoryState.LIVE) {
+      MemoryState state = log.state(ns, ref);
+      if (state == MemoryState.VOID) {
+        // Added by entries a revoke won over: export never returns such a memory.
+        continue;
+      }
+      if (state != MemoryState.LIVE) {
         unresolved.add(ref);
         continue;
       }

@@ -12,6 +12,29 @@ import java.util.Arrays;
 final class LogKeys {
   static final byte ADDED = 1;
   static final byte FORGOTTEN = 2;
+  /** Stored, but added only by void entries: not live, and the block stays for peers that need it. */
+  static final byte VOIDED = 3;
+
+  /**
+   * Records of the {@code acl} family, by their first byte. Every value starts with
+   * {@link #ACL_RECORD_VERSION}.
+   * <ul>
+   *   <li>{@code 'n' ns 0x00 position(8)} → version, entry CID bytes (len-prefixed), frontier: the
+   *       namespace's access-control entries (roots, grants, revokes) in apply order.
+   *   <li>{@code 'f' entry-CID} → version, frontier: an entry's inclusive ACL frontier (itself, for a
+   *       grant or revoke; else the maximal grants and revokes in its past). Absent: empty.
+   *   <li>{@code 'a' ns 0x00 author(32) position(8)} → version, clock(8), CID (len-prefixed), then the
+   *       positions of later revokes found concurrent with it: the adds of non-owners not void.
+   *   <li>{@code 'v' position(8)} → version, count(4), memory CIDs (len-prefixed): the memories
+   *       that the entry applied at that position made void (the index drops them there).
+   * </ul>
+   * A frontier is count(4) then apply positions (8 each).
+   */
+  static final byte ACL_RECORD_VERSION = 1;
+  static final byte ACL_NODE = 'n';
+  static final byte ACL_FRONTIER = 'f';
+  static final byte ACL_AUTHOR = 'a';
+  static final byte ACL_VOIDED = 'v';
 
   private LogKeys() {}
 
@@ -62,6 +85,83 @@ final class LogKeys {
   /** The position of the entry that added a memory, from its added state (state byte, then its listing). */
   static long addedPosition(byte[] addedState) {
     return ByteBuffer.wrap(addedState, 1, Long.BYTES).getLong();
+  }
+
+  static byte[] voidedState() {
+    return new byte[] {VOIDED};
+  }
+
+  static byte[] aclNodePrefix(String ns) {
+    return typed(ACL_NODE, nsPrefix(ns));
+  }
+
+  static byte[] aclNodeKey(String ns, long position) {
+    return typed(ACL_NODE, nsKey(ns, position(position)));
+  }
+
+  static byte[] frontierKey(Cid entry) {
+    return typed(ACL_FRONTIER, entry.toBytes());
+  }
+
+  static byte[] authorPrefix(String ns, byte[] authorRaw) {
+    return typed(ACL_AUTHOR, nsKey(ns, authorRaw));
+  }
+
+  static byte[] authorKey(String ns, byte[] authorRaw, long position) {
+    byte[] prefix = authorPrefix(ns, authorRaw);
+    byte[] key = Arrays.copyOf(prefix, prefix.length + 8);
+    System.arraycopy(position(position), 0, key, prefix.length, 8);
+    return key;
+  }
+
+  static byte[] voidedKey(long position) {
+    return typed(ACL_VOIDED, position(position));
+  }
+
+  private static byte[] typed(byte type, byte[] rest) {
+    byte[] key = new byte[rest.length + 1];
+    key[0] = type;
+    System.arraycopy(rest, 0, key, 1, rest.length);
+    return key;
+  }
+
+  static byte[] frontierValue(long[] frontier) {
+    ByteBuffer buf = ByteBuffer.allocate(1 + 4 + 8 * frontier.length).put(ACL_RECORD_VERSION).putInt(frontier.length);
+    for (long p : frontier) {
+      buf.putLong(p);
+    }
+    return buf.array();
+  }
+
+  static long[] readFrontier(ByteBuffer buf) {
+    long[] out = new long[buf.getInt()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = buf.getLong();
+    }
+    return out;
+  }
+
+  static ByteBuffer versioned(byte[] value, String what) throws java.io.IOException {
+    if (value.length == 0 || value[0] != ACL_RECORD_VERSION) {
+      throw new java.io.IOException("storage corruption detected: " + what + " record of unknown version "
+          + (value.length == 0 ? "(empty)" : Byte.toString(value[0])));
+    }
+    return ByteBuffer.wrap(value, 1, value.length - 1);
+  }
+
+  static void putCid(ByteBuffer buf, Cid cid) {
+    byte[] bytes = cid.toBytes();
+    buf.putShort((short) bytes.length).put(bytes);
+  }
+
+  static Cid getCid(ByteBuffer buf) throws java.io.IOException {
+    byte[] bytes = new byte[buf.getShort()];
+    buf.get(bytes);
+    try {
+      return Cid.fromBytes(bytes);
+    } catch (dev.mnemo.store.InvalidFormatException e) {
+      throw new java.io.IOException("storage corruption detected: " + e.getMessage(), e);
+    }
   }
 
   static byte[] forgottenState() {

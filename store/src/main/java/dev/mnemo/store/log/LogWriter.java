@@ -4,14 +4,22 @@ import dev.mnemo.store.block.Block;
 import dev.mnemo.store.block.BlockStore;
 import dev.mnemo.store.block.CorruptBlockException;
 import dev.mnemo.store.cid.Cid;
-import dev.mnemo.store.identity.AgentKey;
+import dev.mnemo.store.acl.Ability;
+import dev.mnemo.store.acl.NamespaceExistsException;
+import dev.mnemo.store.acl.UnauthorizedException;
+import dev.mnemo.store.identity.Author;
+import dev.mnemo.store.identity.DidKey;
 import dev.mnemo.store.model.LogEntry;
 import dev.mnemo.store.model.Op;
 import dev.mnemo.store.rocks.RocksStorage;
 import dev.mnemo.store.rocks.RocksStorage.Family;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.BitSet;
+import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -20,9 +28,11 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
 import org.rocksdb.WriteBatch;
 
 /**
@@ -36,11 +46,15 @@ final class LogWriter implements Staging.Committed {
   /** At most this many requests share one commit, bounding the batch and the latency of its first. */
   private static final int MAX_GROUP = 512;
 
-  sealed interface Request permits Add, Forget, Apply {}
+  sealed interface Request permits Add, Forget, Control, Apply {}
 
-  record Add(String ns, List<Block> memories, CompletableFuture<Appended> done) implements Request {}
+  record Add(String ns, Author author, List<Block> memories, CompletableFuture<Appended> done) implements Request {}
 
-  record Forget(String ns, List<Cid> refs, CompletableFuture<Appended> done) implements Request {}
+  record Forget(String ns, Author author, List<Cid> refs, CompletableFuture<Appended> done) implements Request {}
+
+  /** A create, grant or revoke written here ({@code to} and {@code can} null for a create). */
+  record Control(String ns, Author author, Op op, DidKey to, Set<Ability> can, CompletableFuture<Appended> done)
+      implements Request {}
 
   /**
    * Entries from outside, already hash- and signature-checked, in causal order. {@code forgotten}:
@@ -57,7 +71,6 @@ final class LogWriter implements Staging.Committed {
   private final RocksStorage storage;
   private final BlockStore blocks;
   private final boolean blocksInEngine;
-  private final AgentKey signer;
   private final NamespaceLog reads;
   private final BlockingQueue<Request> queue = new LinkedBlockingQueue<>();
   private final Thread thread;
@@ -66,16 +79,20 @@ final class LogWriter implements Staging.Committed {
   // Committed state the writer keeps in memory; touched by the writer thread only.
   private final Map<String, Set<Cid>> committedHeads = new HashMap<>();
   private final Map<String, Long> committedClocks = new HashMap<>();
+  /** Every namespace's access-control graph as committed; read by other threads through {@link #acl}. */
+  private final Map<String, AclGraph> committedGraphs = new ConcurrentHashMap<>();
   private final PendingDeletes pendingDeletes;
   private long nextPosition;
 
-  LogWriter(RocksStorage storage, BlockStore blocks, boolean blocksInEngine, AgentKey signer, NamespaceLog reads) {
+  LogWriter(RocksStorage storage, BlockStore blocks, boolean blocksInEngine, NamespaceLog reads) throws IOException {
     this.storage = storage;
     this.blocks = blocks;
     this.blocksInEngine = blocksInEngine;
-    this.signer = signer;
     this.reads = reads;
     this.nextPosition = reads.lastPosition() + 1;
+    if (storage.openedFormat() < 2) {
+      migrateToAcl();
+    }
     this.pendingDeletes = blocksInEngine ? null : new PendingDeletes(storage, blocks, reads::evictRemoved);
     this.thread = Thread.ofPlatform().name("mnemo-log-writer").daemon(true).unstarted(this::run);
     thread.start();
@@ -141,7 +158,7 @@ final class LogWriter implements Staging.Committed {
     while (i < group.size()) {
       Request request = group.get(i);
       int end = i + 1;
-      if (!(request instanceof Apply)) {
+      if (request instanceof Add || request instanceof Forget) {
         end = coalescedEnd(group, i);
       }
       List<Request> run = group.subList(i, end);
@@ -149,8 +166,12 @@ final class LogWriter implements Staging.Committed {
         switch (request) {
           case Add add -> stageAdds(root, run, onCommit);
           case Forget forget -> stageForgets(root, run, onCommit);
+          case Control control -> stageControl(root, control, onCommit);
           case Apply apply -> stageApply(root, apply, onCommit);
         }
+      } catch (Refused e) {
+        List<Request> failed = List.copyOf(run);
+        onCommit.add(() -> failed.forEach(r -> future(r).completeExceptionally(e.reason)));
       } catch (RuntimeException e) {
         // Staged into a child that was never merged: the rest of the group goes on without it.
         List<Request> failed = List.copyOf(run);
@@ -174,6 +195,7 @@ final class LogWriter implements Staging.Committed {
     // Durable from here on: whatever follows must not fail the group or lose its state.
     nextPosition = root.nextPosition;
     committedHeads.putAll(root.heads);
+    committedGraphs.putAll(root.graphs);
     for (Map.Entry<String, Long> e : root.clocks.entrySet()) {
       committedClocks.put(e.getKey(), e.getValue());
     }
@@ -183,6 +205,7 @@ final class LogWriter implements Staging.Committed {
         removed.add(cid);
       }
     });
+    removed.addAll(root.voided);
     reads.evictRemoved(removed);
     if (pendingDeletes != null) {
       pendingDeletes.removeCommitted(externalDeletes);
@@ -197,7 +220,8 @@ final class LogWriter implements Staging.Committed {
     int end = start + 1;
     while (end < group.size()) {
       Request next = group.get(end);
-      boolean sameKind = next.getClass() == first.getClass() && namespace(next).equals(namespace(first));
+      boolean sameKind = next.getClass() == first.getClass() && namespace(next).equals(namespace(first))
+          && sameAuthor(author(next), author(first));
       if (!sameKind || refs + refCount(next) > LogEntry.MAX_REFS) {
         break;
       }
@@ -218,11 +242,13 @@ final class LogWriter implements Staging.Committed {
         refs.add(block.cid());
       }
     }
-    List<Cid> parents = parents(s, ns);
-    LogEntry entry = LogEntry.signed(signer, ns, Op.ADD, List.copyOf(refs), parents, clockAfter(s, ns, parents));
+    Author author = ((Add) adds.get(0)).author();
+    Local local = prepareLocal(s, ns, author, Op.ADD);
+    LogEntry entry = LogEntry.signed(author, ns, Op.ADD, List.copyOf(refs), local.parents, local.clock, null, null);
     Block entryBlock = Block.dagCbor(entry.encode());
     long position = s.nextPosition;
-    stageEntry(s, entryBlock.cid(), entryBlock.data(), entry, memories, Set.of());
+    stageEntry(s, entryBlock.cid(), entryBlock.data(), entry, memories, Set.of(), false);
+    recordAcl(s, entryBlock.cid(), position, entry, local.frontier, false, local.coversAll);
     s.mergeIntoParent();
     for (Request request : adds) {
       Add add = (Add) request;
@@ -233,6 +259,8 @@ final class LogWriter implements Staging.Committed {
 
   private void stageForgets(Staging root, List<Request> forgets, List<Runnable> onCommit) {
     String ns = namespace(forgets.get(0));
+    Author author = ((Forget) forgets.get(0)).author();
+    Local local = root.heads(ns).isEmpty() ? null : prepareLocal(root, ns, author, Op.FORGET);
     Set<Cid> refs = new LinkedHashSet<>();
     List<Forget> accepted = new ArrayList<>();
     for (Request request : forgets) {
@@ -251,11 +279,11 @@ final class LogWriter implements Staging.Committed {
       return;
     }
     Staging s = root.child();
-    List<Cid> parents = parents(s, ns);
-    LogEntry entry = LogEntry.signed(signer, ns, Op.FORGET, List.copyOf(refs), parents, clockAfter(s, ns, parents));
+    LogEntry entry = LogEntry.signed(author, ns, Op.FORGET, List.copyOf(refs), local.parents, local.clock, null, null);
     Block entryBlock = Block.dagCbor(entry.encode());
     long position = s.nextPosition;
-    stageEntry(s, entryBlock.cid(), entryBlock.data(), entry, Map.of(), Set.of());
+    stageEntry(s, entryBlock.cid(), entryBlock.data(), entry, Map.of(), Set.of(), false);
+    recordAcl(s, entryBlock.cid(), position, entry, local.frontier, false, local.coversAll);
     s.mergeIntoParent();
     for (Forget forget : accepted) {
       onCommit.add(() -> forget.done().complete(new Appended(entryBlock.cid(), position, forget.refs())));
@@ -295,7 +323,28 @@ final class LogWriter implements Staging.Committed {
           throw new RejectedEntryException(cid, "its clock " + entry.clock() + " is not one past its highest parent's, "
               + highestParentClock);
         }
-        if (entry.op() == Op.ADD) {
+        AclGraph graph = s.graph(entry.ns());
+        long[] frontier = NO_FRONTIER;
+        boolean isVoid = false;
+        if (entry.isRoot()) {
+          if (entry.op() != Op.CREATE && entry.op() != Op.ADD) {
+            throw new RejectedEntryException(cid, "a root entry (no parents) creates the namespace or adds to it, not " + entry.op().wire());
+          }
+          if (graph.hasRoot()) {
+            throw new RejectedEntryException(cid, "namespace " + entry.ns() + " already exists (a second root entry)");
+          }
+        } else {
+          frontier = frontierOf(s, graph, entry.parents());
+          BitSet past = graph.closure(frontier);
+          Ability needs = entry.op().needs();
+          if (!graph.passes(entry.author(), needs, past)) {
+            throw new RejectedEntryException(cid, "unauthorized: " + entry.author() + " does not hold '" + needs.wire()
+                + "' in namespace " + entry.ns() + " as of the entry's causal past");
+          }
+          // Revoke wins: an add whose author lost the ability by a revoke it does not know of is stored, not live.
+          isVoid = entry.op() == Op.ADD && !graph.standsOnArrival(entry.author(), needs, past);
+        }
+        if (entry.op() == Op.ADD && !isVoid) {
           for (Cid ref : entry.refs()) {
             boolean known = s.state(LogKeys.nsKey(entry.ns(), ref)) != null;
             if (!known && !apply.memories().containsKey(ref) && !apply.forgotten().getOrDefault(entry.ns(), Set.of()).contains(ref)
@@ -304,7 +353,10 @@ final class LogWriter implements Staging.Committed {
             }
           }
         }
-        stageEntry(s, cid, verified.block().data(), entry, apply.memories(), apply.forgottenLater());
+        boolean coversAll = new HashSet<>(entry.parents()).equals(s.heads(entry.ns()));
+        long position = s.nextPosition;
+        stageEntry(s, cid, verified.block().data(), entry, apply.memories(), apply.forgottenLater(), isVoid);
+        recordAcl(s, cid, position, entry, frontier, isVoid, coversAll);
         applied++;
       }
     } catch (RejectedEntryException e) {
@@ -314,6 +366,343 @@ final class LogWriter implements Staging.Committed {
     s.mergeIntoParent();
     int count = applied;
     onCommit.add(() -> apply.done().complete(count));
+  }
+
+  private static final long[] NO_FRONTIER = new long[0];
+
+  /** A local write refused for its author, carried out of the staging code to fail its requests alone. */
+  private static final class Refused extends RuntimeException {
+    final IOException reason;
+
+    Refused(IOException reason) {
+      super(reason.getMessage(), reason, false, false);
+      this.reason = reason;
+    }
+  }
+
+  /** Where a local entry goes: its parents, clock and ACL frontier; {@code coversAll}: its parents are all the heads. */
+  private record Local(List<Cid> parents, long clock, long[] frontier, boolean coversAll) {}
+
+  /**
+   * Places a local entry of {@code op} by {@code author} and checks the author may write it: a
+   * namespace's first entry is a root and needs nothing; any other needs the op's ability in the
+   * state of the entry's past, which, with every head a parent, is the namespace's current
+   * {@link AclGraph#acl()}: one in-memory lookup. A proof must let the signer write for the author.
+   */
+  private Local prepareLocal(Staging s, String ns, Author author, Op op) {
+    checkProof(author, ns, op);
+    List<Cid> parents = parents(s, ns);
+    if (parents.isEmpty()) {
+      return new Local(parents, clockAfter(s, ns, parents), NO_FRONTIER, true);
+    }
+    AclGraph graph = s.graph(ns);
+    boolean coversAll = parents.size() == s.heads(ns).size();
+    long[] frontier = coversAll ? graph.maxima() : frontierOf(s, graph, parents);
+    Ability needs = op.needs();
+    boolean may = coversAll ? graph.acl().can(author.did(), needs) : graph.passes(author.did(), needs, graph.closure(frontier));
+    if (!may) {
+      throw new Refused(new UnauthorizedException(author.did(), ns, needs));
+    }
+    return new Local(parents, clockAfter(s, ns, parents), frontier, coversAll);
+  }
+
+  private static void checkProof(Author author, String ns, Op op) {
+    if (author.proof() == null) {
+      return;
+    }
+    String problem = LogEntry.proofProblem(author.did(), ns, op, author.proof());
+    if (problem == null) {
+      try {
+        if (!dev.mnemo.store.acl.Delegation.decodeVerified(author.proof()).aud().equals(author.signer().did())) {
+          problem = "the delegation is not to the key that signs";
+        }
+      } catch (dev.mnemo.store.InvalidFormatException e) {
+        problem = e.getMessage();
+      }
+    }
+    if (problem != null) {
+      Ability needs = op.needs() != null ? op.needs() : Ability.ADMIN;
+      throw new Refused(new UnauthorizedException(author.did(), ns, needs, problem));
+    }
+  }
+
+  /** Stages a local create, grant or revoke. A grant or revoke in a namespace without entries creates it first. */
+  private void stageControl(Staging root, Control control, List<Runnable> onCommit) {
+    String ns = control.ns();
+    Author author = control.author();
+    Staging s = root.child();
+    if (control.op() == Op.CREATE && (!s.heads(ns).isEmpty() || s.graph(ns).hasRoot())) {
+      throw new Refused(new NamespaceExistsException(ns));
+    }
+    if (s.heads(ns).isEmpty() && control.op() != Op.CREATE) {
+      stageLocal(s, ns, author, Op.CREATE, null, null);
+    }
+    Appended appended = stageLocal(s, ns, author, control.op(), control.to(), control.can());
+    s.mergeIntoParent();
+    onCommit.add(() -> control.done().complete(appended));
+  }
+
+  private Appended stageLocal(Staging s, String ns, Author author, Op op, DidKey to, Set<Ability> can) {
+    Local local = prepareLocal(s, ns, author, op);
+    LogEntry entry = LogEntry.signed(author, ns, op, List.of(), local.parents, local.clock, to, can);
+    Block block = Block.dagCbor(entry.encode());
+    long position = s.nextPosition;
+    stageEntry(s, block.cid(), block.data(), entry, Map.of(), Set.of(), false);
+    recordAcl(s, block.cid(), position, entry, local.frontier, false, local.coversAll);
+    return new Appended(block.cid(), position, List.of());
+  }
+
+  /**
+   * Records what access control needs of a staged entry: a root or a grant or revoke joins the
+   * namespace's graph; a frontier that is not empty is kept for the entry's children; a live add
+   * by a non-owner is indexed under its author, for a later revoke to find; a revoke voids what it
+   * wins over.
+   */
+  private void recordAcl(Staging s, Cid cid, long position, LogEntry entry, long[] frontier, boolean isVoid,
+      boolean coversAll) {
+    String ns = entry.ns();
+    AclGraph graph = s.graph(ns);
+    if (entry.isRoot() || entry.op() == Op.GRANT || entry.op() == Op.REVOKE) {
+      long[] own = entry.isRoot() ? NO_FRONTIER : frontier;
+      AclGraph after = graph.with(cid, position, entry, own);
+      s.graphs.put(ns, after);
+      byte[] cidBytes = cid.toBytes();
+      ByteBuffer value = ByteBuffer.allocate(1 + 2 + cidBytes.length + 4 + 8 * own.length)
+          .put(LogKeys.ACL_RECORD_VERSION).putShort((short) cidBytes.length).put(cidBytes).putInt(own.length);
+      for (long p : own) {
+        value.putLong(p);
+      }
+      s.acl.put(new Staging.Key(LogKeys.aclNodeKey(ns, position)), value.array());
+      if (!entry.isRoot()) {
+        s.acl.put(new Staging.Key(LogKeys.frontierKey(cid)), LogKeys.frontierValue(new long[] {position}));
+      }
+      if (entry.op() == Op.REVOKE) {
+        revokeEffects(s, graph, after, entry, position, coversAll);
+      }
+      return;
+    }
+    if (frontier.length > 0) {
+      s.acl.put(new Staging.Key(LogKeys.frontierKey(cid)), LogKeys.frontierValue(frontier));
+    }
+    if (entry.op() == Op.ADD && !isVoid && !graph.isOwner(entry.author())) {
+      s.acl.put(new Staging.Key(LogKeys.authorKey(ns, entry.author().raw(), position)),
+          authorValue(entry.clock(), cid, Set.of()));
+    }
+  }
+
+  private static byte[] authorValue(long clock, Cid cid, Set<Long> laterRevokes) {
+    byte[] cidBytes = cid.toBytes();
+    ByteBuffer buf = ByteBuffer.allocate(1 + 8 + 2 + cidBytes.length + 4 + 8 * laterRevokes.size())
+        .put(LogKeys.ACL_RECORD_VERSION).putLong(clock).putShort((short) cidBytes.length).put(cidBytes)
+        .putInt(laterRevokes.size());
+    laterRevokes.forEach(buf::putLong);
+    return buf.array();
+  }
+
+  /** A non-owner's live add, as its author record holds it. */
+  private record AuthoredAdd(byte[] key, long position, long clock, Cid cid, Set<Long> laterRevokes) {}
+
+  private List<AuthoredAdd> authoredAdds(Staging s, String ns, DidKey author) {
+    byte[] prefix = LogKeys.authorPrefix(ns, author.raw());
+    Map<Staging.Key, byte[]> records = new java.util.TreeMap<>((a, b) -> Arrays.compareUnsigned(a.bytes(), b.bytes()));
+    try (RocksIterator it = storage.iterator(Family.ACL)) {
+      for (it.seek(prefix); it.isValid() && LogKeys.hasPrefix(it.key(), prefix); it.next()) {
+        records.put(new Staging.Key(it.key()), it.value());
+      }
+    }
+    s.overlayAcl(prefix, records);
+    List<AuthoredAdd> adds = new ArrayList<>();
+    try {
+      for (Map.Entry<Staging.Key, byte[]> e : records.entrySet()) {
+        byte[] key = e.getKey().bytes();
+        long position = ByteBuffer.wrap(key, key.length - 8, 8).getLong();
+        ByteBuffer value = LogKeys.versioned(e.getValue(), "author");
+        long clock = value.getLong();
+        Cid cid = LogKeys.getCid(value);
+        Set<Long> later = new HashSet<>();
+        for (int n = value.getInt(); n > 0; n--) {
+          later.add(value.getLong());
+        }
+        adds.add(new AuthoredAdd(key, position, clock, cid, later));
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return adds;
+  }
+
+  /**
+   * Applies revoke-wins for a revoke just staged: the adds of its target that it is concurrent
+   * with, and the adds that stood on grants it made void, are re-decided; those left without a
+   * grant become void, and their memories leave the namespace's live set. The memories are
+   * recorded under the revoke's position, where the index drops them.
+   */
+  private void revokeEffects(Staging s, AclGraph before, AclGraph after, LogEntry revoke, long position, boolean coversAll) {
+    String ns = revoke.ns();
+    DidKey target = revoke.to();
+    Set<DidKey> affected = new LinkedHashSet<>();
+    for (AclGraph.Node grant : before.voidedIn(after)) {
+      if (!after.isOwner(grant.to())) {
+        affected.add(grant.to());
+      }
+    }
+    Set<Cid> concurrent = Set.of();
+    if (!coversAll && !after.isOwner(target)) {
+      List<AuthoredAdd> targets = authoredAdds(s, ns, target);
+      if (!targets.isEmpty()) {
+        concurrent = notInPast(s, revoke.parents(), targets);
+        if (!concurrent.isEmpty()) {
+          affected.add(target);
+        }
+      }
+    }
+    List<Cid> voidedMemories = new ArrayList<>();
+    for (DidKey author : affected) {
+      for (AuthoredAdd add : authoredAdds(s, ns, author)) {
+        boolean isConcurrent = author.equals(target) && concurrent.contains(add.cid());
+        Set<Long> later = add.laterRevokes();
+        if (isConcurrent) {
+          later = new HashSet<>(later);
+          later.add(position);
+        }
+        BitSet past = after.closure(inclusiveFrontier(s, add.cid()));
+        if (!after.standsLater(author, Ability.REMEMBER, past, add.position(), later)) {
+          s.acl.put(new Staging.Key(add.key()), null);
+          voidMemories(s, ns, add, voidedMemories);
+        } else if (isConcurrent) {
+          s.acl.put(new Staging.Key(add.key()), authorValue(add.clock(), add.cid(), later));
+        }
+      }
+    }
+    if (!voidedMemories.isEmpty()) {
+      int size = 1 + 4;
+      for (Cid cid : voidedMemories) {
+        size += 2 + cid.toBytes().length;
+      }
+      ByteBuffer value = ByteBuffer.allocate(size).put(LogKeys.ACL_RECORD_VERSION).putInt(voidedMemories.size());
+      voidedMemories.forEach(cid -> LogKeys.putCid(value, cid));
+      s.acl.put(new Staging.Key(LogKeys.voidedKey(position)), value.array());
+      s.voided.addAll(voidedMemories);
+    }
+  }
+
+  /**
+   * Which of {@code candidates} are not in the causal past of an entry with {@code parents}: a walk
+   * back from the parents that stops below the oldest candidate's clock (an ancestor's clock is
+   * always lower than its descendant's). Only a revoke that arrives from elsewhere, not knowing all
+   * this node holds, needs it.
+   */
+  private Set<Cid> notInPast(Staging s, List<Cid> parents, List<AuthoredAdd> candidates) {
+    Set<Cid> missing = new HashSet<>();
+    long oldest = Long.MAX_VALUE;
+    for (AuthoredAdd add : candidates) {
+      missing.add(add.cid());
+      oldest = Math.min(oldest, add.clock());
+    }
+    Deque<Cid> pending = new ArrayDeque<>(parents);
+    Set<Cid> seen = new HashSet<>(parents);
+    while (!pending.isEmpty() && !missing.isEmpty()) {
+      Cid cid = pending.poll();
+      missing.remove(cid);
+      LogEntry entry = entryOf(s, cid);
+      if (entry.clock() <= oldest) {
+        continue;
+      }
+      for (Cid parent : entry.parents()) {
+        if (seen.add(parent)) {
+          pending.add(parent);
+        }
+      }
+    }
+    return missing;
+  }
+
+  /** Takes the memories a now void add made live out of the live set (those another add made live stay). */
+  private void voidMemories(Staging s, String ns, AuthoredAdd add, List<Cid> out) {
+    LogEntry entry = entryOf(s, add.cid());
+    for (Cid ref : entry.refs()) {
+      byte[] stateKey = LogKeys.nsKey(ns, ref);
+      byte[] state = s.state(stateKey);
+      if (state != null && state[0] == LogKeys.ADDED && LogKeys.addedPosition(state) == add.position()) {
+        byte[] listing = Arrays.copyOfRange(state, 1, state.length);
+        s.listings.put(new Staging.Key(LogKeys.nsKey(ns, listing)), null);
+        s.states.put(new Staging.Key(stateKey), LogKeys.voidedState());
+        out.add(ref);
+      }
+    }
+  }
+
+  /** The frontier of an entry with {@code parents}: the maximal grants and revokes among their inclusive frontiers. */
+  private long[] frontierOf(Staging s, AclGraph graph, List<Cid> parents) {
+    if (!graph.hasGrants()) {
+      return NO_FRONTIER;
+    }
+    List<long[]> frontiers = new ArrayList<>(parents.size());
+    for (Cid parent : parents) {
+      long[] f = inclusiveFrontier(s, parent);
+      if (f.length > 0) {
+        frontiers.add(f);
+      }
+    }
+    return graph.frontierOf(frontiers);
+  }
+
+  private static long[] inclusiveFrontier(Staging s, Cid entry) {
+    byte[] value = s.aclRecord(LogKeys.frontierKey(entry));
+    if (value == null) {
+      return NO_FRONTIER;
+    }
+    try {
+      return LogKeys.readFrontier(LogKeys.versioned(value, "frontier"));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * Loads a namespace's access-control graph from its recorded entries, on first use: opening the
+   * store reads nothing, and a namespace nobody asks about costs nothing.
+   */
+  private AclGraph loadGraph(String ns) {
+    AclGraph graph = AclGraph.empty(ns);
+    byte[] prefix = LogKeys.aclNodePrefix(ns);
+    try (RocksIterator it = storage.iterator(Family.ACL)) {
+      for (it.seek(prefix); it.isValid() && LogKeys.hasPrefix(it.key(), prefix); it.next()) {
+        byte[] key = it.key();
+        long position = ByteBuffer.wrap(key, key.length - 8, 8).getLong();
+        ByteBuffer value = LogKeys.versioned(it.value(), "ACL entry");
+        Cid cid = LogKeys.getCid(value);
+        long[] frontier = LogKeys.readFrontier(value);
+        LogEntry entry = reads.entry(cid).orElseThrow(() -> new CorruptBlockException(cid, "an ACL entry's block is missing"));
+        graph = graph.with(cid, position, entry, frontier);
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return graph;
+  }
+
+  /**
+   * From layout 1 (before access control): every root entry stored makes its author an owner of
+   * its namespace. Reads every entry once; then records the layout as current.
+   */
+  private void migrateToAcl() throws IOException {
+    try (WriteBatch batch = new WriteBatch(); RocksIterator it = storage.iterator(Family.POSITIONS)) {
+      for (it.seekToFirst(); it.isValid(); it.next()) {
+        Cid cid = Cid.fromBytes(it.value());
+        LogEntry entry = reads.entry(cid).orElseThrow(() -> new CorruptBlockException(cid, "applied entry's block is missing"));
+        if (entry.isRoot()) {
+          byte[] cidBytes = cid.toBytes();
+          byte[] value = ByteBuffer.allocate(1 + 2 + cidBytes.length + 4).put(LogKeys.ACL_RECORD_VERSION)
+              .putShort((short) cidBytes.length).put(cidBytes).putInt(0).array();
+          batch.put(storage.handle(Family.ACL), LogKeys.aclNodeKey(entry.ns(), LogKeys.position(it.key())), value);
+        }
+      }
+      storage.writeDurably(batch);
+    } catch (RocksDBException | dev.mnemo.store.InvalidFormatException e) {
+      throw new IOException("migrating the store to access control failed: " + e.getMessage(), e);
+    }
+    storage.markFormat();
   }
 
   /**
@@ -362,9 +751,13 @@ final class LogWriter implements Staging.Committed {
     return state != null && state[0] == LogKeys.ADDED;
   }
 
-  /** Stages one entry: its block, position, heads, clock, and its effect on the memory state. */
+  /**
+   * Stages one entry: its block, position, heads, clock, and its effect on the memory state. A
+   * void add ({@code isVoid}) stores its memories' blocks, for peers that will need them to apply
+   * it, but makes none of them live.
+   */
   private static void stageEntry(Staging s, Cid cid, byte[] entryBytes, LogEntry entry, Map<Cid, Block> memories,
-      Set<Cid> forgottenLater) {
+      Set<Cid> forgottenLater, boolean isVoid) {
     String ns = entry.ns();
     long position = s.nextPosition++;
     s.entries.put(cid, position);
@@ -374,26 +767,40 @@ final class LogWriter implements Staging.Committed {
     heads.add(cid);
     s.heads.put(ns, heads);
     s.clocks.put(ns, Math.max(s.clock(ns), entry.clock()));
+    if (!entry.op().touchesMemories()) {
+      return;
+    }
     List<Cid> refs = entry.refs();
     for (int i = 0; i < refs.size(); i++) {
       Cid ref = refs.get(i);
       byte[] stateKey = LogKeys.nsKey(ns, ref);
       byte[] state = s.state(stateKey);
+      boolean voided = state != null && state[0] == LogKeys.VOIDED;
       if (entry.op() == Op.ADD) {
         Block block = memories.get(ref);
-        // Already live, or forgotten (forget wins), or forgotten later in this batch: nothing to add.
-        if (state == null && block != null) {
+        if (isVoid) {
+          if (state == null && block != null) {
+            s.blocks.put(ref, block.data());
+            s.states.put(new Staging.Key(stateKey), LogKeys.voidedState());
+          }
+        } else if ((state == null && block != null) || voided) {
+          // New, or stored by void entries only (its block is here): this add makes it live.
           byte[] listing = LogKeys.listing(position, i);
-          s.blocks.put(ref, block.data());
+          if (block != null && state == null) {
+            s.blocks.put(ref, block.data());
+          }
           s.listings.put(new Staging.Key(LogKeys.nsKey(ns, listing)), ref.toBytes());
           s.states.put(new Staging.Key(stateKey), LogKeys.addedState(listing));
         } else if (state == null && !forgottenLater.contains(ref)) {
+          // Already live, or forgotten (forget wins), or forgotten later in this batch: nothing to add.
           s.states.put(new Staging.Key(stateKey), LogKeys.forgottenState());
         }
       } else {
         if (state != null && state[0] == LogKeys.ADDED) {
           byte[] listing = Arrays.copyOfRange(state, 1, state.length);
           s.listings.put(new Staging.Key(LogKeys.nsKey(ns, listing)), null);
+        }
+        if (state != null && (state[0] == LogKeys.ADDED || voided)) {
           // Forget removes the memory's text from this node; the signed entry stays as a tombstone.
           s.blocks.put(ref, null);
         }
@@ -448,6 +855,13 @@ final class LogWriter implements Staging.Committed {
       for (Map.Entry<Staging.Key, byte[]> e : root.states.entrySet()) {
         batch.put(storage.handle(Family.STATES), e.getKey().bytes(), e.getValue());
       }
+      for (Map.Entry<Staging.Key, byte[]> e : root.acl.entrySet()) {
+        if (e.getValue() == null) {
+          batch.delete(storage.handle(Family.ACL), e.getKey().bytes());
+        } else {
+          batch.put(storage.handle(Family.ACL), e.getKey().bytes(), e.getValue());
+        }
+      }
       for (Map.Entry<Staging.Key, byte[]> e : root.listings.entrySet()) {
         if (e.getValue() == null) {
           batch.delete(storage.handle(Family.MEMORIES), e.getKey().bytes());
@@ -467,6 +881,26 @@ final class LogWriter implements Staging.Committed {
       throw new IOException("staging the log batch failed: " + e.getMessage(), e);
     }
     return externalDeletes;
+  }
+
+  @Override
+  public AclGraph graph(String ns) {
+    // The writer's own publication (after its commit) replaces whatever a concurrent load put here.
+    return committedGraphs.computeIfAbsent(ns, this::loadGraph);
+  }
+
+  @Override
+  public byte[] aclRecord(byte[] key) {
+    try {
+      return storage.get(Family.ACL, key);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /** The namespace's access control as committed; any thread. */
+  dev.mnemo.store.acl.NamespaceAcl acl(String ns) {
+    return graph(ns).acl();
   }
 
   @Override
@@ -494,6 +928,7 @@ final class LogWriter implements Staging.Committed {
     return switch (request) {
       case Add add -> add.memories().size();
       case Forget forget -> forget.refs().size();
+      case Control control -> 1;
       case Apply apply -> apply.entries().size();
     };
   }
@@ -502,6 +937,7 @@ final class LogWriter implements Staging.Committed {
     return switch (request) {
       case Add add -> add.ns();
       case Forget forget -> forget.ns();
+      case Control control -> control.ns();
       case Apply apply -> "";
     };
   }
@@ -510,7 +946,23 @@ final class LogWriter implements Staging.Committed {
     return switch (request) {
       case Add add -> add.done();
       case Forget forget -> forget.done();
+      case Control control -> control.done();
       case Apply apply -> apply.done();
     };
+  }
+
+  private static Author author(Request request) {
+    return switch (request) {
+      case Add add -> add.author();
+      case Forget forget -> forget.author();
+      case Control control -> control.author();
+      case Apply apply -> null;
+    };
+  }
+
+  /** Whether two writes may share one entry: the same author, signing key and proof. */
+  private static boolean sameAuthor(Author a, Author b) {
+    return a != null && b != null && a.did().equals(b.did()) && a.signer().did().equals(b.signer().did())
+        && Arrays.equals(a.proof(), b.proof());
   }
 }

@@ -7,7 +7,11 @@ import dev.mnemo.store.block.CorruptBlockException;
 import dev.mnemo.store.cid.Cid;
 import dev.mnemo.store.cid.Multicodec;
 import dev.mnemo.store.codec.DagCbor;
+import dev.mnemo.store.acl.Ability;
+import dev.mnemo.store.acl.NamespaceAcl;
 import dev.mnemo.store.identity.AgentKey;
+import dev.mnemo.store.identity.Author;
+import dev.mnemo.store.identity.DidKey;
 import dev.mnemo.store.log.LogWriter.VerifiedEntry;
 import dev.mnemo.store.model.LogEntry;
 import dev.mnemo.store.model.Memory;
@@ -55,6 +59,7 @@ public final class NamespaceLog implements AutoCloseable {
   private final BlockStore blocks;
   private final LogWriter writer;
   private final MemoryCache memoryCache;
+  private final Author node;
 
   public NamespaceLog(RocksStorage storage, BlockStore blocks, AgentKey signer) {
     this(storage, blocks, signer, DEFAULT_MEMORY_CACHE_BYTES);
@@ -65,8 +70,18 @@ public final class NamespaceLog implements AutoCloseable {
     this.storage = storage;
     this.blocks = blocks;
     this.memoryCache = new MemoryCache(memoryCacheBytes);
+    this.node = Author.of(signer);
     boolean blocksInEngine = blocks instanceof RocksBlockStore r && r.isBackedBy(storage);
-    this.writer = new LogWriter(storage, blocks, blocksInEngine, signer, this);
+    try {
+      this.writer = new LogWriter(storage, blocks, blocksInEngine, this);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /** The node itself as an author: what the writes that name no author are by. */
+  public Author nodeAuthor() {
+    return node;
   }
 
   public BlockStore blocks() {
@@ -75,12 +90,26 @@ public final class NamespaceLog implements AutoCloseable {
 
   // ---- writes ----
 
-  /** Remembers memories (a batch is all-or-nothing) and returns once they are durable. */
+  /** Remembers memories as the node itself; see {@link #append(Author, String, List)}. */
   public Appended append(String ns, List<Memory> memories) throws IOException {
-    return await(appendAsync(ns, memories));
+    return append(node, ns, memories);
   }
 
   public CompletableFuture<Appended> appendAsync(String ns, List<Memory> memories) {
+    return appendAsync(node, ns, memories);
+  }
+
+  /**
+   * Remembers memories by {@code author} (a batch is all-or-nothing) and returns once they are
+   * durable. The first write to a namespace with no entries creates it, owned by the author;
+   * otherwise the author needs {@code remember} ({@link dev.mnemo.store.acl.UnauthorizedException}
+   * if not, and nothing is written).
+   */
+  public Appended append(Author author, String ns, List<Memory> memories) throws IOException {
+    return await(appendAsync(author, ns, memories));
+  }
+
+  public CompletableFuture<Appended> appendAsync(Author author, String ns, List<Memory> memories) {
     Namespace.requireValid(ns);
     if (memories.isEmpty() || memories.size() > LogEntry.MAX_REFS) {
       throw new IllegalArgumentException("a batch holds 1-" + LogEntry.MAX_REFS + " memories");
@@ -94,25 +123,110 @@ public final class NamespaceLog implements AutoCloseable {
       encoded.add(Block.dagCbor(memory.encode()));
     }
     CompletableFuture<Appended> done = new CompletableFuture<>();
-    return writer.submit(new LogWriter.Add(ns, List.copyOf(encoded), done), done);
+    return writer.submit(new LogWriter.Add(ns, author, List.copyOf(encoded), done), done);
   }
 
-  /** Forgets live memories of a namespace; throws {@link MemoryNotFoundException} for any that is not. */
+  /** Forgets memories as the node itself; see {@link #forget(Author, String, List)}. */
   public Appended forget(String ns, List<Cid> memories) throws IOException, MemoryNotFoundException {
+    return forget(node, ns, memories);
+  }
+
+  public CompletableFuture<Appended> forgetAsync(String ns, List<Cid> memories) {
+    return forgetAsync(node, ns, memories);
+  }
+
+  /**
+   * Forgets live memories of a namespace by {@code author}, who needs {@code forget}; throws
+   * {@link MemoryNotFoundException} for any memory that is not live.
+   */
+  public Appended forget(Author author, String ns, List<Cid> memories) throws IOException, MemoryNotFoundException {
     try {
-      return await(forgetAsync(ns, memories));
+      return await(forgetAsync(author, ns, memories));
     } catch (WrappedNotFound e) {
       throw e.notFound;
     }
   }
 
-  public CompletableFuture<Appended> forgetAsync(String ns, List<Cid> memories) {
+  public CompletableFuture<Appended> forgetAsync(Author author, String ns, List<Cid> memories) {
     Namespace.requireValid(ns);
     if (memories.isEmpty() || memories.size() > LogEntry.MAX_REFS || new HashSet<>(memories).size() != memories.size()) {
       throw new IllegalArgumentException("a forget names 1-" + LogEntry.MAX_REFS + " distinct memories");
     }
     CompletableFuture<Appended> done = new CompletableFuture<>();
-    return writer.submit(new LogWriter.Forget(ns, List.copyOf(memories), done), done);
+    return writer.submit(new LogWriter.Forget(ns, author, List.copyOf(memories), done), done);
+  }
+
+  /**
+   * Creates a namespace owned by {@code author}: its root entry. Throws
+   * {@link dev.mnemo.store.acl.NamespaceExistsException} if it has a root here already.
+   */
+  public Appended create(Author author, String ns) throws IOException {
+    return control(author, ns, Op.CREATE, null, null);
+  }
+
+  /**
+   * Grants {@code to} the abilities {@code can} in the namespace; the author needs {@code admin}
+   * (owners hold it). A namespace with no entries is created first, owned by the author.
+   */
+  public Appended grant(Author author, String ns, DidKey to, Set<Ability> can) throws IOException {
+    return control(author, ns, Op.GRANT, requireDid(to), requireAbilities(can));
+  }
+
+  /**
+   * Revokes abilities of {@code to} in the namespace; the author needs {@code admin}. Revoking an
+   * owner changes nothing (owners hold every ability for good), but is still written.
+   */
+  public Appended revoke(Author author, String ns, DidKey to, Set<Ability> can) throws IOException {
+    return control(author, ns, Op.REVOKE, requireDid(to), requireAbilities(can));
+  }
+
+  private Appended control(Author author, String ns, Op op, DidKey to, Set<Ability> can) throws IOException {
+    Namespace.requireValid(ns);
+    if (author == null) {
+      throw new IllegalArgumentException("an author is required");
+    }
+    CompletableFuture<Appended> done = new CompletableFuture<>();
+    return await(writer.submit(new LogWriter.Control(ns, author, op, to, can == null ? null : Set.copyOf(can), done), done));
+  }
+
+  private static DidKey requireDid(DidKey to) {
+    if (to == null) {
+      throw new IllegalArgumentException("a grant or revoke names who it is to");
+    }
+    return to;
+  }
+
+  private static Set<Ability> requireAbilities(Set<Ability> can) {
+    if (can == null || can.isEmpty()) {
+      throw new IllegalArgumentException("a grant or revoke names at least one ability");
+    }
+    return can;
+  }
+
+  /**
+   * Who may do what in the namespace, as of the entries this node holds (its heads' past, revoke
+   * wins applied). An in-memory read, cheap enough for every request.
+   */
+  public NamespaceAcl acl(String ns) {
+    return writer.acl(ns);
+  }
+
+  /**
+   * The memories that the entry applied at {@code position} made void (a revoke that won over the
+   * adds that made them live): the index drops them when it reaches that position. Empty for
+   * every other entry.
+   */
+  public List<Cid> voidedBy(long position) throws IOException {
+    byte[] value = storage.get(Family.ACL, LogKeys.voidedKey(position));
+    if (value == null) {
+      return List.of();
+    }
+    java.nio.ByteBuffer buf = LogKeys.versioned(value, "voided memories");
+    List<Cid> cids = new ArrayList<>();
+    for (int n = buf.getInt(); n > 0; n--) {
+      cids.add(LogKeys.getCid(buf));
+    }
+    return cids;
   }
 
   /**
@@ -163,8 +277,9 @@ public final class NamespaceLog implements AutoCloseable {
       if (expectedNs != null && !entry.ns().equals(expectedNs)) {
         throw new RejectedEntryException(e.getKey(), "entry of namespace " + entry.ns() + " where " + expectedNs + " was expected");
       }
-      if (!entry.hasValidSignature()) {
-        throw new RejectedEntryException(e.getKey(), "bad signature by " + entry.author());
+      String badSignature = entry.signatureProblem();
+      if (badSignature != null) {
+        throw new RejectedEntryException(e.getKey(), badSignature);
       }
       for (Cid ref : entry.refs()) {
         Memory memory = memories.get(ref);
@@ -405,7 +520,11 @@ public final class NamespaceLog implements AutoCloseable {
     if (state == null) {
       return MemoryState.UNKNOWN;
     }
-    return state[0] == LogKeys.ADDED ? MemoryState.LIVE : MemoryState.FORGOTTEN;
+    return switch (state[0]) {
+      case LogKeys.ADDED -> MemoryState.LIVE;
+      case LogKeys.VOIDED -> MemoryState.VOID;
+      default -> MemoryState.FORGOTTEN;
+    };
   }
 
   /**

@@ -1,8 +1,10 @@
 package dev.mnemo.store.log;
 
 import dev.mnemo.store.cid.Cid;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -35,6 +37,11 @@ final class Staging {
     Long entryPosition(Cid entry);
 
     byte[] state(byte[] nsCidKey);
+
+    AclGraph graph(String ns);
+
+    /** A committed record of the {@code acl} family, or null. */
+    byte[] aclRecord(byte[] key);
   }
 
   private final Staging parent;
@@ -48,6 +55,12 @@ final class Staging {
   final Map<Key, byte[]> listings = new LinkedHashMap<>();
   /** Block CID → bytes, or null to delete. */
   final Map<Cid, byte[]> blocks = new LinkedHashMap<>();
+  /** Namespaces whose access-control entries changed: their new graphs. */
+  final Map<String, AclGraph> graphs = new HashMap<>();
+  /** Records of the {@code acl} family (see LogKeys), or null to delete. */
+  final Map<Key, byte[]> acl = new LinkedHashMap<>();
+  /** Memories that became void: cached copies must go once the batch commits. */
+  final List<Cid> voided = new ArrayList<>();
 
   private Staging(Staging parent, Committed committed, long nextPosition) {
     this.parent = parent;
@@ -104,6 +117,38 @@ final class Staging {
     return parent != null ? parent.state(nsCidKey) : committed.state(nsCidKey);
   }
 
+  AclGraph graph(String ns) {
+    AclGraph graph = graphs.get(ns);
+    if (graph != null) {
+      return graph;
+    }
+    return parent != null ? parent.graph(ns) : committed.graph(ns);
+  }
+
+  byte[] aclRecord(byte[] key) {
+    Key k = new Key(key);
+    if (acl.containsKey(k)) {
+      return acl.get(k);
+    }
+    return parent != null ? parent.aclRecord(key) : committed.aclRecord(key);
+  }
+
+  /** Applies the staged {@code acl} records under {@code prefix}, outermost layer first, onto committed ones. */
+  void overlayAcl(byte[] prefix, Map<Key, byte[]> into) {
+    if (parent != null) {
+      parent.overlayAcl(prefix, into);
+    }
+    for (Map.Entry<Key, byte[]> e : acl.entrySet()) {
+      if (LogKeys.hasPrefix(e.getKey().bytes(), prefix)) {
+        if (e.getValue() == null) {
+          into.remove(e.getKey());
+        } else {
+          into.put(e.getKey(), e.getValue());
+        }
+      }
+    }
+  }
+
   /** Folds this child's writes into its parent. */
   void mergeIntoParent() {
     parent.nextPosition = nextPosition;
@@ -113,6 +158,9 @@ final class Staging {
     parent.states.putAll(states);
     parent.listings.putAll(listings);
     parent.blocks.putAll(blocks);
+    parent.graphs.putAll(graphs);
+    parent.acl.putAll(acl);
+    parent.voided.addAll(voided);
   }
 
   boolean isEmpty() {

@@ -1,72 +1,138 @@
 package dev.mnemo.store.model;
 
 import dev.mnemo.store.InvalidFormatException;
+import dev.mnemo.store.acl.Ability;
+import dev.mnemo.store.acl.Delegation;
 import dev.mnemo.store.cid.Cid;
 import dev.mnemo.store.codec.DagCbor;
 import dev.mnemo.store.identity.AgentKey;
+import dev.mnemo.store.identity.Author;
 import dev.mnemo.store.identity.DidKey;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * One signed entry of a namespace's Merkle-DAG log:
- * {@code {v, ns, op, refs, parents, clock, author, sig}}.
+ * One signed entry of a namespace's Merkle-DAG log. Version 2, written by this build:
+ * {@code {v: 2, ns, op, refs, parents, clock, author, sig}}, plus {@code to} and {@code can} for
+ * {@code grant} and {@code revoke}, plus an optional {@code proof}. Version 1 (no access-control
+ * ops, no {@code to}, {@code can} or {@code proof}) is still read, and verified over its own bytes.
  *
- * <p>{@code refs} links the memories the entry adds or forgets, in the order they were written.
- * DESIGN.md names a single {@code ref}; Mnemo writes a batch as one entry instead, because the
- * JDK's Ed25519 costs about 0.6 ms a signature and as much a verification on the target machine:
- * an entry a memory would cap durable ingest near 1,600 memories/s a core and make every replica
+ * <p>{@code refs} links the memories an {@code add} or {@code forget} entry names, in the order
+ * they were written; it is empty for {@code create}, {@code grant} and {@code revoke}. DESIGN.md
+ * names a single {@code ref}; Mnemo writes a batch as one entry instead, because the JDK's
+ * Ed25519 costs about 0.6 ms a signature and as much a verification on the target machine: an
+ * entry a memory would cap durable ingest near 1,600 memories/s a core and make every replica
  * spend as long verifying. A single remember is an entry with one ref.
  *
- * <p>{@code parents} are the namespace heads when the entry was written, sorted by binary CID;
- * {@code clock} is a Lamport counter one past the highest parent; {@code author} is the signer's
- * {@code did:key}; {@code sig} is its Ed25519 signature over the DAG-CBOR bytes of the entry
- * without {@code sig}.
+ * <p>{@code parents} are the namespace heads when the entry was written, sorted by binary CID
+ * (none for a root entry: a {@code create}, or the first write's {@code add}); {@code clock} is a
+ * Lamport counter one past the highest parent; {@code author} is the {@code did:key} whose
+ * abilities the entry uses. Without {@code proof}, {@code sig} is the author's Ed25519 signature
+ * over the DAG-CBOR bytes of the entry without {@code sig}. With it, {@code proof} is the author's
+ * {@link Delegation} to a node, and {@code sig} is that node's (the delegation's audience).
+ *
+ * <p>{@code to} is the {@code did:key} a grant or revoke is about; {@code can} its abilities, as
+ * sorted unique wire names.
  */
-public record LogEntry(String ns, Op op, List<Cid> refs, List<Cid> parents, long clock, DidKey author, byte[] sig) {
-  public static final long VERSION = 1;
+public record LogEntry(long version, String ns, Op op, List<Cid> refs, List<Cid> parents, long clock, DidKey author,
+    DidKey to, Set<Ability> can, byte[] proof, byte[] sig) {
+  /** The version this build writes. */
+  public static final long VERSION = 2;
+  /** The oldest version this build reads. */
+  public static final long VERSION_START = 1;
   /** The most memories one entry may reference (a batch is at most this large). */
   public static final int MAX_REFS = 10_000;
   /** More heads than this at once would mean a misbehaving writer, not concurrency. */
   public static final int MAX_PARENTS = 1_024;
   static final String FORMAT = "log entry";
-  private static final Set<String> FIELDS = Set.of("v", "ns", "op", "refs", "parents", "clock", "author", "sig");
+  private static final Set<String> FIELDS = Set.of("v", "ns", "op", "refs", "parents", "clock", "author", "sig",
+      "to", "can", "proof");
 
   public LogEntry {
+    if (version < VERSION_START || version > VERSION) {
+      throw new IllegalArgumentException("unsupported version " + version);
+    }
     Namespace.requireValid(ns);
     if (op == null || author == null) {
       throw new IllegalArgumentException("op and author are required");
     }
-    if (refs == null || refs.isEmpty() || refs.size() > MAX_REFS) {
-      throw new IllegalArgumentException("an entry references 1-" + MAX_REFS + " memories");
+    if (version == 1 && (!op.touchesMemories() || to != null || can != null || proof != null)) {
+      throw new IllegalArgumentException("a version 1 entry adds or forgets, and has no to, can or proof");
     }
-    if (new LinkedHashSet<>(refs).size() != refs.size()) {
-      throw new IllegalArgumentException("an entry references each memory once");
+    refs = refs == null ? List.of() : refs;
+    if (op.touchesMemories()) {
+      if (refs.isEmpty() || refs.size() > MAX_REFS) {
+        throw new IllegalArgumentException("an entry references 1-" + MAX_REFS + " memories");
+      }
+      if (new LinkedHashSet<>(refs).size() != refs.size()) {
+        throw new IllegalArgumentException("an entry references each memory once");
+      }
+    } else if (!refs.isEmpty()) {
+      throw new IllegalArgumentException("a " + op.wire() + " entry references no memories");
+    }
+    if ((op == Op.GRANT || op == Op.REVOKE) != (to != null)) {
+      throw new IllegalArgumentException("grant and revoke entries, and only they, name who they are 'to'");
+    }
+    if ((to != null) != (can != null)) {
+      throw new IllegalArgumentException("'to' and 'can' go together");
+    }
+    if (can != null) {
+      if (can.isEmpty()) {
+        throw new IllegalArgumentException("a " + op.wire() + " names at least one ability");
+      }
+      can = Set.copyOf(can);
+    }
+    if (proof != null && (proof.length == 0 || proof.length > Delegation.MAX_BYTES)) {
+      throw new IllegalArgumentException("a proof is 1-" + Delegation.MAX_BYTES + " bytes");
     }
     refs = List.copyOf(refs);
     parents = List.copyOf(new TreeSet<>(parents == null ? List.of() : parents));
     if (parents.size() > MAX_PARENTS) {
       throw new IllegalArgumentException("an entry has at most " + MAX_PARENTS + " parents");
     }
+    if (op == Op.CREATE && !parents.isEmpty()) {
+      throw new IllegalArgumentException("a create entry is a root: it has no parents");
+    }
     if (clock < 1) {
       throw new IllegalArgumentException("clock starts at 1");
     }
+    proof = proof == null ? null : proof.clone();
     sig = sig == null ? null : sig.clone();
   }
 
-  /** Builds and signs an entry. */
+  /** A version 2 add or forget entry without proof (how entries were built before access control). */
+  public LogEntry(String ns, Op op, List<Cid> refs, List<Cid> parents, long clock, DidKey author, byte[] sig) {
+    this(VERSION, ns, op, refs, parents, clock, author, null, null, null, sig);
+  }
+
+  /** Builds and signs an add or forget entry by {@code key} itself. */
   public static LogEntry signed(AgentKey key, String ns, Op op, List<Cid> refs, List<Cid> parents, long clock) {
-    LogEntry unsigned = new LogEntry(ns, op, refs, parents, clock, key.did(), null);
-    return unsigned.withSig(key.sign(unsigned.signingBytes()));
+    return signed(Author.of(key), ns, op, refs, parents, clock, null, null);
+  }
+
+  /**
+   * Builds and signs a version 2 entry by {@code author}: with the author's own key, or with its
+   * delegate's key and the author's delegation as {@code proof}.
+   */
+  public static LogEntry signed(Author author, String ns, Op op, List<Cid> refs, List<Cid> parents, long clock,
+      DidKey to, Set<Ability> can) {
+    LogEntry unsigned = new LogEntry(VERSION, ns, op, refs, parents, clock, author.did(), to, can, author.proof(), null);
+    return unsigned.withSig(author.signer().sign(unsigned.signingBytes()));
   }
 
   private LogEntry withSig(byte[] signature) {
-    return new LogEntry(ns, op, refs, parents, clock, author, signature);
+    return new LogEntry(version, ns, op, refs, parents, clock, author, to, can, proof, signature);
+  }
+
+  /** Whether the entry is a root (it has no parents): a create, or a namespace's first write. */
+  public boolean isRoot() {
+    return parents.isEmpty();
   }
 
   /** The bytes the signature covers: the entry's DAG-CBOR without {@code sig}. */
@@ -77,7 +143,57 @@ public record LogEntry(String ns, Op op, List<Cid> refs, List<Cid> parents, long
   }
 
   public boolean hasValidSignature() {
-    return sig != null && author.verify(signingBytes(), sig);
+    return signatureProblem() == null;
+  }
+
+  /**
+   * Why the entry's signature does not stand, or null when it does: without proof, {@code sig}
+   * must be the author's; with one, the proof must be a delegation the author signed, to the key
+   * that signed {@code sig}, covering this namespace and the ability this op needs.
+   */
+  public String signatureProblem() {
+    if (sig == null) {
+      return "unsigned";
+    }
+    if (proof == null) {
+      return author.verify(signingBytes(), sig) ? null : "bad signature by " + author;
+    }
+    String problem = proofProblem(author, ns, op, proof);
+    if (problem != null) {
+      return problem;
+    }
+    Delegation delegation;
+    try {
+      delegation = Delegation.decodeVerified(proof);
+    } catch (InvalidFormatException e) {
+      throw new IllegalStateException("a delegation that verified stopped decoding", e);
+    }
+    return delegation.aud().verify(signingBytes(), sig) ? null : "bad signature by the delegate " + delegation.aud();
+  }
+
+  /**
+   * Why {@code proof} does not let its audience write an entry of {@code op} in {@code ns} for
+   * {@code author}, or null when it does: it must decode, carry its issuer's signature, be issued
+   * by the author, and cover the namespace and the ability the op needs. Says nothing of who signs.
+   */
+  public static String proofProblem(DidKey author, String ns, Op op, byte[] proof) {
+    Delegation delegation;
+    try {
+      delegation = Delegation.decodeVerified(proof);
+    } catch (InvalidFormatException e) {
+      return "bad proof: " + e.getMessage();
+    }
+    if (!delegation.iss().equals(author)) {
+      return "its proof is a delegation by " + delegation.iss() + ", not by its author " + author;
+    }
+    Ability needs = op.needs();
+    boolean covered = needs == null
+        ? delegation.sub().equals(Delegation.ANY_NAMESPACE) || delegation.sub().equals(ns)
+        : delegation.covers(ns, needs);
+    if (!covered) {
+      return "its proof does not delegate " + (needs == null ? "namespace " + ns : "'" + needs.wire() + "' in namespace " + ns);
+    }
+    return null;
   }
 
   @Override
@@ -85,15 +201,27 @@ public record LogEntry(String ns, Op op, List<Cid> refs, List<Cid> parents, long
     return sig == null ? null : sig.clone();
   }
 
+  @Override
+  public byte[] proof() {
+    return proof == null ? null : proof.clone();
+  }
+
   public Map<String, Object> toIpld() {
     Map<String, Object> map = new LinkedHashMap<>();
-    map.put("v", VERSION);
+    map.put("v", version);
     map.put("ns", ns);
     map.put("op", op.wire());
     map.put("refs", refs);
     map.put("parents", parents);
     map.put("clock", clock);
     map.put("author", author.toString());
+    if (to != null) {
+      map.put("to", to.toString());
+      map.put("can", Ability.wireList(can));
+    }
+    if (proof != null) {
+      map.put("proof", proof);
+    }
     if (sig != null) {
       map.put("sig", sig);
     }
@@ -109,8 +237,8 @@ public record LogEntry(String ns, Op op, List<Cid> refs, List<Cid> parents, long
   }
 
   /**
-   * Decodes an entry block. Checks its structure, not its signature: callers that accept blocks
-   * from outside call {@link #hasValidSignature()}.
+   * Decodes an entry block (version 1 or 2). Checks its structure, not its signature: callers that
+   * accept blocks from outside call {@link #signatureProblem()}.
    */
   public static LogEntry decode(byte[] block) throws InvalidFormatException {
     Map<String, Object> map;
@@ -120,21 +248,22 @@ public record LogEntry(String ns, Op op, List<Cid> refs, List<Cid> parents, long
       throw new InvalidFormatException(FORMAT, e.getMessage(), e);
     }
     IpldFields fields = new IpldFields(FORMAT, map, FIELDS);
-    fields.requireVersion(VERSION);
+    long version = fields.integer("v");
+    if (version < VERSION_START || version > VERSION) {
+      throw fields.invalid("unsupported version " + version + " (this node reads " + VERSION_START + "-" + VERSION + ")");
+    }
     List<Cid> parents = fields.listOf("parents", Cid.class, "link");
     byte[] sig = fields.bytes("sig");
     if (sig.length != 64) {
       throw fields.invalid("an Ed25519 signature is 64 bytes, found " + sig.length);
     }
-    DidKey author;
+    DidKey author = did(fields, "author");
+    DidKey to = fields.has("to") ? did(fields, "to") : null;
     try {
-      author = DidKey.parse(fields.string("author"));
-    } catch (InvalidFormatException e) {
-      throw fields.invalid("bad author: " + e.getMessage());
-    }
-    try {
-      LogEntry entry = new LogEntry(fields.string("ns"), Op.fromWire(fields.string("op")),
-          fields.listOf("refs", Cid.class, "link"), parents, fields.integer("clock"), author, sig);
+      Set<Ability> can = fields.has("can") ? Ability.fromWireList(fields.list("can")) : null;
+      byte[] proof = fields.has("proof") ? fields.bytes("proof") : null;
+      LogEntry entry = new LogEntry(version, fields.string("ns"), Op.fromWire(fields.string("op")),
+          fields.listOf("refs", Cid.class, "link"), parents, fields.integer("clock"), author, to, can, proof, sig);
       if (!entry.parents.equals(parents)) {
         throw fields.invalid("parents must be sorted and unique");
       }
@@ -144,10 +273,19 @@ public record LogEntry(String ns, Op op, List<Cid> refs, List<Cid> parents, long
     }
   }
 
+  private static DidKey did(IpldFields fields, String key) throws InvalidFormatException {
+    try {
+      return DidKey.parse(fields.string(key));
+    } catch (InvalidFormatException e) {
+      throw fields.invalid("bad " + key + ": " + e.getMessage());
+    }
+  }
+
   @Override
   public boolean equals(Object o) {
-    return o instanceof LogEntry e && e.ns.equals(ns) && e.op == op && e.refs.equals(refs)
-        && e.parents.equals(parents) && e.clock == clock && e.author.equals(author) && Arrays.equals(e.sig, sig);
+    return o instanceof LogEntry e && e.version == version && e.ns.equals(ns) && e.op == op && e.refs.equals(refs)
+        && e.parents.equals(parents) && e.clock == clock && e.author.equals(author) && Objects.equals(e.to, to)
+        && Objects.equals(e.can, can) && Arrays.equals(e.proof, proof) && Arrays.equals(e.sig, sig);
   }
 
   @Override
@@ -157,6 +295,7 @@ public record LogEntry(String ns, Op op, List<Cid> refs, List<Cid> parents, long
 
   @Override
   public String toString() {
-    return "LogEntry[" + ns + " " + op.wire() + " " + refs.size() + " refs, clock " + clock + ", " + parents.size() + " parents]";
+    String what = op.touchesMemories() ? refs.size() + " refs" : to != null ? to + " " + Ability.wireList(can) : "root";
+    return "LogEntry[" + ns + " " + op.wire() + " " + what + ", clock " + clock + ", " + parents.size() + " parents]";
   }
 }

@@ -34,8 +34,14 @@ import org.rocksdb.WriteOptions;
  * by RocksDB's write thread (one leader writes and syncs the batches of all waiting writers).
  */
 public final class RocksStorage implements AutoCloseable {
-  /** The on-disk layout version, kept in {@link Family#META} under {@code format}. */
-  public static final int FORMAT_VERSION = 1;
+  /**
+   * The on-disk layout version, kept in {@link Family#META} under {@code format}. 2 added the
+   * {@code acl} family; a version 1 store opens, and the namespace log migrates it (see
+   * {@link #openedFormat()} and {@link #markFormat}).
+   */
+  public static final int FORMAT_VERSION = 2;
+  /** The oldest layout this build opens (and migrates). */
+  public static final int FORMAT_VERSION_START = 1;
   private static final byte[] FORMAT_KEY = "format".getBytes(StandardCharsets.UTF_8);
 
   /** Column families. Names are part of the on-disk format. */
@@ -53,7 +59,9 @@ public final class RocksStorage implements AutoCloseable {
     /** ns 0x00 memory-CID → state: added (with its listing key) or forgotten. */
     STATES("states"),
     /** small named values: format version, per-namespace clocks. */
-    META("meta");
+    META("meta"),
+    /** access control: each namespace's ACL entries, entries' ACL frontiers, non-owners' adds, voided memories (see LogKeys). */
+    ACL("acl");
 
     final String cfName;
 
@@ -76,6 +84,7 @@ public final class RocksStorage implements AutoCloseable {
   private final WriteOptions durable;
   private final ReadOptions verifying;
   private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+  private int openedFormat = FORMAT_VERSION;
 
   private RocksStorage(Path dir, long cacheBytes) throws IOException {
     this.dir = dir;
@@ -151,10 +160,33 @@ public final class RocksStorage implements AutoCloseable {
       return;
     }
     String version = new String(stored, StandardCharsets.UTF_8);
-    if (!version.equals(Integer.toString(FORMAT_VERSION))) {
-      throw new InvalidFormatException("store", dir + " has format version " + version
-          + "; this build reads version " + FORMAT_VERSION);
+    int parsed;
+    try {
+      parsed = Integer.parseInt(version);
+    } catch (NumberFormatException e) {
+      throw new InvalidFormatException("store", dir + " has format version '" + version + "'");
     }
+    if (parsed < FORMAT_VERSION_START || parsed > FORMAT_VERSION) {
+      throw new InvalidFormatException("store", dir + " has format version " + version
+          + "; this build reads versions " + FORMAT_VERSION_START + "-" + FORMAT_VERSION);
+    }
+    openedFormat = parsed;
+  }
+
+  /** The layout version the store had when opened: below {@link #FORMAT_VERSION} until migrated. */
+  public int openedFormat() {
+    return openedFormat;
+  }
+
+  /** Records that the store now has the current layout, once its migration is durable. */
+  public void markFormat() throws IOException {
+    try (WriteBatch batch = new WriteBatch()) {
+      batch.put(handle(Family.META), FORMAT_KEY, Integer.toString(FORMAT_VERSION).getBytes(StandardCharsets.UTF_8));
+      writeDurably(batch);
+    } catch (RocksDBException e) {
+      throw asIOException("cannot record the store's format in " + dir, e);
+    }
+    openedFormat = FORMAT_VERSION;
   }
 
   public Path dir() {

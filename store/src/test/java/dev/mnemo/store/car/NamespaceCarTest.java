@@ -409,11 +409,13 @@ class NamespaceCarTest {
     AgentKey key = AgentKey.generate();
     Block missing = memoryBlock(NS, "missing");
     Block add = Block.dagCbor(LogEntry.signed(key, NS, Op.ADD, List.of(missing.cid()), List.of(), 1).encode());
-    Block bobForget = Block.dagCbor(LogEntry.signed(key, "bob", Op.FORGET, List.of(missing.cid()), List.of(), 1)
+    Block bobRoot = Block.dagCbor(LogEntry.signed(dev.mnemo.store.identity.Author.of(key), "bob", Op.CREATE, List.of(),
+        List.of(), 1, null, null).encode());
+    Block bobForget = Block.dagCbor(LogEntry.signed(key, "bob", Op.FORGET, List.of(missing.cid()), List.of(bobRoot.cid()), 2)
         .encode());
 
     MnemoStore target = store("target");
-    assertThatThrownBy(() -> importCar(target.log(), car(List.of(add.cid()), List.of(add, bobForget))))
+    assertThatThrownBy(() -> importCar(target.log(), car(List.of(add.cid()), List.of(add, bobRoot, bobForget))))
         .isInstanceOf(RejectedEntryException.class)
         .hasMessageContaining(missing.cid().toString());
     assertNothingStored(target);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.mnemo.store.MnemoStore;
+import dev.mnemo.store.acl.Ability;
 import dev.mnemo.store.block.Block;
 import dev.mnemo.store.car.NamespaceCar;
 import dev.mnemo.store.cid.Cid;
@@ -83,6 +84,7 @@ class ConvergenceTest {
     MnemoStore b = node("b", random);
     MnemoStore c = node("c", random);
     MnemoStore d = node("d", random);
+    share(List.of(a, b, c, d));
     Memory same = memory("said twice");
     Cid m = Block.dagCbor(same.encode()).cid();
 
@@ -303,6 +305,7 @@ class ConvergenceTest {
       for (int i = 0; i < count; i++) {
         nodes.add(node("node-" + i, random));
       }
+      share(nodes);
     }
 
     void run(int steps) throws Exception {
@@ -488,6 +491,21 @@ class ConvergenceTest {
     opened.add(store);
     assertThat(store.nodeKey().did()).isEqualTo(key.did());
     return store;
+  }
+
+  /**
+   * The first node creates the namespace and lets the others remember and forget in it; each of
+   * them learns of that before it writes (a namespace has one owner, and writers need a grant).
+   */
+  static void share(List<MnemoStore> nodes) throws IOException {
+    NamespaceLog owner = nodes.get(0).log();
+    for (MnemoStore other : nodes.subList(1, nodes.size())) {
+      owner.grant(owner.nodeAuthor(), NS, other.nodeKey().did(), Set.of(Ability.REMEMBER, Ability.FORGET));
+    }
+    byte[] car = export(owner);
+    for (MnemoStore other : nodes.subList(1, nodes.size())) {
+      importCar(other.log(), car);
+    }
   }
 
   private static Memory memory(String text) {

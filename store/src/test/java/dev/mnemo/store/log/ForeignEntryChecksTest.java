@@ -9,6 +9,7 @@ import dev.mnemo.store.block.Block;
 import dev.mnemo.store.cid.Cid;
 import dev.mnemo.store.cid.Multicodec;
 import dev.mnemo.store.identity.AgentKey;
+import dev.mnemo.store.identity.Author;
 import dev.mnemo.store.model.LogEntry;
 import dev.mnemo.store.model.Op;
 import dev.mnemo.store.rocks.RocksStorage.Family;
@@ -34,7 +35,7 @@ class ForeignEntryChecksTest {
   @Test
   void theSameEntryUnderAnotherCodecOrCidVersionIsRejected() throws Exception {
     try (MnemoStore target = MnemoStore.open(dir)) {
-      Block entry = entry("alice", Op.FORGET, List.of(junk(1)), List.of(), 1);
+      Block entry = create(PEER, "alice");
       for (Cid alias : List.of(Cid.of(Multicodec.RAW, entry.data()), Cid.v1(Multicodec.DAG_PB, entry.cid().multihash()))) {
         assertThatThrownBy(() -> target.log().applyBlocks(List.of(new Block(alias, entry.data()))))
             .isInstanceOf(RejectedEntryException.class).hasMessageContaining("dag-cbor");
@@ -48,12 +49,12 @@ class ForeignEntryChecksTest {
   void anEntryWhoseParentBelongsToAnotherNamespaceIsRejected() throws Exception {
     try (MnemoStore store = MnemoStore.open(dir)) {
       Cid bobs = store.log().append("bob", List.of(memory("bob", "bob's"))).entry();
-      Block alices = entry("alice", Op.FORGET, List.of(junk(2)), List.of(bobs), 2);
+      Block alices = entry(store.nodeKey(), "alice", Op.FORGET, List.of(junk(2)), List.of(bobs), 2);
       assertThatThrownBy(() -> store.log().applyBlocks(List.of(alices)))
           .isInstanceOf(RejectedEntryException.class).hasMessageContaining("namespace bob");
       // In one batch with its parent, the same.
-      Block root = entry("carol", Op.FORGET, List.of(junk(3)), List.of(), 1);
-      Block child = entry("alice", Op.FORGET, List.of(junk(4)), List.of(root.cid()), 2);
+      Block root = create(PEER, "carol");
+      Block child = entry(PEER, "alice", Op.FORGET, List.of(junk(4)), List.of(root.cid()), 2);
       assertThatThrownBy(() -> store.log().applyBlocks(List.of(root, child)))
           .isInstanceOf(RejectedEntryException.class).hasMessageContaining("namespace carol");
       assertThat(store.log().heads("alice")).isEmpty();
@@ -67,13 +68,14 @@ class ForeignEntryChecksTest {
       Cid head = store.log().append("alice", List.of(memory("alice", "one"))).entry();
       long clock = store.log().clock("alice");
       for (long bad : List.of(Long.MAX_VALUE, clock + 2, clock)) {
-        Block entry = entry("alice", Op.FORGET, List.of(junk(5)), List.of(head), bad);
+        Block entry = entry(store.nodeKey(), "alice", Op.FORGET, List.of(junk(5)), List.of(head), bad);
         assertThatThrownBy(() -> store.log().applyBlocks(List.of(entry)))
             .isInstanceOf(RejectedEntryException.class).hasMessageContaining("clock " + bad);
       }
-      assertThatThrownBy(() -> store.log().applyBlocks(List.of(entry("alice", Op.FORGET, List.of(junk(6)), List.of(), 2))))
-          .as("a root entry's clock is 1").isInstanceOf(RejectedEntryException.class);
-      Block good = entry("alice", Op.FORGET, List.of(junk(5)), List.of(head), clock + 1);
+      Block badRoot = Block.dagCbor(LogEntry.signed(Author.of(PEER), "dave", Op.CREATE, List.of(), List.of(), 2, null, null).encode());
+      assertThatThrownBy(() -> store.log().applyBlocks(List.of(badRoot)))
+          .as("a root entry's clock is 1").isInstanceOf(RejectedEntryException.class).hasMessageContaining("clock 2");
+      Block good = entry(store.nodeKey(), "alice", Op.FORGET, List.of(junk(5)), List.of(head), clock + 1);
       assertThat(store.log().applyBlocks(List.of(good))).isEqualTo(1);
       assertThat(store.log().append("alice", List.of(memory("alice", "two"))).position()).isPositive();
       assertThat(store.log().clock("alice")).isEqualTo(clock + 2);
@@ -92,7 +94,7 @@ class ForeignEntryChecksTest {
       Cid root = log.append("alice", List.of(memory("alice", "root"))).entry();
       List<Block> siblings = new ArrayList<>();
       for (int i = 0; i < LogEntry.MAX_PARENTS + 1; i++) {
-        siblings.add(entry("alice", Op.FORGET, List.of(junk(100 + i)), List.of(root), 2));
+        siblings.add(entry(store.nodeKey(), "alice", Op.FORGET, List.of(junk(100 + i)), List.of(root), 2));
       }
       // One sibling gets a child, at clock 3, whose CID sorts after every other head: the one
       // head the next write leaves out, so that its clock must come from the heads it lists.
@@ -100,7 +102,7 @@ class ForeignEntryChecksTest {
       Block last = siblings.get(0);
       Block later = null;
       for (int i = 0; later == null; i++) {
-        Block candidate = entry("alice", Op.FORGET, List.of(junk(10_000 + i)), List.of(last.cid()), 3);
+        Block candidate = entry(store.nodeKey(), "alice", Op.FORGET, List.of(junk(10_000 + i)), List.of(last.cid()), 3);
         if (candidate.cid().compareTo(highestSibling) > 0) {
           later = candidate;
         }
@@ -160,8 +162,12 @@ class ForeignEntryChecksTest {
     }
   }
 
-  private static Block entry(String ns, Op op, List<Cid> refs, List<Cid> parents, long clock) {
-    return Block.dagCbor(LogEntry.signed(PEER, ns, op, refs, parents, clock).encode());
+  private static Block entry(AgentKey key, String ns, Op op, List<Cid> refs, List<Cid> parents, long clock) {
+    return Block.dagCbor(LogEntry.signed(key, ns, op, refs, parents, clock).encode());
+  }
+
+  private static Block create(AgentKey key, String ns) {
+    return Block.dagCbor(LogEntry.signed(Author.of(key), ns, Op.CREATE, List.of(), List.of(), 1, null, null).encode());
   }
 
   private static Cid junk(int i) {

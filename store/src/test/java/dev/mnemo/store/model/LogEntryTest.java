@@ -161,7 +161,7 @@ class LogEntryTest {
     assertThat(decoded.refs()).containsExactly(M1, M2);
     assertThat(DagCbor.decodeMap(block).keySet())
         .containsExactly("v", "ns", "op", "sig", "refs", "clock", "author", "parents");
-    assertThat(DagCbor.decodeMap(block)).containsEntry("op", "add").containsEntry("v", 1L)
+    assertThat(DagCbor.decodeMap(block)).containsEntry("op", "add").containsEntry("v", 2L)
         .containsEntry("clock", 7L).containsEntry("author", ALICE.did().toString());
   }
 
@@ -247,7 +247,7 @@ class LogEntryTest {
         bad("unknown op", b -> b.put("op", "delete"), "unknown op 'delete'"),
         bad("op in capitals", b -> b.put("op", "ADD"), "unknown op 'ADD'"),
         bad("op as int", b -> b.put("op", 1L), "field 'op' must be string"),
-        bad("version 2", b -> b.put("v", 2L), "unsupported version 2"),
+        bad("version 3", b -> b.put("v", 3L), "unsupported version 3"),
         bad("version missing", b -> b.remove("v"), "missing field 'v'"),
         bad("unknown field", b -> b.put("ref", M1), "unknown field 'ref'"),
         bad("invalid namespace", b -> b.put("ns", "../etc"), "invalid namespace name"),
