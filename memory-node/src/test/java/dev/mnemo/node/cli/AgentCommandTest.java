@@ -123,4 +123,36 @@ class AgentCommandTest {
     assertThat(imported.line("agent alice ")).endsWith(did);
     assertThat(AgentRegistry.open(data).agent("alice").map(HostedAgent::did).map(Object::toString)).contains(did);
   }
+
+  @Test
+  void delegateSignsADelegationFromAKeyFileToANode() throws Exception {
+    Path key = dir.resolve("self.key");
+    assertThat(mnemo("agent", "keygen", "--out", key.toString()).exit()).isZero();
+    dev.mnemo.store.identity.AgentKey agent = AgentKeyFile.read(key);
+    dev.mnemo.store.identity.DidKey node = dev.mnemo.store.identity.AgentKey.generate().did();
+    Path out = dir.resolve("d.cbor");
+    Run run = mnemo("delegate", "--key", key.toString(), "--to", node.toString(), "--ns", "diary", "--can", "remember,forget",
+        "--out", out.toString());
+    assertThat(run.exit()).as("%s", run).isZero();
+    byte[] printed = java.util.Base64.getUrlDecoder().decode(run.out().strip());
+    assertThat(java.nio.file.Files.readAllBytes(out)).isEqualTo(printed);
+    dev.mnemo.store.acl.Delegation d = dev.mnemo.store.acl.Delegation.decodeVerified(printed);
+    assertThat(d.iss()).isEqualTo(agent.did());
+    assertThat(d.aud()).isEqualTo(node);
+    assertThat(d.sub()).isEqualTo("diary");
+    assertThat(d.can()).containsExactlyInAnyOrder(dev.mnemo.store.acl.Ability.REMEMBER, dev.mnemo.store.acl.Ability.FORGET);
+    assertThat(d.covers("diary", dev.mnemo.store.acl.Ability.REMEMBER)).isTrue();
+    assertThat(d.covers("other", dev.mnemo.store.acl.Ability.REMEMBER)).isFalse();
+
+    Run everywhere = mnemo("delegate", "--key", key.toString(), "--to", node.toString(), "--ns", "*", "--can", "read");
+    assertThat(everywhere.exit()).isZero();
+    assertThat(dev.mnemo.store.acl.Delegation.decodeVerified(java.util.Base64.getUrlDecoder().decode(everywhere.out().strip())).sub())
+        .isEqualTo("*");
+
+    assertThat(mnemo("delegate", "--key", key.toString(), "--to", "did:key:nope", "--ns", "a", "--can", "read").exit()).isEqualTo(2);
+    assertThat(mnemo("delegate", "--key", key.toString(), "--to", node.toString(), "--ns", "-bad", "--can", "read").exit()).isEqualTo(2);
+    assertThat(mnemo("delegate", "--key", key.toString(), "--to", node.toString(), "--ns", "a", "--can", "fly").exit()).isEqualTo(2);
+    assertThat(mnemo("delegate", "--key", dir.resolve("missing.key").toString(), "--to", node.toString(), "--ns", "a",
+        "--can", "read").exit()).isEqualTo(1);
+  }
 }
