@@ -46,6 +46,19 @@ class RunningNodeCliTest {
     }
   }
 
+  /** Authentication off is for development only, and the node says so at every start. */
+  @Test
+  void aNodeWithoutAuthenticationWarnsAtEveryStart() {
+    try (NodeProcess node = NodeProcess.create("open-node", dir.resolve("open"), List.of(), Map.of("MNEMO_AUTH", "false")).start()) {
+      Await.until(java.time.Duration.ofSeconds(10), "the warning", () -> node.log().contains("AUTHENTICATION IS OFF"), () -> node.logTail(20));
+      assertThat(new ApiClient(node.httpPort()).get("/v1/namespaces/x/memories").status()).isEqualTo(200);
+      node.stop();
+      node.start();
+      Await.until(java.time.Duration.ofSeconds(10), "the warning again",
+          () -> node.log().split("AUTHENTICATION IS OFF", -1).length == 3, () -> node.logTail(20));
+    }
+  }
+
   record Cli(int exit, String out, String err) {}
 
   private static Cli cli(Map<String, String> env, String... args) throws Exception {
