@@ -59,7 +59,9 @@ public final class Authenticator implements Handler<RoutingContext> {
   @Override
   public void handle(RoutingContext ctx) {
     HttpServerRequest request = ctx.request();
-    String path = request.path();
+    // The path the routes match, not the raw one: "/v1/sync/../namespaces/x/memories" is a write
+    // route, and deciding on the raw path would take it for a node route.
+    String path = ctx.normalizedPath();
     if ("/health".equals(path)) {
       ctx.next();
       return;

@@ -132,6 +132,24 @@ class AuthApiTest {
     assertThat(wrong.status()).as("%s", wrong).isEqualTo(401);
   }
 
+  /** The checks decide on the path the routes match: dot segments cannot dress a write as /health or a node route. */
+  @Test
+  void dotSegmentsDoNotDressAWriteAsAnOpenRoute() {
+    int port = node.node().port();
+    long position = node.node().store().log().lastPosition();
+    byte[] body = ApiClient.bytes(memory("smuggled", 11));
+    for (String target : List.of("/v1/sync/../namespaces/smuggled/memories", "/v1/sync/%2E%2E/namespaces/smuggled/memories",
+        "/v1/sync/%2e%2e/namespaces/smuggled/memories", "/health/../v1/namespaces/smuggled/memories",
+        "/v1/sync/./../namespaces/smuggled/memories", "/v1/sync/heads/../../namespaces/smuggled/memories")) {
+      RawHttp.Reply reply = RawHttp.send(port, "POST", target, Map.of("Host", "localhost", "Content-Type", "application/json"), body);
+      assertThat(reply.status()).as(target + ": " + reply).isIn(400, 401, 404);
+    }
+    RawHttp.Reply node = RawHttp.get(port, "/health/../v1/node", Map.of("Host", "localhost"));
+    assertThat(node.status()).as("%s", node).isIn(400, 401, 404);
+    assertThat(AuthApiTest.node.node().store().log().lastPosition()).isEqualTo(position);
+    assertThat(AuthApiTest.node.node().store().log().namespaces()).doesNotContain("smuggled");
+  }
+
   @Test
   void healthNeedsNoToken() {
     RawHttp.Reply health = RawHttp.get(node.node().port(), "/health", Map.of("Host", "localhost"));
