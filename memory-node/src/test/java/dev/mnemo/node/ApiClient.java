@@ -90,6 +90,11 @@ public final class ApiClient {
     return new ApiClient(port, () -> token);
   }
 
+  /** {@code http://127.0.0.1:PORT}, without a trailing slash. */
+  public String baseUrl() {
+    return base;
+  }
+
   /** The token this client sends, or null. */
   public String token() {
     return token.get();
