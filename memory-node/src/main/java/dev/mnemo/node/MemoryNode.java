@@ -20,14 +20,20 @@ import dev.mnemo.store.cid.Cid;
 import dev.mnemo.store.log.MemoryCacheStats;
 import dev.mnemo.sync.Peer;
 import dev.mnemo.sync.PeerStatus;
+import dev.mnemo.sync.PeerAllowlist;
+import dev.mnemo.sync.PeerAuth;
 import dev.mnemo.sync.PeerClient;
+import dev.mnemo.sync.PeerTls;
+import dev.mnemo.sync.ReplicationPolicy;
 import dev.mnemo.sync.Replicator;
 import dev.mnemo.sync.ScaleCubeMembership;
+import dev.mnemo.sync.SyncAccess;
 import dev.mnemo.sync.SyncEndpoint;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.PemKeyCertOptions;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -53,6 +59,8 @@ public final class MemoryNode implements AutoCloseable {
   private final AgentRegistry agents;
   private HttpServer server;
   private Replicator replicator;
+  /** The server half of node-to-node authentication and access: what the sync endpoint serves by. */
+  private SyncAccess syncAccess;
 
   private MemoryNode(NodeConfig config, Vertx vertx, MnemoStore store, AgentRegistry agents, LuceneMemoryIndex index,
       LogIndexer indexer, Embedder embedder) {
@@ -132,16 +140,24 @@ public final class MemoryNode implements AutoCloseable {
 
   private void listen() throws IOException {
     MemoryService service = new MemoryService(store, index, indexer, embedder, config.dimension());
+    PeerAuth peerAuth = new PeerAuth(store.nodeKey());
+    syncAccess = new SyncAccess(store.log(), replicationPolicy(), peerAuth);
     registerGauges();
-    // Requests without a caller reach the API only on node-to-node routes, which stay open until
-    // peers sign their requests (PeerRequests.UNVERIFIED): those act as the node itself, as before.
-    HttpApi api = new HttpApi(vertx, service, new SyncEndpoint(store.log()), Caller.node(store.nodeKey()), config.limits(),
+    // With authentication on, only /health and node requests (signed, verified by the API itself)
+    // reach it without a caller; should anything else, it acts as no one, not as the node.
+    HttpApi api = new HttpApi(vertx, service, new SyncEndpoint(syncAccess), ApiAuth.nobody(), config.limits(),
         metrics, this::info);
     io.vertx.ext.web.Router router = api.router();
-    new ApiAuth(vertx, agents, config.auth(), servedHosts(), PeerRequests.UNVERIFIED, metrics).mount(router);
+    new ApiAuth(vertx, agents, config.auth(), servedHosts(), PeerRequests.checkedByRoutes(HttpApi::isPeerRequest), metrics)
+        .mount(router);
     try {
-      server = vertx.createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.port())
-              .setCompressionSupported(true))
+      HttpServerOptions options = new HttpServerOptions().setHost(config.host()).setPort(config.port())
+          .setCompressionSupported(true);
+      if (config.tlsCert() != null) {
+        options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
+            .setCertPath(config.tlsCert().toString()).setKeyPath(config.tlsKey().toString()));
+      }
+      server = vertx.createHttpServer(options)
           .requestHandler(router)
           .invalidRequestHandler(api::invalidRequest)
           .listen()
@@ -150,8 +166,8 @@ public final class MemoryNode implements AutoCloseable {
       vertx.close();
       throw new IOException("cannot listen on " + config.host() + ":" + config.port() + ": " + rootMessage(e), e);
     }
-    startSync(service);
-    LOG.log(System.Logger.Level.INFO, "Mnemo node " + store.nodeKey().did() + " listening on http://" + config.host() + ":"
+    startSync(service, peerAuth);
+    LOG.log(System.Logger.Level.INFO, "Mnemo node " + store.nodeKey().did() + " listening on " + config.scheme() + "://" + config.host() + ":"
         + port() + " with data in " + config.dataDir().toAbsolutePath().normalize() + " (embedder " + embedder.model()
         + ", gossip " + replicator.membership().localAddress() + ")"
         + (config.auth().enabled() ? "; owner token in " + agents.ownerTokenFile().toAbsolutePath().normalize()
@@ -177,14 +193,16 @@ public final class MemoryNode implements AutoCloseable {
   }
 
   /** Joins the gossip cluster; remote entries reach the index through the same log tailer as local ones. */
-  private void startSync(MemoryService service) throws IOException {
-    String http = config.advertiseHttp() != null ? config.advertiseHttp() : "http://" + NodeConfig.urlHost(config.host()) + ":" + port();
+  private void startSync(MemoryService service, PeerAuth peerAuth) throws IOException {
+    String http = config.advertiseHttp() != null ? config.advertiseHttp()
+        : config.scheme() + "://" + NodeConfig.urlHost(config.host()) + ":" + port();
     if (config.advertiseHttp() == null && NodeConfig.isWildcard(config.host())) {
       LOG.log(System.Logger.Level.WARNING, "listening on every interface (" + config.host() + ") without advertiseHttp:"
           + " nodes that join this one cannot reach it for replication");
     }
-    ScaleCubeMembership membership = new ScaleCubeMembership(config.syncConfig(), http);
-    replicator = new Replicator(store.log(), membership, new PeerClient(), config.syncConfig(), http, ns -> {
+    ScaleCubeMembership membership = new ScaleCubeMembership(config.syncConfig(), http, store.nodeKey());
+    replicator = new Replicator(store.log(), membership, new PeerClient(peerAuth, config.tlsCa() == null ? null : PeerTls.trusting(config.tlsCa())), config.syncConfig(),
+        store.nodeKey(), syncAccess.policy(), ns -> {
       try {
         // Indexed now, searchable from the next recall, like a local write.
         indexer.awaitApplied(store.log().lastPosition());
@@ -200,6 +218,25 @@ public final class MemoryNode implements AutoCloseable {
     metrics.gauge("mnemo_sync_bytes_fetched_total", "Bytes fetched from peers", () -> replicator.status().bytesFetched());
     metrics.gauge("mnemo_sync_rejected_total", "Blocks or entries from peers rejected (bad hash, signature, namespace)",
         () -> replicator.status().rejected());
+    metrics.gauge("mnemo_sync_refused_members_total", "Gossip members ignored: a bad HTTP address or metadata that does not verify",
+        membership::refusedMembers);
+  }
+
+  /**
+   * Which peers may replicate which namespaces: the operator's allowlist, or the namespace's own
+   * {@code replicate} grants. The sync endpoint serves heads and blocks by it, and announcements
+   * go by it.
+   */
+  ReplicationPolicy replicationPolicy() {
+    PeerAllowlist allowlist = config.replicationAllowlist();
+    if (allowlist.everyNode()) {
+      LOG.log(System.Logger.Level.WARNING, "replicationPeers is *: every node that can reach the gossip port"
+          + " (" + config.syncConfig().gossipHost() + ":" + config.gossipPort() + ") may replicate every namespace;"
+          + " list node did:keys instead unless the network is closed");
+    }
+    // A node may replicate a namespace its owner or an admin granted it 'replicate' in, or every
+    // namespace if the operator lists it.
+    return allowlist.or((peer, ns) -> store.log().acl(ns).can(peer, dev.mnemo.store.acl.Ability.REPLICATE));
   }
 
   private void registerGauges() {
@@ -227,6 +264,11 @@ public final class MemoryNode implements AutoCloseable {
         return -1;
       }
     });
+  }
+
+  /** For the sync endpoint: authenticates peers' requests and filters what they are served. */
+  public SyncAccess syncAccess() {
+    return syncAccess;
   }
 
   /** The bound HTTP port (useful when configured as 0). */
@@ -301,6 +343,7 @@ public final class MemoryNode implements AutoCloseable {
     gossip.put("rejected", sync.rejected());
     gossip.put("lastRejection", sync.lastRejection());
     gossip.put("ignoredAnnouncements", sync.ignoredAnnouncements());
+    gossip.put("refusedMembers", sync.refusedMembers());
     ArrayNode peers = node.putArray("peers");
     for (PeerStatus member : replicator.membership().members()) {
       Peer peer = member.peer();

@@ -3,6 +3,7 @@ package dev.mnemo.sync;
 import dev.mnemo.store.InvalidFormatException;
 import dev.mnemo.store.cid.Cid;
 import dev.mnemo.store.codec.DagCbor;
+import dev.mnemo.store.identity.DidKey;
 import dev.mnemo.store.log.NamespaceLog;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,10 +18,21 @@ public record HeadsDigest(Map<String, List<Cid>> namespaces) {
   static final long VERSION = 1;
   private static final String FORMAT = "heads digest";
 
+  /** Every namespace: for this node's own views and tests, never for a peer (see the overload). */
   public static HeadsDigest of(NamespaceLog log) {
+    return of(log, (peer, ns) -> true, null);
+  }
+
+  /**
+   * The digest for {@code peer}: only the namespaces it may replicate, so that a peer without the
+   * right learns neither the heads nor the name of a namespace.
+   */
+  public static HeadsDigest of(NamespaceLog log, ReplicationPolicy policy, DidKey peer) {
     Map<String, List<Cid>> namespaces = new TreeMap<>();
     for (String ns : log.namespaces()) {
-      namespaces.put(ns, List.copyOf(log.heads(ns)));
+      if (policy.mayReplicate(peer, ns)) {
+        namespaces.put(ns, List.copyOf(log.heads(ns)));
+      }
     }
     return new HeadsDigest(namespaces);
   }

@@ -23,11 +23,14 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
+import javax.net.ssl.SSLContext;
 
 /**
  * Fetches from peers over their HTTP API: head digests ({@code GET /v1/sync/heads}) and blocks in
- * batches ({@code POST /v1/sync/blocks}, answered as CAR). Every block is checked against its CID
- * by the CAR reader as it arrives, and a peer that sends a block nobody asked for is refused.
+ * batches ({@code POST /v1/sync/blocks}, answered as CAR). Every request is signed with the node
+ * key for the peer it goes to ({@link PeerAuth}), so the peer knows which node asks and serves it
+ * only what that node may replicate. Every block is checked against its CID by the CAR reader as
+ * it arrives, and a peer that sends a block nobody asked for is refused.
  *
  * <p>Peers are not trusted: every call has a timeout, covering the answer's headers and its body,
  * so a peer that accepts connections and never answers, or stalls half-way, costs a bounded wait;
@@ -35,6 +38,9 @@ import java.util.concurrent.atomic.LongAdder;
  * event loop); {@link #digestAsync} does not.
  */
 public final class PeerClient {
+  /** The sync endpoint's paths, as signed: peers' base URLs are bare (see {@link Peer#badHttp}). */
+  public static final String HEADS_PATH = "/v1/sync/heads";
+  public static final String BLOCKS_PATH = "/v1/sync/blocks";
   private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(3);
   /** A digest is small; a peer that takes longer than this is treated as unreachable this round. */
   private static final Duration DIGEST_TIMEOUT = Duration.ofSeconds(5);
@@ -60,32 +66,49 @@ public final class PeerClient {
     return pool;
   }
 
-  private final HttpClient http = HttpClient.newBuilder()
-      .connectTimeout(CONNECT_TIMEOUT)
-      .version(HttpClient.Version.HTTP_1_1)
-      .build();
+  private final HttpClient http;
+  private final PeerAuth auth;
   private final Duration digestTimeout;
   private final Duration blocksTimeout;
   private final LongAdder bytesReceived = new LongAdder();
   private final LongAdder requests = new LongAdder();
 
-  public PeerClient() {
-    this(DIGEST_TIMEOUT, BLOCKS_TIMEOUT);
+  /** @param auth signs every request with this node's key */
+  public PeerClient(PeerAuth auth) {
+    this(auth, null);
+  }
+
+  /**
+   * @param auth signs every request with this node's key
+   * @param tls what https peers must present (see {@link PeerTls}); null for the JVM's default
+   *     trusted CAs
+   */
+  public PeerClient(PeerAuth auth, SSLContext tls) {
+    this(auth, tls, DIGEST_TIMEOUT, BLOCKS_TIMEOUT);
   }
 
   /** With other timeouts, each covering a whole call: the wait for the answer and reading it. */
-  PeerClient(Duration digestTimeout, Duration blocksTimeout) {
+  PeerClient(PeerAuth auth, Duration digestTimeout, Duration blocksTimeout) {
+    this(auth, null, digestTimeout, blocksTimeout);
+  }
+
+  PeerClient(PeerAuth auth, SSLContext tls, Duration digestTimeout, Duration blocksTimeout) {
+    HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT).version(HttpClient.Version.HTTP_1_1);
+    this.http = (tls == null ? builder : builder.sslContext(tls)).build();
+    this.auth = auth;
     this.digestTimeout = digestTimeout;
     this.blocksTimeout = blocksTimeout;
   }
 
   /** The peer's heads digest; completes exceptionally when the peer cannot be asked or answers badly. */
-  public CompletableFuture<HeadsDigest> digestAsync(String peerHttp) {
+  public CompletableFuture<HeadsDigest> digestAsync(Peer peer) {
     HttpRequest request;
     try {
-      request = HttpRequest.newBuilder(URI.create(peerHttp + "/v1/sync/heads")).timeout(digestTimeout).GET().build();
+      request = HttpRequest.newBuilder(URI.create(peer.http() + HEADS_PATH)).timeout(digestTimeout).GET()
+          .header("Authorization", auth.sign(peer.did(), "GET", HEADS_PATH, null))
+          .build();
     } catch (IllegalArgumentException e) {
-      return CompletableFuture.failedFuture(new IOException("bad peer address " + peerHttp, e));
+      return CompletableFuture.failedFuture(new IOException("bad peer address " + peer.http(), e));
     }
     long deadline = System.nanoTime() + digestTimeout.toNanos();
     return http.sendAsync(request, HttpResponse.BodyHandlers.ofInputStream())
@@ -99,18 +122,25 @@ public final class PeerClient {
   }
 
   /** The blocks the peer has among {@code cids}, each verified against its CID. */
-  public List<Block> blocks(String peerHttp, List<Cid> cids) throws IOException {
+  public List<Block> blocks(Peer peer, List<Cid> cids) throws IOException {
     List<Block> out = new ArrayList<>(cids.size());
     for (int from = 0; from < cids.size(); from += BlockRequest.MAX_CIDS) {
       List<Cid> chunk = cids.subList(from, Math.min(cids.size(), from + BlockRequest.MAX_CIDS));
-      HttpRequest request = HttpRequest.newBuilder(URI.create(peerHttp + "/v1/sync/blocks"))
-          .timeout(blocksTimeout)
-          .header("Content-Type", "application/vnd.ipld.dag-cbor")
-          .POST(HttpRequest.BodyPublishers.ofByteArray(new BlockRequest(chunk).encode()))
-          .build();
-      byte[] body = send(request, MAX_BLOCKS_BYTES);
+      byte[] body = new BlockRequest(chunk).encode();
+      HttpRequest request;
+      try {
+        request = HttpRequest.newBuilder(URI.create(peer.http() + BLOCKS_PATH))
+            .timeout(blocksTimeout)
+            .header("Content-Type", "application/vnd.ipld.dag-cbor")
+            .header("Authorization", auth.sign(peer.did(), "POST", BLOCKS_PATH, body))
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+            .build();
+      } catch (IllegalArgumentException e) {
+        throw new IOException("bad peer address " + peer.http(), e);
+      }
+      byte[] answer = send(request, MAX_BLOCKS_BYTES);
       Set<Cid> asked = new HashSet<>(chunk);
-      try (InputStream in = new ByteArrayInputStream(body)) {
+      try (InputStream in = new ByteArrayInputStream(answer)) {
         CarReader car = new CarReader(in);
         for (Block block = car.next(); block != null; block = car.next()) {
           if (!asked.contains(block.cid())) {

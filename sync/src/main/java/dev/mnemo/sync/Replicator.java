@@ -4,6 +4,8 @@ import dev.mnemo.store.InvalidFormatException;
 import dev.mnemo.store.block.Block;
 import dev.mnemo.store.block.CorruptBlockException;
 import dev.mnemo.store.cid.Cid;
+import dev.mnemo.store.identity.AgentKey;
+import dev.mnemo.store.identity.DidKey;
 import dev.mnemo.store.log.MemoryState;
 import dev.mnemo.store.log.NamespaceLog;
 import dev.mnemo.store.log.RejectedEntryException;
@@ -19,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -34,10 +37,11 @@ import java.util.function.Consumer;
  * Replicates namespaces between nodes. Three small pieces around one pull:
  *
  * <ul>
- *   <li>announce: after a local write, gossip the namespace's new heads;
+ *   <li>announce: after a local write, send the namespace's new heads to the peers that may
+ *       replicate it (signed; see {@link HeadsAnnouncement});
  *   <li>on an announcement naming heads this node lacks, pull from the announcer;
  *   <li>anti-entropy: every few seconds, compare head digests with a random live peer and pull
- *       whatever differs, which heals gossip lost to a crash or a partition.
+ *       whatever differs, which heals announcements lost to a crash or a partition.
  * </ul>
  *
  * <p>A pull walks back from the unknown heads one level of parents per request until it reaches
@@ -66,13 +70,14 @@ public final class Replicator implements AutoCloseable {
 
   /** Sync counters and per-namespace lag, for GET /v1/node and /metrics. */
   public record Status(long pulls, long entriesApplied, long blocksFetched, long bytesFetched, long rejected,
-      String lastRejection, long ignoredAnnouncements, Map<String, Long> lagMillis) {}
+      String lastRejection, long ignoredAnnouncements, long refusedMembers, Map<String, Long> lagMillis) {}
 
   private final NamespaceLog log;
   private final Membership membership;
   private final PeerClient client;
   private final SyncConfig config;
-  private final String localHttp;
+  private final AgentKey nodeKey;
+  private final ReplicationPolicy policy;
   private final Consumer<String> onApplied;
   private final ScheduledExecutorService timer;
   private final ExecutorService pullers;
@@ -90,31 +95,37 @@ public final class Replicator implements AutoCloseable {
   private volatile String lastRejection = "";
   private final int memoriesPerApply;
 
-  public Replicator(NamespaceLog log, Membership membership, PeerClient client, SyncConfig config, String localHttp,
-      Consumer<String> onApplied) {
-    this(log, membership, client, config, localHttp, onApplied, MEMORIES_PER_APPLY);
+  /**
+   * @param nodeKey signs this node's announcements
+   * @param policy which peers hear of which namespaces: announcements go only to peers it allows
+   * @param onApplied called with a namespace after entries of it from a peer are stored
+   */
+  public Replicator(NamespaceLog log, Membership membership, PeerClient client, SyncConfig config, AgentKey nodeKey,
+      ReplicationPolicy policy, Consumer<String> onApplied) {
+    this(log, membership, client, config, nodeKey, policy, onApplied, MEMORIES_PER_APPLY);
   }
 
   /** @param memoriesPerApply new memories fetched and applied together in one batch of a pull */
-  Replicator(NamespaceLog log, Membership membership, PeerClient client, SyncConfig config, String localHttp,
-      Consumer<String> onApplied, int memoriesPerApply) {
+  Replicator(NamespaceLog log, Membership membership, PeerClient client, SyncConfig config, AgentKey nodeKey,
+      ReplicationPolicy policy, Consumer<String> onApplied, int memoriesPerApply) {
     this.memoriesPerApply = memoriesPerApply;
     this.log = log;
     this.membership = membership;
     this.client = client;
     this.config = config;
-    this.localHttp = localHttp;
+    this.nodeKey = nodeKey;
+    this.policy = policy;
     this.onApplied = onApplied;
     this.timer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("mnemo-sync-timer").daemon(true).unstarted(r));
     this.pullers = Executors.newFixedThreadPool(PULL_THREADS, Thread.ofPlatform().name("mnemo-sync-", 0).daemon(true).factory());
   }
 
-  private record PullRequest(String peerHttp, List<Cid> heads) {}
+  private record PullRequest(Peer peer, List<Cid> heads) {}
 
   public void start() throws IOException {
     membership.start(new Membership.Listener() {
       @Override
-      public void onGossip(byte[] payload) {
+      public void onMessage(byte[] payload) {
         received(payload);
       }
 
@@ -131,12 +142,24 @@ public final class Replicator implements AutoCloseable {
     return membership;
   }
 
-  /** Gossips the namespace's heads; called after every local write. Never blocks on the network. */
+  /**
+   * Sends the namespace's heads to each peer that replicates it and may (a peer without the right
+   * hears nothing of the namespace, not even its name); called after every local write. Never
+   * blocks on the network.
+   */
   public void announce(String ns) {
     if (!config.replicates(ns)) {
       return;
     }
-    membership.gossip(new HeadsAnnouncement(ns, List.copyOf(log.heads(ns)), localHttp).encode());
+    byte[] announcement = null;
+    for (Peer peer : membership.peers()) {
+      if (peer.replicates(ns) && policy.mayReplicate(peer.did(), ns)) {
+        if (announcement == null) {
+          announcement = new HeadsAnnouncement(ns, List.copyOf(log.heads(ns)), nodeKey.did()).encode(nodeKey);
+        }
+        membership.send(peer, announcement);
+      }
+    }
   }
 
   private void received(byte[] payload) {
@@ -144,47 +167,48 @@ public final class Replicator implements AutoCloseable {
     try {
       announcement = HeadsAnnouncement.decode(payload);
     } catch (InvalidFormatException e) {
-      reject("unreadable gossip: " + e.getMessage());
+      reject("unreadable or unsigned announcement: " + e.getMessage());
       return;
     }
-    if (!config.replicates(announcement.ns()) || announcement.http().equals(localHttp) || allKnown(announcement.heads())) {
+    if (!config.replicates(announcement.ns()) || announcement.did().equals(nodeKey.did()) || allKnown(announcement.heads())) {
       return;
     }
-    // The address is data in a message any member can send and every member relays: pulling from
-    // whatever it names would let one member make the whole cluster send requests to any host
-    // (request forgery). Pull only from members' advertised addresses; anti-entropy with members
-    // still finds heads announced by anyone else.
-    if (!isMemberAddress(announcement.http())) {
+    // Only a member whose signed card names this key is pulled from, at the address that card
+    // advertises: an announcement names no address, so no message can send this node's requests
+    // anywhere else, and one signed by a key no member holds is ignored (anti-entropy with the
+    // members still finds any heads they have).
+    Optional<Peer> member = memberWith(announcement.did());
+    if (member.isEmpty()) {
       ignoredAnnouncements.increment();
-      LOG.log(System.Logger.Level.DEBUG, "ignoring heads of " + announcement.ns() + " announced for "
-          + announcement.http() + ", which no member advertises");
+      LOG.log(System.Logger.Level.DEBUG, "ignoring heads of " + announcement.ns() + " announced by "
+          + announcement.did() + ", which is no member's key");
       return;
     }
-    requestPull(announcement.ns(), announcement.http(), announcement.heads());
+    requestPull(announcement.ns(), member.get(), announcement.heads());
   }
 
-  private boolean isMemberAddress(String http) {
+  private Optional<Peer> memberWith(DidKey did) {
     for (Peer peer : membership.peers()) {
-      if (peer.http().equals(http)) {
-        return true;
+      if (peer.did().equals(did)) {
+        return Optional.of(peer);
       }
     }
-    return false;
+    return Optional.empty();
   }
 
   /**
-   * Wants the heads of {@code ns} pulled from {@code peerHttp}. A newer want replaces one still
+   * Wants the heads of {@code ns} pulled from {@code peer}. A newer want replaces one still
    * waiting: whatever it misses, the next announcement or anti-entropy round finds again.
    */
-  void requestPull(String ns, String peerHttp, List<Cid> heads) {
+  void requestPull(String ns, Peer peer, List<Cid> heads) {
     if (!Namespace.isValid(ns)) {
       // A name no node would write under: a peer's digest or announcement may list any string,
       // and each would otherwise take a pull and an entry in the lag map.
-      reject("a namespace named " + ns.substring(0, Math.min(ns.length(), 64)) + " from " + peerHttp);
+      reject("a namespace named " + ns.substring(0, Math.min(ns.length(), 64)) + " from " + peer.http());
       return;
     }
     behindSince.putIfAbsent(ns, System.currentTimeMillis());
-    pending.put(ns, new PullRequest(peerHttp, heads));
+    pending.put(ns, new PullRequest(peer, heads));
     startPulling(ns);
   }
 
@@ -201,7 +225,7 @@ public final class Replicator implements AutoCloseable {
   private void drain(String ns) {
     try {
       for (PullRequest request = pending.remove(ns); request != null; request = pending.remove(ns)) {
-        pull(request.peerHttp(), ns, request.heads());
+        pull(request.peer(), ns, request.heads());
       }
     } finally {
       pulling.remove(ns);
@@ -221,7 +245,7 @@ public final class Replicator implements AutoCloseable {
     if (!digesting.add(peer.http())) {
       return;
     }
-    client.digestAsync(peer.http()).whenComplete((digest, error) -> {
+    client.digestAsync(peer).whenComplete((digest, error) -> {
       digesting.remove(peer.http());
       if (error != null) {
         LOG.log(System.Logger.Level.DEBUG, "anti-entropy with " + peer.http() + " failed: " + error.getMessage());
@@ -230,7 +254,7 @@ public final class Replicator implements AutoCloseable {
       try {
         for (Map.Entry<String, List<Cid>> e : digest.namespaces().entrySet()) {
           if (config.replicates(e.getKey()) && !allKnown(e.getValue())) {
-            requestPull(e.getKey(), peer.http(), e.getValue());
+            requestPull(e.getKey(), peer, e.getValue());
           }
         }
       } catch (RuntimeException e) {
@@ -256,12 +280,12 @@ public final class Replicator implements AutoCloseable {
    * ~40 KB) are held for the whole pull, so a namespace of millions of memories replicates in
    * bounded memory, and each batch's parents are stored by the time it is applied.
    */
-  void pull(String peerHttp, String ns, List<Cid> heads) {
+  void pull(Peer peer, String ns, List<Cid> heads) {
     pulls.increment();
     boolean lacksAll = false;
     int applied = 0;
     try {
-      Walked walked = walkEntries(peerHttp, ns, heads);
+      Walked walked = walkEntries(peer, ns, heads);
       if (walked == null) {
         return;
       }
@@ -280,7 +304,7 @@ public final class Replicator implements AutoCloseable {
         Batch batch = nextBatch(ns, order, from, walked);
         List<Block> blocks = new ArrayList<>(batch.entries());
         if (!batch.memories().isEmpty()) {
-          List<Block> memoryBlocks = client.blocks(peerHttp, List.copyOf(batch.memories()));
+          List<Block> memoryBlocks = client.blocks(peer, List.copyOf(batch.memories()));
           blocksFetched.add(memoryBlocks.size());
           blocks.addAll(memoryBlocks);
         }
@@ -290,9 +314,9 @@ public final class Replicator implements AutoCloseable {
         from = batch.end();
       }
     } catch (RejectedEntryException | CorruptBlockException | InvalidFormatException e) {
-      reject("from " + peerHttp + " for " + ns + ": " + e.getMessage());
+      reject("from " + peer.http() + " for " + ns + ": " + e.getMessage());
     } catch (IOException | RuntimeException e) {
-      LOG.log(System.Logger.Level.WARNING, "pull of " + ns + " from " + peerHttp + " failed (anti-entropy will retry): " + e.getMessage());
+      LOG.log(System.Logger.Level.WARNING, "pull of " + ns + " from " + peer.http() + " failed (anti-entropy will retry): " + e.getMessage());
     } finally {
       if (applied > 0) {
         // Also when a later batch failed: the batches before it are stored and must reach recall.
@@ -314,18 +338,18 @@ public final class Replicator implements AutoCloseable {
    * Fetches the entries behind {@code heads} that this node lacks, one level of parents per
    * request, until it reaches entries it has; null when the walk passes its bounds first.
    */
-  private Walked walkEntries(String peerHttp, String ns, List<Cid> heads) throws IOException {
+  private Walked walkEntries(Peer peer, String ns, List<Cid> heads) throws IOException {
     Map<Cid, Block> fetched = new LinkedHashMap<>();
     Map<Cid, LogEntry> entries = new HashMap<>();
     long entryBytes = 0;
     List<Cid> level = heads.stream().filter(h -> log.position(h).isEmpty()).toList();
     while (!level.isEmpty()) {
       if (fetched.size() >= MAX_PULL_ENTRIES || entryBytes >= MAX_PULL_ENTRY_BYTES) {
-        LOG.log(System.Logger.Level.WARNING, "pull of " + ns + " from " + peerHttp + " stopped after " + fetched.size()
+        LOG.log(System.Logger.Level.WARNING, "pull of " + ns + " from " + peer.http() + " stopped after " + fetched.size()
             + " entries (" + entryBytes + " bytes) without reaching an entry this node has");
         return null;
       }
-      List<Block> blocks = client.blocks(peerHttp, level);
+      List<Block> blocks = client.blocks(peer, level);
       blocksFetched.add(blocks.size());
       Set<Cid> next = new LinkedHashSet<>();
       for (Block block : blocks) {
@@ -342,7 +366,7 @@ public final class Replicator implements AutoCloseable {
       if (blocks.size() < level.size()) {
         // The peer lacks part of what it announced (it may have been forgotten, or it lies);
         // applying checks completeness, so go on with what came.
-        LOG.log(System.Logger.Level.DEBUG, peerHttp + " lacked " + (level.size() - blocks.size()) + " entries");
+        LOG.log(System.Logger.Level.DEBUG, peer.http() + " lacked " + (level.size() - blocks.size()) + " entries");
       }
       level = List.copyOf(next);
     }
@@ -400,7 +424,7 @@ public final class Replicator implements AutoCloseable {
     Map<String, Long> lag = new LinkedHashMap<>();
     behindSince.forEach((ns, since) -> lag.put(ns, now - since));
     return new Status(pulls.sum(), entriesApplied.sum(), blocksFetched.sum(), client.bytesReceived(), rejected.sum(),
-        lastRejection, ignoredAnnouncements.sum(), lag);
+        lastRejection, ignoredAnnouncements.sum(), membership.refusedMembers(), lag);
   }
 
   @Override

@@ -4,7 +4,7 @@ import dev.mnemo.store.InvalidFormatException;
 import dev.mnemo.store.block.Block;
 import dev.mnemo.store.car.CarWriter;
 import dev.mnemo.store.cid.Cid;
-import dev.mnemo.store.log.NamespaceLog;
+import dev.mnemo.store.identity.DidKey;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.List;
@@ -12,29 +12,43 @@ import java.util.Optional;
 
 /**
  * The serving half of the sync protocol, whose asking half is {@link PeerClient}: what a node
- * answers to {@code GET /v1/sync/heads} and {@code POST /v1/sync/blocks}. Plain blocking calls on
- * bytes, so the HTTP layer only mounts them (on a worker thread: both read the store).
+ * answers to {@code GET /v1/sync/heads} and {@code POST /v1/sync/blocks}, and to a peer's
+ * {@code GET /v1/blocks/{cid}}. Every call first authenticates the asking node ({@link PeerAuth},
+ * through {@link SyncAccess}) and answers with only what that node may replicate: a peer cannot
+ * tell a namespace it may not replicate from one that does not exist. Plain blocking calls on
+ * bytes, so the HTTP layer only mounts them (on a worker thread: they read the store).
  */
 public final class SyncEndpoint {
-  private final NamespaceLog log;
+  private final SyncAccess access;
 
-  public SyncEndpoint(NamespaceLog log) {
-    this.log = log;
+  public SyncEndpoint(SyncAccess access) {
+    this.access = access;
   }
 
-  /** {@code GET /v1/sync/heads}: the {@link HeadsDigest} of every namespace this node holds, DAG-CBOR. */
-  public byte[] heads() {
-    return HeadsDigest.of(log).encode();
+  /**
+   * The node that signed a request to this node ({@code authorization} is its
+   * {@code Authorization} header, {@code target} the request's path with its query).
+   *
+   * @throws PeerAuth.RejectedException if the request does not authenticate (401)
+   */
+  public DidKey authenticate(String authorization, String method, String target, byte[] body)
+      throws PeerAuth.RejectedException {
+    return access.authenticate(authorization, method, target, body);
+  }
+
+  /** {@code GET /v1/sync/heads}: the {@link HeadsDigest} of the namespaces {@code peer} may replicate, DAG-CBOR. */
+  public byte[] heads(DidKey peer) {
+    return access.digestFor(peer).encode();
   }
 
   /**
    * {@code POST /v1/sync/blocks}: decodes the {@link BlockRequest} in {@code request} and writes the
-   * requested blocks this node has to {@code out} as a CAR v1 with no roots. Missing blocks are left
-   * out: the asking peer tells what it did not get from the CIDs it sees.
+   * requested blocks this node has and {@code peer} may have to {@code out} as a CAR v1 with no
+   * roots. Other blocks are left out: the asking peer tells what it did not get from the CIDs it sees.
    *
    * @throws MalformedSyncRequestException if {@code request} is not a block request; nothing is written
    */
-  public void blocks(byte[] request, OutputStream out) throws IOException {
+  public void blocks(DidKey peer, byte[] request, OutputStream out) throws IOException {
     List<Cid> cids;
     try {
       cids = BlockRequest.decode(request).cids();
@@ -43,10 +57,20 @@ public final class SyncEndpoint {
     }
     CarWriter car = new CarWriter(out, List.of());
     for (Cid cid : cids) {
-      Optional<byte[]> data = log.blocks().get(cid);
-      if (data.isPresent()) {
-        car.write(new Block(cid, data.get()));
+      Optional<Block> block = block(peer, cid);
+      if (block.isPresent()) {
+        car.write(block.get());
       }
     }
+  }
+
+  /** One block for {@code peer}: empty if this node lacks it or the peer may not replicate its namespace. */
+  public Optional<Block> block(DidKey peer, Cid cid) throws IOException {
+    Optional<byte[]> data = access.log().blocks().get(cid);
+    if (data.isEmpty()) {
+      return Optional.empty();
+    }
+    Block block = new Block(cid, data.get());
+    return access.mayServe(peer, block) ? Optional.of(block) : Optional.empty();
   }
 }

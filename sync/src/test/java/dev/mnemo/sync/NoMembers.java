@@ -28,7 +28,7 @@ final class NoMembers implements Membership {
   }
 
   @Override
-  public void gossip(byte[] payload) {}
+  public void send(Peer peer, byte[] payload) {}
 
   @Override
   public void close() {}

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.mnemo.store.cid.Cid;
+import dev.mnemo.store.identity.AgentKey;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -79,13 +80,13 @@ class PeerClientTest {
     }
   }
 
-  private String peer() {
-    return "http://127.0.0.1:" + server.getLocalPort();
+  private Peer peer() {
+    return new Peer("stalling", "http://127.0.0.1:" + server.getLocalPort(), AgentKey.generate().did(), java.util.Set.of(Peer.ALL));
   }
 
   @Test
   void aBlockFetchFromAPeerThatStallsMidBodyTimesOut() {
-    PeerClient client = new PeerClient(TIMEOUT, TIMEOUT);
+    PeerClient client = new PeerClient(new PeerAuth(AgentKey.generate()), TIMEOUT, TIMEOUT);
     long start = System.nanoTime();
     assertThatThrownBy(() -> client.blocks(peer(), List.of(Cid.dagCbor(new byte[] {1}))))
         .isInstanceOf(HttpTimeoutException.class);
@@ -94,7 +95,7 @@ class PeerClientTest {
 
   @Test
   void aDigestFromAPeerThatStallsMidBodyTimesOut() {
-    PeerClient client = new PeerClient(TIMEOUT, TIMEOUT);
+    PeerClient client = new PeerClient(new PeerAuth(AgentKey.generate()), TIMEOUT, TIMEOUT);
     assertThat(client.digestAsync(peer()))
         .failsWithin(Duration.ofSeconds(10))
         .withThrowableOfType(ExecutionException.class)

@@ -46,8 +46,8 @@ class ReplicatorLagTest {
     });
     peer.start();
     store = MnemoStore.open(dir);
-    replicator = new Replicator(store.log(), new NoMembers(), new PeerClient(), SyncConfig.defaults(0, List.of()),
-        "http://127.0.0.1:1", ns -> { });
+    replicator = new Replicator(store.log(), new NoMembers(), new PeerClient(new PeerAuth(store.nodeKey())),
+        SyncConfig.defaults(0, List.of()), store.nodeKey(), ReplicationPolicy.NOBODY, ns -> { });
   }
 
   @AfterEach
@@ -57,8 +57,9 @@ class ReplicatorLagTest {
     peer.stop(0);
   }
 
-  private String peerUrl() {
-    return "http://127.0.0.1:" + peer.getAddress().getPort();
+  private Peer peerUrl() {
+    return new Peer("peer", "http://127.0.0.1:" + peer.getAddress().getPort(), dev.mnemo.store.identity.AgentKey.generate().did(),
+        java.util.Set.of(Peer.ALL));
   }
 
   @Test

@@ -7,6 +7,7 @@ import dev.mnemo.store.MnemoStore;
 import dev.mnemo.store.block.Block;
 import dev.mnemo.store.car.CarWriter;
 import dev.mnemo.store.cid.Cid;
+import dev.mnemo.store.identity.AgentKey;
 import dev.mnemo.store.log.MemoryState;
 import dev.mnemo.store.model.Memory;
 import java.io.ByteArrayOutputStream;
@@ -37,6 +38,9 @@ class ReplicatorPullTest {
   private MnemoStore target;
   private HttpServer peer;
   private final AtomicInteger blockRequests = new AtomicInteger();
+  private final AtomicInteger unauthenticated = new AtomicInteger();
+  private final AgentKey peerKey = AgentKey.generate();
+  private final PeerAuth peerAuth = new PeerAuth(peerKey);
   /** Blocks the peer serves besides the source store's, and CIDs it withholds. */
   private final Map<Cid, byte[]> extraBlocks = new java.util.concurrent.ConcurrentHashMap<>();
   private final java.util.Set<Cid> withheld = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -49,7 +53,17 @@ class ReplicatorPullTest {
     peer.createContext("/v1/sync/blocks", exchange -> {
       blockRequests.incrementAndGet();
       try {
-        BlockRequest request = BlockRequest.decode(exchange.getRequestBody().readAllBytes());
+        byte[] body = exchange.getRequestBody().readAllBytes();
+        try {
+          // As a node does: only a request signed by the target's node key, for this peer, is served.
+          assertThat(peerAuth.verify(exchange.getRequestHeaders().getFirst("Authorization"), exchange.getRequestMethod(),
+              exchange.getRequestURI().getRawPath(), body)).isEqualTo(target.nodeKey().did());
+        } catch (PeerAuth.RejectedException | AssertionError e) {
+          unauthenticated.incrementAndGet();
+          exchange.sendResponseHeaders(401, -1);
+          return;
+        }
+        BlockRequest request = BlockRequest.decode(body);
         ByteArrayOutputStream car = new ByteArrayOutputStream();
         CarWriter writer = new CarWriter(car, List.of());
         for (Cid cid : request.cids()) {
@@ -68,6 +82,10 @@ class ReplicatorPullTest {
       }
     });
     peer.start();
+  }
+
+  private Peer peer() {
+    return new Peer("peer", "http://127.0.0.1:" + peer.getAddress().getPort(), peerKey.did(), java.util.Set.of(Peer.ALL));
   }
 
   @AfterEach
@@ -91,14 +109,15 @@ class ReplicatorPullTest {
     List<Cid> forgotten = added.subList(0, 3);
     source.log().forget(NS, forgotten);
 
-    try (Replicator replicator = new Replicator(target.log(), new NoMembers(), new PeerClient(),
-        SyncConfig.defaults(0, List.of()), "http://127.0.0.1:1", ns -> { }, 10)) {
-      replicator.pull("http://127.0.0.1:" + peer.getAddress().getPort(), NS, List.copyOf(source.log().heads(NS)));
+    try (Replicator replicator = new Replicator(target.log(), new NoMembers(), new PeerClient(new PeerAuth(target.nodeKey())),
+        SyncConfig.defaults(0, List.of()), target.nodeKey(), ReplicationPolicy.NOBODY, ns -> { }, 10)) {
+      replicator.pull(peer(), NS, List.copyOf(source.log().heads(NS)));
       assertThat(replicator.status().rejected()).as(replicator.status().lastRejection()).isZero();
       assertThat(replicator.status().entriesApplied()).isEqualTo(6);
     }
     // Six levels of entries walked, then one batch of memories per ADD entry (10 new memories each).
     assertThat(blockRequests).hasValue(6 + 5);
+    assertThat(unauthenticated).as("requests not signed by the target for this peer").hasValue(0);
     assertThat(target.log().heads(NS)).isEqualTo(source.log().heads(NS));
     for (Cid cid : added) {
       MemoryState expected = forgotten.contains(cid) ? MemoryState.FORGOTTEN : MemoryState.LIVE;
@@ -134,9 +153,9 @@ class ReplicatorPullTest {
     extraBlocks.put(forged.cid(), forged.data());
 
     AtomicInteger onApplied = new AtomicInteger();
-    try (Replicator replicator = new Replicator(target.log(), new NoMembers(), new PeerClient(),
-        SyncConfig.defaults(0, List.of()), "http://127.0.0.1:1", ns -> onApplied.incrementAndGet(), 10)) {
-      replicator.pull("http://127.0.0.1:" + peer.getAddress().getPort(), NS, List.of(forged.cid()));
+    try (Replicator replicator = new Replicator(target.log(), new NoMembers(), new PeerClient(new PeerAuth(target.nodeKey())),
+        SyncConfig.defaults(0, List.of()), target.nodeKey(), ReplicationPolicy.NOBODY, ns -> onApplied.incrementAndGet(), 10)) {
+      replicator.pull(peer(), NS, List.of(forged.cid()));
       assertThat(replicator.status().rejected()).isEqualTo(1);
       // Batches of 10 new memories: the first two entries apply; the third shares its batch with
       // the forged forget (which adds none) and is refused with it.

@@ -7,6 +7,8 @@ import dev.mnemo.store.MnemoStore;
 import dev.mnemo.store.block.Block;
 import dev.mnemo.store.car.CarReader;
 import dev.mnemo.store.cid.Cid;
+import dev.mnemo.store.identity.AgentKey;
+import dev.mnemo.store.identity.DidKey;
 import dev.mnemo.store.model.Memory;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -15,12 +17,33 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The serving half of sync on a real store, read back with the decoders the asking half uses. */
 class SyncEndpointTest {
+  /** A node the operator's allowlist names: it may replicate every namespace. */
+  private static final AgentKey PEER = AgentKey.generate();
   @TempDir Path dir;
+
+  private static SyncEndpoint endpoint(MnemoStore store) {
+    ReplicationPolicy policy = new PeerAllowlist(Set.of(PEER.did()), false);
+    return new SyncEndpoint(new SyncAccess(store.log(), policy, new PeerAuth(store.nodeKey())));
+  }
+
+  @Test
+  void aPeerTheAllowlistDoesNotNameGetsNothing() throws Exception {
+    try (MnemoStore store = MnemoStore.open(dir)) {
+      List<Cid> held = store.log().append("a", List.of(new Memory("a", "one", 1))).memories();
+      SyncEndpoint endpoint = endpoint(store);
+      DidKey stranger = AgentKey.generate().did();
+
+      assertThat(HeadsDigest.decode(endpoint.heads(stranger)).namespaces()).isEmpty();
+      assertThat(endpoint.block(stranger, held.get(0))).isEmpty();
+      assertThat(endpoint.block(PEER.did(), held.get(0))).isPresent();
+    }
+  }
 
   @Test
   void headsAreTheDigestOfEveryNamespace() throws Exception {
@@ -28,7 +51,7 @@ class SyncEndpointTest {
       store.log().append("a", List.of(new Memory("a", "one", 1)));
       store.log().append("b", List.of(new Memory("b", "two", 2)));
 
-      HeadsDigest digest = HeadsDigest.decode(new SyncEndpoint(store.log()).heads());
+      HeadsDigest digest = HeadsDigest.decode(endpoint(store).heads(PEER.did()));
 
       assertThat(digest.namespaces()).containsOnlyKeys("a", "b");
       assertThat(digest.namespaces().get("a")).containsExactlyElementsOf(store.log().heads("a"));
@@ -42,7 +65,7 @@ class SyncEndpointTest {
       Cid missing = Block.dagCbor(dev.mnemo.store.codec.DagCbor.encode(Map.of("not", "stored"))).cid();
       ByteArrayOutputStream out = new ByteArrayOutputStream();
 
-      new SyncEndpoint(store.log()).blocks(new BlockRequest(List.of(held.get(0), missing, held.get(1))).encode(), out);
+      endpoint(store).blocks(PEER.did(), new BlockRequest(List.of(held.get(0), missing, held.get(1))).encode(), out);
 
       CarReader car = new CarReader(new ByteArrayInputStream(out.toByteArray()));
       assertThat(car.roots()).isEmpty();
@@ -58,11 +81,11 @@ class SyncEndpointTest {
   @Test
   void aMalformedBlockRequestIsRefusedWithNothingWritten() throws Exception {
     try (MnemoStore store = MnemoStore.open(dir)) {
-      SyncEndpoint endpoint = new SyncEndpoint(store.log());
+      SyncEndpoint endpoint = endpoint(store);
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       for (byte[] body : List.of(new byte[0], "{\"cids\":[]}".getBytes(StandardCharsets.UTF_8),
           dev.mnemo.store.codec.DagCbor.encode(Map.of("v", 2L, "cids", List.of())))) {
-        assertThatThrownBy(() -> endpoint.blocks(body, out)).isInstanceOf(MalformedSyncRequestException.class);
+        assertThatThrownBy(() -> endpoint.blocks(PEER.did(), body, out)).isInstanceOf(MalformedSyncRequestException.class);
       }
       assertThat(out.size()).isZero();
     }

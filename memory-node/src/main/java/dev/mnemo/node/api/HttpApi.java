@@ -27,7 +27,9 @@ import dev.mnemo.store.cid.Cid;
 import dev.mnemo.store.log.RejectedEntryException;
 import dev.mnemo.store.model.Memory;
 import dev.mnemo.store.model.Namespace;
+import dev.mnemo.store.identity.DidKey;
 import dev.mnemo.sync.MalformedSyncRequestException;
+import dev.mnemo.sync.PeerAuth;
 import dev.mnemo.sync.SyncEndpoint;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -39,6 +41,7 @@ import io.vertx.ext.web.handler.BodyHandler;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 
@@ -120,7 +123,8 @@ public final class HttpApi {
     router.get("/v1/memories/:cid").handler(ctx -> json(ctx, "get", this::get));
     router.get("/v1/memories/:cid/history").handler(ctx -> json(ctx, "history", this::history));
     router.get("/v1/blocks/:cid").handler(ctx -> blocking(ctx, "block", () -> block(ctx)));
-    router.get("/v1/sync/heads").handler(ctx -> blocking(ctx, "sync_heads", () -> new Reply(200, DAG_CBOR, Buffer.buffer(sync.heads()))));
+    router.get("/v1/sync/heads").handler(ctx -> blocking(ctx, "sync_heads",
+        () -> new Reply(200, DAG_CBOR, Buffer.buffer(sync.heads(peer(ctx))))));
     router.post("/v1/sync/blocks").handler(requireType(DAG_CBOR)).handler(jsonBody).handler(ctx -> blocking(ctx, "sync_blocks", () -> syncBlocks(ctx)));
     router.get("/v1/node").handler(ctx -> json(ctx, "node", c -> nodeInfo.get()));
     router.get("/health").handler(ctx -> send(ctx, new Reply(200, JSON, Buffer.buffer("{\"status\":\"ok\"}"))));
@@ -328,14 +332,28 @@ public final class HttpApi {
 
   private Reply syncBlocks(RoutingContext ctx) throws Exception {
     ByteArrayOutputStream car = new ByteArrayOutputStream();
-    sync.blocks(bytes(ctx), car);
+    sync.blocks(peer(ctx), bytes(ctx), car);
     return new Reply(200, CAR + "; version=1", Buffer.buffer(car.toByteArray()));
   }
 
+  /** A raw block: for a peer (a signed node request), or for an agent that may read its namespace. */
   private Reply block(RoutingContext ctx) throws Exception {
     Cid cid = Requests.cid(ctx.pathParam("cid"));
-    byte[] data = service.block(caller(ctx), cid).orElseThrow(() -> new NotFoundException("no block " + cid));
-    return new Reply(200, "application/vnd.ipld.raw", Buffer.buffer(data));
+    Optional<byte[]> data = isPeerRequest(ctx)
+        ? sync.block(peer(ctx), cid).map(dev.mnemo.store.block.Block::data)
+        : service.block(caller(ctx), cid);
+    return new Reply(200, "application/vnd.ipld.raw", Buffer.buffer(data.orElseThrow(() -> new NotFoundException("no block " + cid))));
+  }
+
+  /** Whether the request is signed by a node ({@link PeerAuth}) rather than an agent's bearer token. */
+  public static boolean isPeerRequest(RoutingContext ctx) {
+    String authorization = ctx.request().getHeader("Authorization");
+    return authorization != null && authorization.startsWith(PeerAuth.SCHEME + " ");
+  }
+
+  /** The node that signed this request; a request that does not authenticate fails with 401. */
+  private DidKey peer(RoutingContext ctx) throws PeerAuth.RejectedException {
+    return sync.authenticate(ctx.request().getHeader("Authorization"), ctx.request().method().name(), ctx.request().uri(), bytes(ctx));
   }
 
   // ---- helpers ----
@@ -440,6 +458,11 @@ public final class HttpApi {
         status = 422;
         code = "no_embedder";
         message = none.getMessage();
+      }
+      case PeerAuth.RejectedException unsigned -> {
+        status = 401;
+        code = "unauthorized";
+        message = "node-to-node calls need a signed request (" + PeerAuth.SCHEME + "): " + unsigned.getMessage();
       }
       case MalformedSyncRequestException malformed -> {
         status = 400;

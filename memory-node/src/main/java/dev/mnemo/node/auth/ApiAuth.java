@@ -1,6 +1,8 @@
 package dev.mnemo.node.auth;
 
+import dev.mnemo.node.Caller;
 import dev.mnemo.node.metrics.Metrics;
+import dev.mnemo.store.identity.AgentKey;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.Router;
@@ -60,6 +62,15 @@ public final class ApiAuth {
       Authenticator.warnInsecure();
     }
     return registry;
+  }
+
+  /**
+   * The caller of a request that reaches the API without one: an agent of a key made for the
+   * purpose and thrown away, which holds no grant and administers nothing. With authentication
+   * on, only {@code /health} and node requests (which carry their peer instead) get that far.
+   */
+  public static Caller nobody() {
+    return new HostedAgent("nobody", AgentKey.generate(), 0, false).caller();
   }
 
   public void mount(Router router) {

@@ -16,7 +16,8 @@ import java.util.Optional;
  * HttpApi#CALLER}), or answers 401 {@code
  * unauthorized} with {@code WWW-Authenticate: Bearer}. A source address that has failed too often
  * is answered 429 {@code too_many_requests} with {@code Retry-After}, before its token is looked at.
- * Node-to-node routes ({@code /v1/sync/*}) take node requests instead, through {@link PeerRequests}.
+ * Node-to-node routes ({@code /v1/sync/*}, {@code /v1/blocks/*}) also take node requests, through
+ * {@link PeerRequests}.
  */
 public final class Authenticator implements Handler<RoutingContext> {
   /** Context key of the {@link DidKey} of the peer node a signed node request comes from. */
@@ -53,7 +54,7 @@ public final class Authenticator implements Handler<RoutingContext> {
 
   /** Routes peers call, which take a signed node request instead of a token ({@link PeerRequests}). */
   public static boolean isNodeRoute(String path) {
-    return path.startsWith("/v1/sync/");
+    return path.startsWith("/v1/sync/") || path.startsWith("/v1/blocks/");
   }
 
   @Override
@@ -71,7 +72,7 @@ public final class Authenticator implements Handler<RoutingContext> {
       ctx.next();
       return;
     }
-    if (isNodeRoute(path) && peers.isSigned(request)) {
+    if (isNodeRoute(path) && peers.isSigned(ctx)) {
       peers.verify(ctx);
       return;
     }

@@ -20,8 +20,14 @@ final class NodeCommand implements Callable<Integer> {
   @Option(names = "--host", description = "HTTP address to bind (default 127.0.0.1)") String host;
   @Option(names = "--port", description = "HTTP port (default 7700; 0 picks a free one)") Integer port;
   @Option(names = "--data", description = "data directory (default ./mnemo-data)") Path data;
+  @Option(names = "--gossip-host", description = "address gossip listens on (default: the HTTP host)") String gossipHost;
   @Option(names = "--gossip-port", description = "gossip port (default 7701)") Integer gossipPort;
   @Option(names = "--seed", description = "a peer's gossip HOST:PORT; repeat for more") List<String> seeds;
+  @Option(names = "--replication-peer", description = "a node did:key trusted to replicate every namespace, or *; repeat for more")
+  List<String> replicationPeers;
+  @Option(names = "--tls-cert", description = "PEM certificate: serve the HTTP API over TLS (with --tls-key)") Path tlsCert;
+  @Option(names = "--tls-key", description = "PEM private key (PKCS#8) of --tls-cert") Path tlsKey;
+  @Option(names = "--tls-ca", description = "PEM certificates trusted when calling peers over https") Path tlsCa;
   @Option(names = "--embedder", description = "bge-small-en-v1.5 (default), all-minilm-l6-v2 or none") String embedder;
   @Option(names = "--owner-key", description = "on the first start, make the agent of this key file the owner (as config ownerKeyFile)") Path ownerKey;
   @Option(names = "--insecure-no-auth", description = "DEVELOPMENT ONLY: no API tokens; every caller acts as the owner") boolean insecureNoAuth;
@@ -32,8 +38,13 @@ final class NodeCommand implements Callable<Integer> {
     put(flags, "host", host);
     put(flags, "port", port);
     put(flags, "data", data);
+    put(flags, "gossipHost", gossipHost);
     put(flags, "gossipPort", gossipPort);
     put(flags, "seeds", seeds == null ? null : String.join(",", seeds));
+    put(flags, "replicationPeers", replicationPeers == null ? null : String.join(",", replicationPeers));
+    put(flags, "tlsCert", tlsCert);
+    put(flags, "tlsKey", tlsKey);
+    put(flags, "tlsCa", tlsCa);
     put(flags, "embedder", embedder);
     put(flags, "ownerKeyFile", ownerKey);
     if (insecureNoAuth) {

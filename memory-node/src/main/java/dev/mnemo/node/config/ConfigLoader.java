@@ -18,17 +18,19 @@ import java.util.Set;
 /**
  * Merges configuration layers: defaults, then the JSON file, then environment variables
  * ({@code MNEMO_} + the key in upper snake case: {@code MNEMO_PORT}, {@code MNEMO_GOSSIP_PORT}),
- * then flags. Keys: host, port, data, gossipPort, seeds (comma-separated in the environment),
+ * then flags. Keys: host, port, data, gossipHost (where gossip listens; host unless set), gossipPort, seeds (comma-separated in the environment),
  * embedder, dimension, vectorEncoding (float32|int7), hnswM, hnswBeamWidth, recallDepth,
  * indexGraphBuild (merge|idle), indexCommitIntervalMs, indexOptimizeIdleMs, indexMaxBehind, memoryCacheMb, workerThreads, replicate (namespaces, comma-separated, or *),
+ * replicationPeers (node did:keys trusted with every namespace, comma-separated, or *),
  * advertiseHttp (base URL peers use to reach this node), advertiseGossip (HOST:PORT), antiEntropyMs,
+ * tlsCert, tlsKey (PEM files: the HTTP API serves TLS), tlsCa (PEM certificates trusted for peers),
  * blockStore (embedded|ipfs), ipfsApi (the Kubo RPC base URL), ipfsTimeoutMs, auth (true|false),
  * ownerKeyFile, allowedHosts and corsOrigins (comma-separated), authFailuresPerMinute. Unknown keys in the file are an error, not a silent typo.
  */
 public final class ConfigLoader {
-  static final Set<String> KEYS = Set.of("host", "port", "data", "gossipPort", "seeds", "embedder", "dimension",
+  static final Set<String> KEYS = Set.of("host", "port", "data", "gossipHost", "gossipPort", "seeds", "embedder", "dimension",
       "vectorEncoding", "hnswM", "hnswBeamWidth", "recallDepth", "indexGraphBuild", "indexCommitIntervalMs", "indexOptimizeIdleMs", "indexMaxBehind", "memoryCacheMb", "workerThreads",
-      "replicate", "advertiseHttp", "advertiseGossip", "antiEntropyMs", "blockStore", "ipfsApi", "ipfsTimeoutMs",
+      "replicate", "replicationPeers", "advertiseHttp", "advertiseGossip", "antiEntropyMs", "blockStore", "ipfsApi", "ipfsTimeoutMs", "tlsCert", "tlsKey", "tlsCa",
       "auth", "ownerKeyFile", "allowedHosts", "corsOrigins", "authFailuresPerMinute");
 
   /** A configuration mistake, with the key and layer at fault. */
@@ -59,6 +61,7 @@ public final class ConfigLoader {
     merged.put("memoryCacheMb", Integer.toString(NodeConfig.DEFAULT_MEMORY_CACHE_MB));
     merged.put("workerThreads", "32");
     merged.put("replicate", "*");
+    merged.put("replicationPeers", "");
     merged.put("antiEntropyMs", "2000");
     merged.put("blockStore", NodeConfig.EMBEDDED);
     merged.put("ipfsApi", "http://127.0.0.1:5001");
@@ -149,9 +152,18 @@ public final class ConfigLoader {
         throw new ConfigException("replicate: '" + ns + "' is not a namespace name or *");
       }
     }
+    List<String> replicationPeers = Arrays.stream(m.get("replicationPeers").split(",")).map(String::trim)
+        .filter(s -> !s.isEmpty()).toList();
+    try {
+      dev.mnemo.sync.PeerAllowlist.parse(replicationPeers);
+    } catch (dev.mnemo.store.InvalidFormatException e) {
+      throw new ConfigException("replicationPeers: each entry must be a node's did:key or *: " + e.getMessage());
+    }
     String advertiseHttp = m.get("advertiseHttp");
-    if (advertiseHttp != null && !advertiseHttp.matches("https?://[^/\\s]+")) {
-      throw new ConfigException("advertiseHttp must be a base URL like http://10.0.0.5:7700, not '" + advertiseHttp + "'");
+    if (advertiseHttp != null && dev.mnemo.sync.Peer.badHttp(advertiseHttp).isPresent()) {
+      // Peers refuse a member whose address is anything more than scheme, host and port.
+      throw new ConfigException("advertiseHttp must be a base URL like http://10.0.0.5:7700 (" + dev.mnemo.sync.Peer.badHttp(advertiseHttp).get()
+          + "), not '" + advertiseHttp + "'");
     }
     if (advertiseHttp == null && !seeds.isEmpty() && NodeConfig.isWildcard(m.get("host"))) {
       // Peers would be told http://0.0.0.0:PORT, which is themselves: replication would stall unseen.
@@ -161,6 +173,10 @@ public final class ConfigLoader {
     String advertiseGossip = m.get("advertiseGossip");
     if (advertiseGossip != null && !advertiseGossip.matches("[^:\\s]+:\\d{1,5}")) {
       throw new ConfigException("advertiseGossip must be HOST:PORT, not '" + advertiseGossip + "'");
+    }
+    String gossipHost = m.getOrDefault("gossipHost", m.get("host"));
+    if (gossipHost == null || gossipHost.isBlank() || gossipHost.matches(".*[\\s/].*")) {
+      throw new ConfigException("gossipHost must be a host name or address, not '" + gossipHost + "'");
     }
     String blockStore = m.get("blockStore");
     if (!List.of(NodeConfig.EMBEDDED, NodeConfig.IPFS).contains(blockStore)) {
@@ -179,20 +195,26 @@ public final class ConfigLoader {
     if (graphBuild == IndexConfig.GraphBuild.IDLE && optimizeIdleMs == 0) {
       throw new ConfigException("indexGraphBuild idle builds graphs once writes pause, so indexOptimizeIdleMs must not be 0");
     }
+    Path tlsCert = readableFile(m, "tlsCert");
+    Path tlsKey = readableFile(m, "tlsKey");
+    if ((tlsCert == null) != (tlsKey == null)) {
+      throw new ConfigException("tlsCert and tlsKey go together: give both PEM files for TLS, or neither");
+    }
+    Path tlsCa = readableFile(m, "tlsCa");
     String data = m.get("data");
     if (data == null || data.isBlank()) {
       throw new ConfigException("data directory must not be empty");
     }
     return new NodeConfig(m.get("host"), integer(m, "port", 0, 65535), Path.of(data),
-        integer(m, "gossipPort", 0, 65535), seeds, embedder, dimension, encoding,
+        gossipHost, integer(m, "gossipPort", 0, 65535), seeds, embedder, dimension, encoding,
         integer(m, "hnswM", 2, 512), integer(m, "hnswBeamWidth", 1, 3200),
         integer(m, "recallDepth", 1, 1000), graphBuild,
         integer(m, "indexCommitIntervalMs", 100, 3_600_000), optimizeIdleMs,
         integer(m, "indexMaxBehind", 0, 1_000_000),
         integer(m, "memoryCacheMb", 0, 1_048_576),
         integer(m, "workerThreads", 1, 1024),
-        replicate, advertiseHttp, advertiseGossip, integer(m, "antiEntropyMs", 100, 3_600_000),
-        blockStore, ipfsApi, integer(m, "ipfsTimeoutMs", 100, 600_000),
+        replicate, replicationPeers, advertiseHttp, advertiseGossip, integer(m, "antiEntropyMs", 100, 3_600_000),
+        blockStore, ipfsApi, integer(m, "ipfsTimeoutMs", 100, 600_000), tlsCert, tlsKey, tlsCa,
         Limits.defaults(), auth(m));
   }
 
@@ -222,6 +244,19 @@ public final class ConfigLoader {
 
   private static List<String> list(String commaSeparated) {
     return Arrays.stream(commaSeparated.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+  }
+
+  /** The file {@code key} names, checked now so that a typo fails at start and not at the first connection. */
+  private static Path readableFile(Map<String, String> m, String key) throws ConfigException {
+    String value = m.get(key);
+    if (value == null || value.isBlank()) {
+      return null;
+    }
+    Path path = Path.of(value.trim());
+    if (!Files.isRegularFile(path) || !Files.isReadable(path)) {
+      throw new ConfigException(key + ": '" + value + "' is not a readable file");
+    }
+    return path;
   }
 
   private static int integer(Map<String, String> m, String key, int min, int max) throws ConfigException {

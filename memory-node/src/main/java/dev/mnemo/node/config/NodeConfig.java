@@ -21,6 +21,14 @@ import java.util.List;
  * @param indexMaxBehind while no recall has come for a few seconds, how many acknowledged
  *     memories may wait to be indexed in the background (0: a write returns only once indexed);
  *     the next recall waits until they are
+ * @param gossipHost the address gossip listens on; {@link #host} unless configured
+ * @param replicationPeers node did:keys trusted to replicate every namespace, or {@code *} for
+ *     every authenticated node; other nodes replicate only namespaces that grant them
+ *     {@code replicate}
+ * @param tlsCert PEM certificate (chain) the HTTP API serves TLS with, and {@link #tlsKey} its
+ *     PKCS#8 PEM private key; both null for plain HTTP
+ * @param tlsCa PEM certificates this node trusts when it calls peers over https (a private CA,
+ *     or the peers' self-signed certificates); null for the JVM's default CAs
  * @param memoryCacheMb heap for recently read memories, hash-verified and decoded, so that a
  *     recall of hot memories skips the block store (0: none)
  * @param auth API tokens, served host names, CORS origins, the failed-attempt limit
@@ -29,6 +37,7 @@ public record NodeConfig(
     String host,
     int port,
     Path dataDir,
+    String gossipHost,
     int gossipPort,
     List<String> seeds,
     String embedder,
@@ -44,12 +53,16 @@ public record NodeConfig(
     int memoryCacheMb,
     int workerThreads,
     List<String> replicate,
+    List<String> replicationPeers,
     String advertiseHttp,
     String advertiseGossip,
     long antiEntropyMillis,
     String blockStore,
     String ipfsApi,
     long ipfsTimeoutMillis,
+    Path tlsCert,
+    Path tlsKey,
+    Path tlsCa,
     Limits limits,
     dev.mnemo.node.auth.AuthConfig auth) {
 
@@ -77,12 +90,26 @@ public record NodeConfig(
 
   public dev.mnemo.sync.SyncConfig syncConfig() {
     dev.mnemo.sync.SyncConfig d = dev.mnemo.sync.SyncConfig.defaults(gossipPort, seeds);
-    return new dev.mnemo.sync.SyncConfig(gossipPort, seeds, replicate, advertiseGossip, antiEntropyMillis,
+    return new dev.mnemo.sync.SyncConfig(gossipHost, gossipPort, seeds, replicate, advertiseGossip, antiEntropyMillis,
         d.gossipIntervalMillis(), d.pingIntervalMillis(), d.membershipSyncMillis());
+  }
+
+  /** {@link #replicationPeers} as a policy; ConfigLoader has checked every entry. */
+  public dev.mnemo.sync.PeerAllowlist replicationAllowlist() {
+    try {
+      return dev.mnemo.sync.PeerAllowlist.parse(replicationPeers);
+    } catch (dev.mnemo.store.InvalidFormatException e) {
+      throw new IllegalStateException("replicationPeers was not checked: " + e.getMessage(), e);
+    }
   }
 
   public IndexConfig indexConfig() {
     return new IndexConfig(dimension, vectorEncoding, hnswM, hnswBeamWidth, recallDepth, indexGraphBuild);
+  }
+
+  /** How peers and clients reach the HTTP API. */
+  public String scheme() {
+    return tlsCert == null ? "http" : "https";
   }
 
   /** {@link #memoryCacheMb} in bytes, as the store takes it. */

@@ -544,15 +544,6 @@ class BadInputApiTest {
     refused(422, "invalid_car", () -> api.postRaw("/v1/namespaces/" + SEEDED + "/import", CAR_TYPE, flipped));
   }
 
-  /** A peer's block request that does not decode: the sync endpoint's own 400, not a server error. */
-  @Test
-  void malformedSyncBlockRequestIs400InvalidBlockRequest() {
-    for (byte[] body : List.of(new byte[0], "not DAG-CBOR".getBytes(StandardCharsets.UTF_8),
-        dev.mnemo.store.codec.DagCbor.encode(Map.of("v", 1L, "cids", List.of())))) {
-      refused(400, "invalid_block_request", () -> api.postRaw("/v1/sync/blocks", "application/vnd.ipld.dag-cbor", body));
-    }
-  }
-
   // ---- random damage ----
 
   @Test

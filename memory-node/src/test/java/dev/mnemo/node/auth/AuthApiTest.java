@@ -117,19 +117,26 @@ class AuthApiTest {
   }
 
   /**
-   * Node-to-node routes as MemoryNode wires them until the sync endpoint verifies signed node
-   * requests (PeerRequests.UNVERIFIED): open without a bearer token, as before tokens, so
-   * replication goes on; a bearer token there is still checked.
+   * Node-to-node routes take a bearer token or a node's signed request, which the routes verify
+   * themselves; a request that is neither is 401, and one that only looks like a node's (another
+   * spelling of the scheme) is an agent's request with a bad token, never a request of no one.
    */
   @Test
-  void nodeRoutesTakeNodeRequestsNotBadTokens() {
+  void nodeRoutesTakeSignedNodeRequestsOrTokens() {
     int port = node.node().port();
     Call heads = new Call("GET", "/v1/sync/heads", null, null);
-    assertThat(heads.send(port, null).status()).isEqualTo(200);
-    assertThat(heads.send(port, "MnemoNode did=did:key:z6Mk, ts=1, sig=x").status()).isEqualTo(200);
-    assertThat(heads.send(port, "Bearer " + owner.token()).status()).isEqualTo(200);
-    RawHttp.Reply wrong = heads.send(port, "Bearer mnemo_0000000000000000_nope");
-    assertThat(wrong.status()).as("%s", wrong).isEqualTo(401);
+    Call block = new Call("GET", "/v1/blocks/" + cid, null, null);
+    for (Call call : List.of(heads, block)) {
+      for (String authorization : java.util.Arrays.asList(null, "MnemoNode did=did:key:z6Mk, ts=1, sig=x", "mnemonode x",
+          "MNEMONODE did=x", "Bearer mnemo_0000000000000000_nope")) {
+        RawHttp.Reply reply = call.send(port, authorization);
+        assertThat(reply.status()).as(call.path() + " with " + authorization + ": " + reply).isEqualTo(401);
+        assertThat(reply.json().path("error").path("code").asText()).isEqualTo("unauthorized");
+      }
+    }
+    // an agent reads a block with its token, but the sync calls are for nodes only
+    assertThat(block.send(port, "Bearer " + owner.token()).status()).isEqualTo(200);
+    assertThat(heads.send(port, "Bearer " + owner.token()).status()).isEqualTo(401);
   }
 
   /** The checks decide on the path the routes match: dot segments cannot dress a write as /health or a node route. */

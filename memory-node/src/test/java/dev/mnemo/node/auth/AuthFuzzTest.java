@@ -173,7 +173,7 @@ class AuthFuzzTest {
     String real = realTokens.get(random.nextInt(realTokens.size()));
     String owner = realTokens.get(0);
     String revoked = realTokens.get(1 + random.nextInt(realTokens.size() - 1));
-    return switch (random.nextInt(11)) {
+    return switch (random.nextInt(12)) {
       case 0, 1 -> null;
       case 2 -> text(random, 1 + random.nextInt(200), PRINTABLE).strip();
       case 3 -> "Bearer " + text(random, 1 + random.nextInt(100), PRINTABLE).strip();
@@ -190,10 +190,17 @@ class AuthFuzzTest {
       }
       case 8 -> "Bearer " + owner.substring(0, random.nextInt(owner.length()));
       // other spellings of the scheme ("bearer" is the same scheme, so only with revoked tokens)
-      case 9 -> List.of("bearer", "BEARER", "Basic", "Token", "Bearer\t").get(random.nextInt(5)) + " "
+      case 9 -> List.of("bearer", "BEARER", "Basic", "Token", "Bearer\t", "MnemoNode", "mnemonode").get(random.nextInt(7)) + " "
           + (random.nextBoolean() ? revoked : owner + " extra");
+      case 10 -> "MnemoNode did=" + AgentKeyHolder.DID + ", ts=" + System.currentTimeMillis() + ", sig="
+          + Base64.getUrlEncoder().withoutPadding().encodeToString(bytes(random, 64));
       default -> "Bearer " + "A".repeat(1000 + random.nextInt(5000));
     };
+  }
+
+  /** A node's did, for signed node requests with a signature that is not its. */
+  private static final class AgentKeyHolder {
+    static final String DID = dev.mnemo.store.identity.AgentKey.generate().did().toString();
   }
 
   private static String randomMethod(Random random) {

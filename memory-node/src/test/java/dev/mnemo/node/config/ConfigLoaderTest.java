@@ -64,6 +64,53 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void gossipListensOnTheHttpHostUnlessAGossipHostIsGiven() throws Exception {
+    NodeConfig defaults = ConfigLoader.load(null, Map.of(), Map.of());
+    assertThat(defaults.gossipHost()).isEqualTo("127.0.0.1");
+    assertThat(defaults.syncConfig().gossipHost()).isEqualTo("127.0.0.1");
+    NodeConfig onHost = ConfigLoader.load(null, Map.of("MNEMO_HOST", "10.0.0.5"), Map.of());
+    assertThat(onHost.syncConfig().gossipHost()).as("the HTTP host").isEqualTo("10.0.0.5");
+    NodeConfig apart = ConfigLoader.load(null, Map.of("MNEMO_HOST", "10.0.0.5", "MNEMO_GOSSIP_HOST", "10.1.0.5"), Map.of());
+    assertThat(apart.syncConfig().gossipHost()).isEqualTo("10.1.0.5");
+    NodeConfig flag = ConfigLoader.load(null, Map.of("MNEMO_GOSSIP_HOST", "10.1.0.5"), Map.of("gossipHost", "::1"));
+    assertThat(flag.gossipHost()).isEqualTo("::1");
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), Map.of("gossipHost", "http://x/")))
+        .isInstanceOf(ConfigLoader.ConfigException.class).hasMessageContaining("gossipHost");
+  }
+
+  @Test
+  void replicationPeersAreNodeDidsOrEveryNode() throws Exception {
+    assertThat(ConfigLoader.load(null, Map.of(), Map.of()).replicationAllowlist())
+        .as("by default no node is trusted with every namespace").isEqualTo(dev.mnemo.sync.PeerAllowlist.NONE);
+    String did = dev.mnemo.store.identity.AgentKey.generate().did().toString();
+    NodeConfig listed = ConfigLoader.load(null, Map.of("MNEMO_REPLICATION_PEERS", did + ", " + did), Map.of());
+    assertThat(listed.replicationAllowlist().nodes()).extracting(Object::toString).containsExactly(did);
+    assertThat(listed.replicationAllowlist().everyNode()).isFalse();
+    Path file = dir.resolve("peers.json");
+    Files.writeString(file, "{\"replicationPeers\": [\"*\"]}");
+    assertThat(ConfigLoader.load(file, Map.of(), Map.of()).replicationAllowlist().everyNode()).isTrue();
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of("MNEMO_REPLICATION_PEERS", "node-b"), Map.of()))
+        .isInstanceOf(ConfigLoader.ConfigException.class).hasMessageContaining("replicationPeers");
+  }
+
+  @Test
+  void tlsNeedsBothPemFilesAndEveryFileMustBeReadable() throws Exception {
+    NodeConfig plain = ConfigLoader.load(null, Map.of(), Map.of());
+    assertThat(plain.scheme()).isEqualTo("http");
+    assertThat(plain.tlsCert()).isNull();
+    Path cert = Files.writeString(dir.resolve("node.crt.pem"), "cert");
+    Path key = Files.writeString(dir.resolve("node.key.pem"), "key");
+    NodeConfig tls = ConfigLoader.load(null, Map.of("MNEMO_TLS_CERT", cert.toString(), "MNEMO_TLS_KEY", key.toString()),
+        Map.of("tlsCa", cert.toString()));
+    assertThat(tls.scheme()).isEqualTo("https");
+    assertThat(tls.tlsCa()).isEqualTo(cert);
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of("MNEMO_TLS_CERT", cert.toString()), Map.of()))
+        .isInstanceOf(ConfigLoader.ConfigException.class).hasMessageContaining("tlsKey");
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), Map.of("tlsCa", dir.resolve("missing.pem").toString())))
+        .isInstanceOf(ConfigLoader.ConfigException.class).hasMessageContaining("tlsCa");
+  }
+
+  @Test
   void environmentNamesAreUpperSnakeCase() {
     assertThat(ConfigLoader.envName("gossipPort")).isEqualTo("MNEMO_GOSSIP_PORT");
     assertThat(ConfigLoader.envName("indexOptimizeIdleMs")).isEqualTo("MNEMO_INDEX_OPTIMIZE_IDLE_MS");

@@ -3,6 +3,7 @@ package dev.mnemo.node.sync;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.mnemo.store.block.Block;
+import dev.mnemo.store.identity.AgentKey;
 import dev.mnemo.store.car.CarWriter;
 import dev.mnemo.store.cid.Cid;
 import dev.mnemo.sync.BlockRequest;
@@ -36,18 +37,25 @@ final class FakePeer implements AutoCloseable {
   private final ScaleCubeMembership membership;
   private final List<String> requests = new CopyOnWriteArrayList<>();
   private volatile Offer offer = new Offer(Map.of(), Map.of());
+  /** A node key of its own: valid, but granted nothing. */
+  private final AgentKey key = AgentKey.generate();
 
   FakePeer(String seedGossip) throws IOException {
+    this(seedGossip, "");
+  }
+
+  /** @param suffix appended to the HTTP address the peer advertises (a path, a query: what peers must refuse) */
+  FakePeer(String seedGossip, String suffix) throws IOException {
     server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
     server.setExecutor(Executors.newCachedThreadPool(r -> Thread.ofPlatform().daemon(true).name("fake-peer").unstarted(r)));
     server.createContext("/", this::handle);
     server.start();
-    SyncConfig config = new SyncConfig(NodeProcess.freePort(), List.of(seedGossip), List.of(Peer.ALL), null,
+    SyncConfig config = new SyncConfig("127.0.0.1", NodeProcess.freePort(), List.of(seedGossip), List.of(Peer.ALL), null,
         3_600_000, 100, 500, 5_000);
-    membership = new ScaleCubeMembership(config, url());
+    membership = new ScaleCubeMembership(config, url() + suffix, key);
     membership.start(new Membership.Listener() {
       @Override
-      public void onGossip(byte[] payload) {
+      public void onMessage(byte[] payload) {
         // The fake peer never pulls.
       }
     });
@@ -61,15 +69,25 @@ final class FakePeer implements AutoCloseable {
     return membership.peers();
   }
 
-  /** Serves {@code offer} from now on, and gossips its heads of {@code ns} as a write would. */
+  /** Serves {@code offer} from now on, and announces its heads of {@code ns} as a write would. */
   void serve(String ns, Offer offer) {
     this.offer = offer;
-    membership.gossip(new HeadsAnnouncement(ns, offer.heads().get(ns), url()).encode());
+    sendToAll(new HeadsAnnouncement(ns, offer.heads().get(ns), key.did()).encode(key));
   }
 
-  /** Gossips an announcement of {@code heads} naming {@code http} as where to fetch them. */
-  void announce(String ns, List<Cid> heads, String http) {
-    membership.gossip(new HeadsAnnouncement(ns, heads, http).encode());
+  /** Sends every member an announcement of {@code heads} signed by {@code signer}. */
+  void announce(String ns, List<Cid> heads, AgentKey signer) {
+    sendToAll(new HeadsAnnouncement(ns, heads, signer.did()).encode(signer));
+  }
+
+  AgentKey key() {
+    return key;
+  }
+
+  private void sendToAll(byte[] payload) {
+    for (Peer peer : membership.peers()) {
+      membership.send(peer, payload);
+    }
   }
 
   /** Requests received so far, as "METHOD path [cids]". */

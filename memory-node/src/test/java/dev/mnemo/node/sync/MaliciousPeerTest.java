@@ -157,52 +157,56 @@ class MaliciousPeerTest {
   }
 
   /**
-   * DESIGN.md: a node pulls the missing blocks "from the announcing peer". An announcement's
-   * {@code http} field is data in a gossip message any member can send (and every member relays),
-   * so a node must not send requests to whatever address it names, only to members' advertised
-   * addresses: otherwise one member can make every node in the cluster issue requests to any host
-   * the nodes can reach (server-side request forgery). Control: an announcement naming the fake
-   * peer's own, advertised address is pulled from, so announcements do arrive and are acted on.
+   * A node pulls only from members, at the address their signed card advertises: an announcement
+   * names no address, and one signed by a key that no member's card carries is ignored and
+   * counted, so no member can make the cluster send requests to another host (server-side request
+   * forgery) or pass itself off as another node. Control: an announcement the fake peer signs with
+   * its own key is pulled from, so announcements do arrive and are acted on.
    */
   @Test
-  void aNodePullsOnlyFromMembersNotFromAnyAddressAnAnnouncementNames() throws Exception {
+  void aNodePullsOnlyFromTheMemberThatSignedTheAnnouncement() throws Exception {
     node = NodeProcess.create("node", dir.resolve("node"), List.of(), Map.of("MNEMO_ANTI_ENTROPY_MS", "500")).start();
     fake = new FakePeer(node.gossip());
     Await.until(Duration.ofSeconds(30), "the node and the fake peer see each other",
         () -> peerUrls(node).contains(fake.url()) && !fake.peers().isEmpty(),
         () -> "node peers " + peerUrls(node) + ", fake peers " + fake.peers());
-    List<String> bystanderRequests = new java.util.concurrent.CopyOnWriteArrayList<>();
-    com.sun.net.httpserver.HttpServer bystander = com.sun.net.httpserver.HttpServer.create(
-        new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 16);
-    bystander.createContext("/", exchange -> {
-      try (exchange) {
-        bystanderRequests.add(exchange.getRequestMethod() + " " + exchange.getRequestURI());
-        exchange.sendResponseHeaders(404, -1);
-      }
-    });
-    bystander.start();
-    try {
-      String bystanderUrl = "http://127.0.0.1:" + bystander.getAddress().getPort();
-      assertThat(peerUrls(node)).as("the bystander is no member").doesNotContain(bystanderUrl);
-      Cid unknown = memoryBlock(NS, "a head nobody has", 21).cid();
-      Cid control = memoryBlock("control", "a head only the fake peer names", 22).cid();
-      // Gossip is best effort: announce a few times, each time both the bystander and the control.
-      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-      while (System.nanoTime() < deadline
-          && fake.requests().stream().noneMatch(r -> r.startsWith("POST /v1/sync/blocks") && r.contains(control.toString()))) {
-        fake.announce(NS, List.of(unknown), bystanderUrl);
-        fake.announce("control", List.of(control), fake.url());
-        NodeProcess.sleep(500);
-      }
-      assertThat(fake.requests()).as("control: the node pulls an announced head from the announcing member")
-          .anyMatch(r -> r.startsWith("POST /v1/sync/blocks") && r.contains(control.toString()));
-      NodeProcess.sleep(1_000);
-      assertThat(bystanderRequests).as("requests the node sent to %s, an address named only in a gossiped announcement",
-          bystanderUrl).isEmpty();
-      assertThat(node.sync().path("ignoredAnnouncements").asLong()).as("sync.ignoredAnnouncements").isPositive();
-    } finally {
-      bystander.stop(0);
+    Cid unknown = memoryBlock(NS, "a head nobody has", 21).cid();
+    Cid control = memoryBlock("control", "a head only the fake peer names", 22).cid();
+    AgentKey stranger = AgentKey.generate();
+    // Messages are best effort: announce a few times, each time both the stranger's and the control.
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (System.nanoTime() < deadline
+        && fake.requests().stream().noneMatch(r -> r.startsWith("POST /v1/sync/blocks") && r.contains(control.toString()))) {
+      fake.announce(NS, List.of(unknown), stranger);
+      fake.announce("control", List.of(control), fake.key());
+      NodeProcess.sleep(500);
     }
+    assertThat(fake.requests()).as("control: the node pulls an announced head from the announcing member")
+        .anyMatch(r -> r.startsWith("POST /v1/sync/blocks") && r.contains(control.toString()));
+    NodeProcess.sleep(1_000);
+    assertThat(fake.requests()).as("requests for a head announced under a key no member holds")
+        .noneMatch(r -> r.contains(unknown.toString()));
+    assertThat(node.sync().path("ignoredAnnouncements").asLong()).as("sync.ignoredAnnouncements").isPositive();
+  }
+
+  /**
+   * A member advertising an HTTP address with a path and query (peers append /v1/sync/... to it)
+   * is refused and counted, and never sent a request.
+   */
+  @Test
+  void aMemberAdvertisingMoreThanABaseUrlIsRefusedAndNeverCalled() throws Exception {
+    node = NodeProcess.create("node", dir.resolve("node"), List.of(), Map.of("MNEMO_ANTI_ENTROPY_MS", "300")).start();
+    fake = new FakePeer(node.gossip(), "/v1/memories?ns=victim&x=");
+    Await.until(Duration.ofSeconds(30), "the node refuses the fake peer",
+        () -> node.sync().path("refusedMembers").asLong() > 0 && !fake.peers().isEmpty(),
+        () -> "node sync " + node.sync() + ", fake peers " + fake.peers());
+    Cid head = memoryBlock(NS, "bait", 23).cid();
+    for (int i = 0; i < 4; i++) {
+      fake.announce(NS, List.of(head), fake.key());
+      NodeProcess.sleep(500);
+    }
+    assertThat(peerUrls(node)).as("the node's peers").isEmpty();
+    assertThat(fake.requests()).as("requests the node sent to the refused member").isEmpty();
   }
 
   /** None of the forged data is on the node: not as a block, a memory, a listing, a recall hit, or a head. */

@@ -127,6 +127,8 @@ public final class NodeProcess implements AutoCloseable {
     // The child must not inherit MNEMO_* settings from whoever runs the build.
     builder.environment().keySet().removeIf(k -> k.startsWith("MNEMO_"));
     builder.environment().putAll(env);
+    // A test cluster trusts its own nodes with every namespace unless the test says otherwise.
+    builder.environment().putIfAbsent("MNEMO_REPLICATION_PEERS", "*");
     builder.redirectErrorStream(true);
     builder.redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
     try {

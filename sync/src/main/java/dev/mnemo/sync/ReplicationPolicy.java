@@ -1,0 +1,24 @@
+package dev.mnemo.sync;
+
+import dev.mnemo.store.identity.DidKey;
+
+/**
+ * Which nodes may replicate which namespaces: a node serves a namespace's heads and blocks, and
+ * sends announcements of it, only to peers this allows. A peer is known by its node key, as a
+ * signed request ({@link PeerAuth}) or a verified member card proves it.
+ *
+ * <p>A node combines the operator's {@link PeerAllowlist} with the namespace's own {@code replicate}
+ * grants with {@link #or}.
+ */
+@FunctionalInterface
+public interface ReplicationPolicy {
+  boolean mayReplicate(DidKey peer, String ns);
+
+  /** Allows no one. */
+  ReplicationPolicy NOBODY = (peer, ns) -> false;
+
+  /** Allows what this policy or {@code other} allows. */
+  default ReplicationPolicy or(ReplicationPolicy other) {
+    return (peer, ns) -> mayReplicate(peer, ns) || other.mayReplicate(peer, ns);
+  }
+}
