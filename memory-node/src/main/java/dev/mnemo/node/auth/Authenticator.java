@@ -62,7 +62,14 @@ public final class Authenticator implements Handler<RoutingContext> {
     HttpServerRequest request = ctx.request();
     // The path the routes match, not the raw one: "/v1/sync/../namespaces/x/memories" is a write
     // route, and deciding on the raw path would take it for a node route.
-    String path = ctx.normalizedPath();
+    String path;
+    try {
+      path = ctx.normalizedPath();
+    } catch (IllegalArgumentException badEscape) {
+      // No route could match it either; answered as the router answers it.
+      ErrorReplies.error(ctx, 400, "bad_request", "malformed request URI: " + request.uri());
+      return;
+    }
     if ("/health".equals(path)) {
       ctx.next();
       return;

@@ -151,6 +151,11 @@ class AuthApiTest {
       RawHttp.Reply reply = RawHttp.send(port, "POST", target, Map.of("Host", "localhost", "Content-Type", "application/json"), body);
       assertThat(reply.status()).as(target + ": " + reply).isIn(400, 401, 404);
     }
+    for (String malformed : List.of("/v1/memories/%zz", "/v1/sync/%zz", "/health%zz", "/%")) {
+      RawHttp.Reply reply = RawHttp.get(port, malformed, Map.of("Host", "localhost"));
+      assertThat(reply.status()).as(malformed + ": " + reply).isEqualTo(400);
+      assertThat(reply.json().path("error").path("code").asText()).isEqualTo("bad_request");
+    }
     RawHttp.Reply node = RawHttp.get(port, "/health/../v1/node", Map.of("Host", "localhost"));
     assertThat(node.status()).as("%s", node).isIn(400, 401, 404);
     assertThat(AuthApiTest.node.node().store().log().lastPosition()).isEqualTo(position);
