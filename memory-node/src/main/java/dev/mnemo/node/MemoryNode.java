@@ -6,6 +6,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mnemo.index.LogIndexer;
 import dev.mnemo.index.LuceneMemoryIndex;
 import dev.mnemo.node.api.HttpApi;
+import dev.mnemo.node.auth.AgentRegistry;
+import dev.mnemo.node.auth.ApiAuth;
+import dev.mnemo.node.auth.PeerRequests;
 import dev.mnemo.node.config.NodeConfig;
 import dev.mnemo.node.embed.Embedder;
 import dev.mnemo.node.embed.Embedders;
@@ -53,13 +56,16 @@ public final class MemoryNode implements AutoCloseable {
   private final Embedder embedder;
   private final Metrics metrics = new Metrics();
   private final Vertx vertx;
+  private final AgentRegistry agents;
   private HttpServer server;
   private Replicator replicator;
   /** The server half of node-to-node authentication and access: what the sync endpoint serves by. */
   private SyncAccess syncAccess;
 
-  private MemoryNode(NodeConfig config, Vertx vertx, MnemoStore store, LuceneMemoryIndex index, LogIndexer indexer, Embedder embedder) {
+  private MemoryNode(NodeConfig config, Vertx vertx, MnemoStore store, AgentRegistry agents, LuceneMemoryIndex index,
+      LogIndexer indexer, Embedder embedder) {
     this.config = config;
+    this.agents = agents;
     this.vertx = vertx;
     this.store = store;
     this.index = index;
@@ -81,6 +87,8 @@ public final class MemoryNode implements AutoCloseable {
     MemoryNode node = null;
     Embedder embedder = null;
     try {
+      // After the store: its lock keeps a second node off this data directory and its agents.
+      AgentRegistry agents = ApiAuth.openRegistry(config.dataDir(), config.auth());
       index = LuceneMemoryIndex.open(indexDir(config.dataDir()), config.indexConfig());
       indexer = new LogIndexer(store.log(), index, config.indexCommitIntervalMillis(),
           config.indexOptimizeIdleMillis(), config.indexMaxBehind());
@@ -90,7 +98,7 @@ public final class MemoryNode implements AutoCloseable {
       }
       indexer.catchUp(null);
       embedder = Embedders.create(config.embedder(), config.dimension());
-      node = new MemoryNode(config, vertx, store, index, indexer, embedder);
+      node = new MemoryNode(config, vertx, store, agents, index, indexer, embedder);
       node.listen();
       return node;
     } catch (IOException | RuntimeException e) {
@@ -135,9 +143,13 @@ public final class MemoryNode implements AutoCloseable {
     PeerAuth peerAuth = new PeerAuth(store.nodeKey());
     syncAccess = new SyncAccess(store.log(), replicationPolicy(), peerAuth);
     registerGauges();
-    // Until the API authenticates its callers, every request acts as the node itself, as before.
-    HttpApi api = new HttpApi(vertx, service, new SyncEndpoint(syncAccess), Caller.node(store.nodeKey()), config.limits(),
+    // With authentication on, only /health and node requests (signed, verified by the API itself)
+    // reach it without a caller; should anything else, it acts as no one, not as the node.
+    HttpApi api = new HttpApi(vertx, service, new SyncEndpoint(syncAccess), ApiAuth.nobody(), config.limits(),
         metrics, this::info);
+    io.vertx.ext.web.Router router = api.router();
+    new ApiAuth(vertx, agents, config.auth(), servedHosts(), PeerRequests.checkedByRoutes(HttpApi::isPeerRequest), metrics)
+        .mount(router);
     try {
       HttpServerOptions options = new HttpServerOptions().setHost(config.host()).setPort(config.port())
           .setCompressionSupported(true);
@@ -146,7 +158,7 @@ public final class MemoryNode implements AutoCloseable {
             .setCertPath(config.tlsCert().toString()).setKeyPath(config.tlsKey().toString()));
       }
       server = vertx.createHttpServer(options)
-          .requestHandler(api.router())
+          .requestHandler(router)
           .invalidRequestHandler(api::invalidRequest)
           .listen()
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -157,7 +169,27 @@ public final class MemoryNode implements AutoCloseable {
     startSync(service, peerAuth);
     LOG.log(System.Logger.Level.INFO, "Mnemo node " + store.nodeKey().did() + " listening on " + config.scheme() + "://" + config.host() + ":"
         + port() + " with data in " + config.dataDir().toAbsolutePath().normalize() + " (embedder " + embedder.model()
-        + ", gossip " + replicator.membership().localAddress() + ")");
+        + ", gossip " + replicator.membership().localAddress() + ")"
+        + (config.auth().enabled() ? "; owner token in " + agents.ownerTokenFile().toAbsolutePath().normalize()
+            : "; AUTHENTICATION OFF"));
+  }
+
+  /** The names clients may send as Host: the bind address and the advertised one (IP literals always pass). */
+  private java.util.Set<String> servedHosts() {
+    java.util.Set<String> hosts = new java.util.LinkedHashSet<>();
+    if (!NodeConfig.isWildcard(config.host())) {
+      hosts.add(config.host());
+    }
+    String advertised = config.advertiseHttp() == null ? null : java.net.URI.create(config.advertiseHttp()).getHost();
+    if (advertised != null) {
+      hosts.add(advertised);
+    }
+    return hosts;
+  }
+
+  /** The hosted agents and their API tokens. */
+  public AgentRegistry agents() {
+    return agents;
   }
 
   /** Joins the gossip cluster; remote entries reach the index through the same log tailer as local ones. */

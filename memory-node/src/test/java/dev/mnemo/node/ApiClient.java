@@ -14,6 +14,8 @@ import java.net.http.HttpRequest.BodyPublisher;
 import java.net.http.HttpRequest.BodyPublishers;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -57,14 +59,72 @@ public final class ApiClient {
   private final HttpClient http;
   private final int port;
   private final String base;
+  /** The bearer token every call sends; null for none. Read when first needed, the node may write it later. */
+  private final java.util.function.Supplier<String> token;
 
+  /** A client that sends no token (for /health, and for tests of refusals). */
   public ApiClient(int port) {
+    this(port, () -> null);
+  }
+
+  /**
+   * A client acting as the node's owner: it sends the token the node wrote to {@code
+   * DATA/owner.token} on its first start (read once the file exists).
+   */
+  public ApiClient(int port, Path dataDir) {
+    this(port, ownerToken(dataDir));
+  }
+
+  private ApiClient(int port, java.util.function.Supplier<String> token) {
     this.port = port;
     this.base = "http://127.0.0.1:" + port;
+    this.token = token;
     this.http = HttpClient.newBuilder()
         .version(HttpClient.Version.HTTP_1_1)
         .connectTimeout(Duration.ofSeconds(5))
         .build();
+  }
+
+  /** The same node, acting as the holder of {@code token} (null: no token). */
+  public ApiClient withToken(String token) {
+    return new ApiClient(port, () -> token);
+  }
+
+  /** {@code http://127.0.0.1:PORT}, without a trailing slash. */
+  public String baseUrl() {
+    return base;
+  }
+
+  /** The token this client sends, or null. */
+  public String token() {
+    return token.get();
+  }
+
+  /** Reads {@code DATA/owner.token} on the first call after it exists, then keeps it. */
+  public static java.util.function.Supplier<String> ownerToken(Path dataDir) {
+    java.util.concurrent.atomic.AtomicReference<String> read = new java.util.concurrent.atomic.AtomicReference<>();
+    return () -> {
+      String known = read.get();
+      if (known != null) {
+        return known;
+      }
+      Path file = dataDir.resolve("owner.token");
+      try {
+        if (!Files.exists(file)) {
+          return null;
+        }
+        String text = Files.readString(file).strip();
+        read.compareAndSet(null, text);
+        return text;
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    };
+  }
+
+  private String authorizationLine() {
+    String t = token.get();
+    return t == null ? "" : "Authorization: Bearer " + t + "\r\n";
   }
 
   // ---- raw calls ----
@@ -75,6 +135,10 @@ public final class ApiClient {
         .method(method, body);
     if (contentType != null) {
       request.header("Content-Type", contentType);
+    }
+    String t = token.get();
+    if (t != null) {
+      request.header("Authorization", "Bearer " + t);
     }
     try {
       HttpResponse<byte[]> response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
@@ -104,7 +168,7 @@ public final class ApiClient {
   public String rawHead(String method, String path) {
     try (java.net.Socket socket = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), port)) {
       socket.setSoTimeout(30_000);
-      socket.getOutputStream().write((method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n"
+      socket.getOutputStream().write((method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + authorizationLine() + "Content-Length: 0\r\n"
           + "Connection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
       String raw = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       return raw.substring(0, raw.indexOf("\r\n\r\n"));
@@ -118,7 +182,7 @@ public final class ApiClient {
     try (java.net.Socket socket = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), port)) {
       socket.setSoTimeout(30_000);
       String extra = extraHeader == null ? "" : extraHeader + "\r\n";
-      socket.getOutputStream().write(("GET " + rawTarget + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra + "Connection: close\r\n\r\n")
+      socket.getOutputStream().write(("GET " + rawTarget + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + authorizationLine() + extra + "Connection: close\r\n\r\n")
           .getBytes(StandardCharsets.ISO_8859_1));
       String raw = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       int headerEnd = raw.indexOf("\r\n\r\n");

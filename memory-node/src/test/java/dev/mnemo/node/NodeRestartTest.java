@@ -156,8 +156,8 @@ class NodeRestartTest {
         .start();
   }
 
-  private static ApiClient awaitHealthy(Process node, int port, Path log) throws Exception {
-    ApiClient api = new ApiClient(port);
+  private ApiClient awaitHealthy(Process node, int port, Path log) throws Exception {
+    ApiClient api = new ApiClient(port, data);
     long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
     while (System.nanoTime() < deadline) {
       if (!node.isAlive()) {

@@ -20,7 +20,7 @@ public final class TestNode implements AutoCloseable {
 
   private TestNode(MemoryNode node) {
     this.node = node;
-    this.api = new ApiClient(node.port());
+    this.api = new ApiClient(node.port(), node.config().dataDir());
   }
 
   public static TestNode start(Path dataDir, String embedder) {

@@ -4,10 +4,11 @@ import dev.mnemo.node.config.ConfigLoader;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The {@code mnemo} command: {@code node}, {@code reindex}, {@code export}, {@code import}. */
+/** The {@code mnemo} command: {@code node}, {@code reindex}, {@code export}, {@code import}, {@code agent}, {@code token}, {@code delegate}. */
 @Command(name = "mnemo", mixinStandardHelpOptions = true, version = "mnemo 0.1.0",
     description = "Decentralized long-term memory for AI agents.",
-    subcommands = {NodeCommand.class, ReindexCommand.class, ExportCommand.class, ImportCommand.class})
+    subcommands = {NodeCommand.class, ReindexCommand.class, ExportCommand.class, ImportCommand.class, AgentCommand.class,
+        TokenCommand.class, DelegateCommand.class})
 public final class Main implements Runnable {
 
   public static void main(String[] args) {

@@ -24,12 +24,14 @@ import java.util.Set;
  * replicationPeers (node did:keys trusted with every namespace, comma-separated, or *),
  * advertiseHttp (base URL peers use to reach this node), advertiseGossip (HOST:PORT), antiEntropyMs,
  * tlsCert, tlsKey (PEM files: the HTTP API serves TLS), tlsCa (PEM certificates trusted for peers),
- * blockStore (embedded|ipfs), ipfsApi (the Kubo RPC base URL), ipfsTimeoutMs. Unknown keys in the file are an error, not a silent typo.
+ * blockStore (embedded|ipfs), ipfsApi (the Kubo RPC base URL), ipfsTimeoutMs, auth (true|false),
+ * ownerKeyFile, allowedHosts and corsOrigins (comma-separated), authFailuresPerMinute. Unknown keys in the file are an error, not a silent typo.
  */
 public final class ConfigLoader {
   static final Set<String> KEYS = Set.of("host", "port", "data", "gossipHost", "gossipPort", "seeds", "embedder", "dimension",
       "vectorEncoding", "hnswM", "hnswBeamWidth", "recallDepth", "indexGraphBuild", "indexCommitIntervalMs", "indexOptimizeIdleMs", "indexMaxBehind", "memoryCacheMb", "workerThreads",
-      "replicate", "replicationPeers", "advertiseHttp", "advertiseGossip", "antiEntropyMs", "blockStore", "ipfsApi", "ipfsTimeoutMs", "tlsCert", "tlsKey", "tlsCa");
+      "replicate", "replicationPeers", "advertiseHttp", "advertiseGossip", "antiEntropyMs", "blockStore", "ipfsApi", "ipfsTimeoutMs", "tlsCert", "tlsKey", "tlsCa",
+      "auth", "ownerKeyFile", "allowedHosts", "corsOrigins", "authFailuresPerMinute");
 
   /** A configuration mistake, with the key and layer at fault. */
   public static final class ConfigException extends Exception {
@@ -64,6 +66,10 @@ public final class ConfigLoader {
     merged.put("blockStore", NodeConfig.EMBEDDED);
     merged.put("ipfsApi", "http://127.0.0.1:5001");
     merged.put("ipfsTimeoutMs", "10000");
+    merged.put("auth", "true");
+    merged.put("allowedHosts", "");
+    merged.put("corsOrigins", "");
+    merged.put("authFailuresPerMinute", Integer.toString(dev.mnemo.node.auth.AuthConfig.DEFAULT_FAILURES_PER_MINUTE));
     if (file != null) {
       merged.putAll(readFile(file));
     }
@@ -209,7 +215,35 @@ public final class ConfigLoader {
         integer(m, "workerThreads", 1, 1024),
         replicate, replicationPeers, advertiseHttp, advertiseGossip, integer(m, "antiEntropyMs", 100, 3_600_000),
         blockStore, ipfsApi, integer(m, "ipfsTimeoutMs", 100, 600_000), tlsCert, tlsKey, tlsCa,
-        Limits.defaults());
+        Limits.defaults(), auth(m));
+  }
+
+  private static dev.mnemo.node.auth.AuthConfig auth(Map<String, String> m) throws ConfigException {
+    boolean enabled = switch (m.get("auth").trim().toLowerCase(Locale.ROOT)) {
+      case "true" -> true;
+      case "false" -> false;
+      default -> throw new ConfigException("auth must be true or false, not '" + m.get("auth") + "'");
+    };
+    String ownerKeyFile = m.get("ownerKeyFile");
+    List<String> hosts = list(m.get("allowedHosts"));
+    for (String host : hosts) {
+      if (!host.matches("[A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\]")) {
+        throw new ConfigException("allowedHosts: '" + host + "' must be a host name or address, without a port");
+      }
+    }
+    List<String> origins = list(m.get("corsOrigins"));
+    for (String origin : origins) {
+      if (!origin.matches("https?://[^/\\s]+")) {
+        throw new ConfigException("corsOrigins: '" + origin + "' must be an origin like https://app.example:8443");
+      }
+    }
+    return new dev.mnemo.node.auth.AuthConfig(enabled,
+        ownerKeyFile == null || ownerKeyFile.isBlank() ? null : Path.of(ownerKeyFile), hosts, origins,
+        integer(m, "authFailuresPerMinute", 1, 1_000_000));
+  }
+
+  private static List<String> list(String commaSeparated) {
+    return Arrays.stream(commaSeparated.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
   }
 
   /** The file {@code key} names, checked now so that a typo fails at start and not at the first connection. */

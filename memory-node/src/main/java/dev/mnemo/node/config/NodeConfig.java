@@ -31,6 +31,7 @@ import java.util.List;
  *     or the peers' self-signed certificates); null for the JVM's default CAs
  * @param memoryCacheMb heap for recently read memories, hash-verified and decoded, so that a
  *     recall of hot memories skips the block store (0: none)
+ * @param auth API tokens, served host names, CORS origins, the failed-attempt limit
  */
 public record NodeConfig(
     String host,
@@ -62,7 +63,8 @@ public record NodeConfig(
     Path tlsCert,
     Path tlsKey,
     Path tlsCa,
-    Limits limits) {
+    Limits limits,
+    dev.mnemo.node.auth.AuthConfig auth) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 7700;

@@ -21,9 +21,12 @@ final class HeaderCheckingClient {
   private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
       .connectTimeout(Duration.ofSeconds(5)).build();
   private final String base;
+  private final ApiClient api;
 
-  HeaderCheckingClient(int port) {
-    this.base = "http://127.0.0.1:" + port;
+  /** Calls the node {@code api} calls, with its token. */
+  HeaderCheckingClient(ApiClient api) {
+    this.base = api.baseUrl();
+    this.api = api;
   }
 
   Answer get(String path) {
@@ -39,8 +42,12 @@ final class HeaderCheckingClient {
   }
 
   private Answer send(String method, String path, HttpRequest.BodyPublisher body) {
-    HttpRequest request = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60))
-        .header("Content-Type", ApiClient.JSON_TYPE).method(method, body).build();
+    HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60))
+        .header("Content-Type", ApiClient.JSON_TYPE).method(method, body);
+    if (api.token() != null) {
+      builder.header("Authorization", "Bearer " + api.token());
+    }
+    HttpRequest request = builder.build();
     long start = System.nanoTime();
     try {
       HttpResponse<byte[]> r = http.send(request, HttpResponse.BodyHandlers.ofByteArray());

@@ -136,7 +136,7 @@ class IpfsBackedNodeTest {
   void whileTheIpfsNodeIsDownWritesAnswer503AcknowledgeNothingAndSucceedOnceItIsBack() throws IOException {
     try (TestNode node = startNode()) {
       ApiClient api = node.api();
-      HeaderCheckingClient http = new HeaderCheckingClient(node.node().port());
+      HeaderCheckingClient http = new HeaderCheckingClient(node.api());
       String kept = api.remember(NS, memory(100, "remembered before the outage"));
       JsonNode before = api.getJson("/v1/node");
 
@@ -179,7 +179,7 @@ class IpfsBackedNodeTest {
   void aHungIpfsNodeMakesWritesAndReadsAnswer503WithinTheTimeout() {
     try (TestNode node = startNode()) {
       ApiClient api = node.api();
-      HeaderCheckingClient http = new HeaderCheckingClient(node.node().port());
+      HeaderCheckingClient http = new HeaderCheckingClient(node.api());
       String kept = api.remember(NS, memory(200, "remembered before the hang"));
 
       ipfs.pause();
@@ -201,7 +201,7 @@ class IpfsBackedNodeTest {
   void aNodeStartedWhileTheIpfsNodeIsDownStartsAndWritesOnceItIsBack() {
     ipfs.stop();
     try (TestNode node = startNode()) {
-      HeaderCheckingClient http = new HeaderCheckingClient(node.node().port());
+      HeaderCheckingClient http = new HeaderCheckingClient(node.api());
       assertThat(node.api().getJson("/v1/node").path("blockStore").path("type").asText()).isEqualTo("ipfs");
       assertUnavailable(http.post("/v1/namespaces/" + NS + "/memories", memory(300, "too early")), 3_000);
 

@@ -1,20 +1,31 @@
 package dev.mnemo.node.sync;
 
+import dev.mnemo.node.auth.AgentKeyFile;
+import dev.mnemo.store.identity.AgentKey;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.Collectors;
 
-/** Starts node processes together: the first alone, the rest in parallel seeded with it. */
+/**
+ * Starts node processes together: the first alone, the rest in parallel seeded with it. They share
+ * one owner agent (its key in {@code dir/owner.key}), as one operator's nodes would, so the owner's
+ * token on any node acts as the same agent everywhere.
+ */
 final class Cluster {
   private Cluster() {}
 
   /** Starts {@code names.size()} nodes with data under {@code dir} and waits until each sees all others. */
   static List<NodeProcess> start(Path dir, List<String> names, Map<String, String> env) {
     List<NodeProcess> nodes = new ArrayList<>();
+    env = withSharedOwner(dir, env);
     try {
       NodeProcess first = NodeProcess.create(names.get(0), dir.resolve(names.get(0)), List.of(), env);
       nodes.add(first);
@@ -32,6 +43,21 @@ final class Cluster {
       nodes.forEach(NodeProcess::close);
       throw e;
     }
+  }
+
+  /** {@code env} plus MNEMO_OWNER_KEY_FILE naming one owner key for every node under {@code dir}. */
+  static Map<String, String> withSharedOwner(Path dir, Map<String, String> env) {
+    Path key = dir.resolve("owner.key");
+    try {
+      if (!Files.exists(key)) {
+        AgentKeyFile.write(key, AgentKey.generate());
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    Map<String, String> shared = new HashMap<>(env);
+    shared.putIfAbsent("MNEMO_OWNER_KEY_FILE", key.toString());
+    return shared;
   }
 
   /** Waits until every node lists every other one as a live peer. */

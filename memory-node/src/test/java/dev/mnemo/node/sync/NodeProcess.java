@@ -68,7 +68,7 @@ public final class NodeProcess implements AutoCloseable {
     this.seeds = List.copyOf(seeds);
     this.env.putAll(env);
     this.jvmArgs = List.copyOf(jvmArgs);
-    this.api = new ApiClient(httpPort);
+    this.api = new ApiClient(httpPort, dataDir);
     try {
       Files.createDirectories(LOG_ROOT);
       this.logFile = Files.createTempFile(LOG_ROOT, name + "-", ".log");

@@ -1,0 +1,56 @@
+package dev.mnemo.node.auth;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+
+/** Secrets on disk: owner-only from the first byte, replaced atomically, durable when this returns. */
+final class PrivateFiles {
+  private PrivateFiles() {}
+
+  /**
+   * Writes {@code bytes} to a temporary file created mode 0600, syncs it, and renames it over
+   * {@code file}: a crash leaves the old file or the new one, never half of either, and no other
+   * user can read the secret even for a moment.
+   */
+  static void writeAtomically(Path file, byte[] bytes) throws IOException {
+    Path dir = file.toAbsolutePath().getParent();
+    Files.createDirectories(dir);
+    Path tmp = dir.resolve(file.getFileName() + ".tmp");
+    Files.deleteIfExists(tmp);
+    try {
+      Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    } catch (UnsupportedOperationException e) {
+      // Not a POSIX file system: the directory's own permissions are all there is.
+      Files.createFile(tmp);
+    }
+    try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+      ByteBuffer buffer = ByteBuffer.wrap(bytes);
+      while (buffer.hasRemaining()) {
+        channel.write(buffer);
+      }
+      channel.force(true);
+    }
+    try {
+      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (AtomicMoveNotSupportedException e) {
+      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+    }
+    syncDirectory(dir);
+  }
+
+  /** Makes the rename itself durable; a file system that cannot open a directory has nothing to sync. */
+  private static void syncDirectory(Path dir) {
+    try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+      channel.force(true);
+    } catch (IOException | UnsupportedOperationException e) {
+      // best effort: the rename is atomic either way
+    }
+  }
+}
