@@ -8,6 +8,7 @@ import dev.mnemo.node.embed.Embedder;
 import dev.mnemo.store.InvalidFormatException;
 import dev.mnemo.store.MnemoStore;
 import dev.mnemo.store.acl.Ability;
+import dev.mnemo.store.acl.NamespaceAcl;
 import dev.mnemo.store.acl.UnauthorizedException;
 import dev.mnemo.store.car.NamespaceCar;
 import dev.mnemo.store.cid.Cid;
@@ -18,6 +19,7 @@ import dev.mnemo.store.log.MemoryState;
 import dev.mnemo.store.log.NamespaceLog;
 import dev.mnemo.store.model.Embedding;
 import dev.mnemo.store.model.Memory;
+import dev.mnemo.store.model.Namespace;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -86,8 +88,8 @@ public final class MemoryService {
       memories.add(new Memory(ns, item.text(), item.metadata(), item.tags(), item.ts() == null ? now : item.ts(),
           embedding, item.prev()));
     }
-    // Signed with the node key until the log takes an author (access-control work): then caller.author().
-    Appended appended = log.append(ns, memories);
+    // The log checks the author's ability again, in the writer thread, as every replica does.
+    Appended appended = log.append(caller.author(), ns, memories);
     indexer.awaitApplied(appended.position(), appended.memories(), memories);
     afterWrite.accept(ns);
     return new Remembered(appended.memories(), appended.entry());
@@ -183,8 +185,7 @@ public final class MemoryService {
   public Forgotten forget(Caller caller, String ns, Cid cid) throws IOException {
     authorize(caller, ns, Ability.FORGET);
     try {
-      // Signed with the node key until the log takes an author (access-control work): then caller.author().
-      Appended appended = log.forget(ns, List.of(cid));
+      Appended appended = log.forget(caller.author(), ns, List.of(cid));
       indexer.awaitApplied(appended.position());
       afterWrite.accept(ns);
       return new Forgotten(cid, appended.entry());
@@ -193,10 +194,17 @@ public final class MemoryService {
     }
   }
 
-  /** A raw block by CID: a memory, a log entry, or any block this node stores. */
+  /**
+   * A raw block by CID: a memory or a log entry of a namespace the caller may read. Empty (not
+   * found) otherwise, so that a caller cannot tell another namespace's blocks from missing ones.
+   */
   public Optional<byte[]> block(Caller caller, Cid cid) throws IOException {
-    // A block does not say its namespace; the access-control work decides how to scope this (and answers as not found).
-    return store.blocks().get(cid);
+    Optional<byte[]> data = store.blocks().get(cid);
+    if (data.isEmpty()) {
+      return data;
+    }
+    Optional<String> ns = Namespace.ofBlock(data.get());
+    return ns.isPresent() && allowed(caller, ns.get(), Ability.READ) ? data : Optional.empty();
   }
 
   /** The namespace as a CAR v1 (see {@link NamespaceCar#export}). */
@@ -230,11 +238,17 @@ public final class MemoryService {
   }
 
   /**
-   * The one place the service decides who may do what. Everyone may do everything until the
-   * access-control work (issue 17: the namespace's ACL from {@code NamespaceLog.acl(ns)}, owners
-   * and grants) lands here; the log checks each write's author again, as every replica does.
+   * The one place the service decides who may do what: the namespace's owners and grants as this
+   * node holds them ({@link NamespaceLog#acl}). Any agent may write to a namespace that does not
+   * exist here yet, which makes it the owner; reading or forgetting in one finds nothing. So a
+   * name's existence is not secret (a stranger gets 403 where it exists); its memories are. The
+   * log checks each write's author again, as every replica does.
    */
   private boolean allowed(Caller caller, String ns, Ability ability) {
-    return true;
+    NamespaceAcl acl = log.acl(ns);
+    if (!acl.exists()) {
+      return ability != Ability.ADMIN && ability != Ability.REPLICATE;
+    }
+    return acl.can(caller.agent(), ability);
   }
 }

@@ -1,12 +1,9 @@
 package dev.mnemo.sync;
 
-import dev.mnemo.store.InvalidFormatException;
 import dev.mnemo.store.block.Block;
 import dev.mnemo.store.identity.DidKey;
 import dev.mnemo.store.log.NamespaceLog;
-import dev.mnemo.store.model.LogEntry;
-import dev.mnemo.store.model.Memory;
-import java.util.Optional;
+import dev.mnemo.store.model.Namespace;
 
 /**
  * What the server half of the sync protocol may give a peer: it authenticates each request
@@ -48,20 +45,7 @@ public final class SyncAccess {
    * served to peers.
    */
   public boolean mayServe(DidKey peer, Block block) {
-    return namespaceOf(block).map(ns -> policy.mayReplicate(peer, ns)).orElse(false);
-  }
-
-  /** The namespace whose log entry or memory {@code block} is, decoded from the block itself. */
-  static Optional<String> namespaceOf(Block block) {
-    try {
-      return Optional.of(LogEntry.decode(block.data()).ns());
-    } catch (InvalidFormatException notAnEntry) {
-      try {
-        return Optional.of(Memory.decode(block.data()).ns());
-      } catch (InvalidFormatException notAMemory) {
-        return Optional.empty();
-      }
-    }
+    return Namespace.ofBlock(block.data()).map(ns -> policy.mayReplicate(peer, ns)).orElse(false);
   }
 
   public ReplicationPolicy policy() {

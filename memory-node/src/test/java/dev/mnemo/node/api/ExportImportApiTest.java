@@ -37,10 +37,23 @@ class ExportImportApiTest {
 
   @TempDir Path dirA;
   @TempDir Path dirB;
+  @TempDir Path keys;
+
+  /**
+   * A node whose owner agent is the same on both nodes (one agent's memory moving between its
+   * nodes): imported entries keep their author, and only that author may read them.
+   */
+  private TestNode sameOwner(Path dir) throws IOException {
+    Path key = keys.resolve("owner.key");
+    if (!java.nio.file.Files.exists(key)) {
+      dev.mnemo.node.auth.AgentKeyFile.write(key, dev.mnemo.store.identity.AgentKey.generate());
+    }
+    return TestNode.start(dir, TestNode.NONE, Map.of("ownerKeyFile", key.toString()));
+  }
 
   @Test
   void importedNamespaceRecallsLikeTheOriginal() throws IOException {
-    try (TestNode a = TestNode.start(dirA, TestNode.NONE); TestNode b = TestNode.start(dirB, TestNode.NONE)) {
+    try (TestNode a = sameOwner(dirA); TestNode b = sameOwner(dirB)) {
       List<String> cids = fill(a.api());
       String forgotten = cids.get(3);
       assertThat(a.api().delete("/v1/namespaces/" + NS + "/memories/" + forgotten).status()).isEqualTo(200);
@@ -89,7 +102,7 @@ class ExportImportApiTest {
 
   @Test
   void importOfAnotherNamespacesEntriesIsRefusedAndStoresNothing() throws IOException {
-    try (TestNode a = TestNode.start(dirA, TestNode.NONE); TestNode b = TestNode.start(dirB, TestNode.NONE)) {
+    try (TestNode a = sameOwner(dirA); TestNode b = sameOwner(dirB)) {
       fill(a.api());
       byte[] car = a.api().get("/v1/namespaces/" + NS + "/export").body();
       JsonNode before = b.api().getJson("/v1/node");
@@ -111,7 +124,7 @@ class ExportImportApiTest {
 
   @Test
   void incompleteOrForgedCarsAreRefusedAndStoreNothing() throws IOException {
-    try (TestNode a = TestNode.start(dirA, TestNode.NONE); TestNode b = TestNode.start(dirB, TestNode.NONE)) {
+    try (TestNode a = sameOwner(dirA); TestNode b = sameOwner(dirB)) {
       fill(a.api());
       byte[] car = a.api().get("/v1/namespaces/" + NS + "/export").body();
       List<Block> blocks = blocks(car);

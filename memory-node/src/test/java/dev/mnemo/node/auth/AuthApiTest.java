@@ -240,13 +240,15 @@ class AuthApiTest {
     assertThat(helperToken.path("revoked").asBoolean()).isFalse();
 
     ApiClient helper = owner.withToken(token);
-    assertThat(helper.get("/v1/namespaces/notes/memories").status()).isEqualTo(200);
+    // The helper reads a namespace of its own ("notes" is the owner's, which it may not read).
+    assertThat(helper.get("/v1/namespaces/helper-notes/memories").status()).isEqualTo(200);
+    assertError(helper.get("/v1/namespaces/notes/memories"), 403, "forbidden");
     Response revoked = owner.delete("/v1/tokens/" + id);
     assertThat(revoked.status()).as("%s", revoked).isEqualTo(200);
     assertThat(revoked.json().path("revoked").asBoolean()).isTrue();
-    assertError(helper.get("/v1/namespaces/notes/memories"), 401, "unauthorized");
+    assertError(helper.get("/v1/namespaces/helper-notes/memories"), 401, "unauthorized");
     // the agent's other token still works
-    assertThat(owner.withToken(token2).get("/v1/namespaces/notes/memories").status()).isEqualTo(200);
+    assertThat(owner.withToken(token2).get("/v1/namespaces/helper-notes/memories").status()).isEqualTo(200);
     assertError(owner.delete("/v1/tokens/ffffffffffffffff"), 404, "not_found");
   }
 

@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,7 +19,6 @@ import org.junit.jupiter.api.io.TempDir;
  * 403 on the namespace's routes and 404 for its CIDs, with nothing written; writing to a namespace
  * that does not exist creates it, owned by the writer.
  */
-@Disabled("until MemoryService.allowed checks NamespaceLog.acl and writes carry caller.author(); enable then")
 class NamespaceAccessApiTest {
   @TempDir static Path dir;
   private static TestNode node;

@@ -16,6 +16,22 @@ public final class Namespace {
     return name != null && NAME.matcher(name).matches();
   }
 
+  /**
+   * The namespace a block belongs to, read from the block itself: a log entry's or a memory's
+   * {@code ns}. Empty for any other block.
+   */
+  public static java.util.Optional<String> ofBlock(byte[] data) {
+    try {
+      return java.util.Optional.of(LogEntry.decode(data).ns());
+    } catch (dev.mnemo.store.InvalidFormatException notAnEntry) {
+      try {
+        return java.util.Optional.of(Memory.decode(data).ns());
+      } catch (dev.mnemo.store.InvalidFormatException notAMemory) {
+        return java.util.Optional.empty();
+      }
+    }
+  }
+
   /** Returns {@code name}, or throws naming the rule it broke. */
   public static String requireValid(String name) {
     if (!isValid(name)) {
