@@ -570,7 +570,7 @@ final class LogWriter implements Staging.Committed {
     if (!coversAll && !after.isOwner(target)) {
       List<AuthoredAdd> targets = authoredAdds(s, ns, target);
       if (!targets.isEmpty()) {
-        concurrent = notInPast(s, revoke.parents(), targets);
+        concurrent = notInPast(s, revoke.parents(), revoke.clock(), targets);
         if (!concurrent.isEmpty()) {
           affected.add(target);
         }
@@ -614,12 +614,17 @@ final class LogWriter implements Staging.Committed {
    * always lower than its descendant's). Only a revoke that arrives from elsewhere, not knowing all
    * this node holds, needs it.
    */
-  private Set<Cid> notInPast(Staging s, List<Cid> parents, List<AuthoredAdd> candidates) {
+  private Set<Cid> notInPast(Staging s, List<Cid> parents, long clock, List<AuthoredAdd> candidates) {
+    Set<Cid> concurrent = new HashSet<>();
     Set<Cid> missing = new HashSet<>();
     long oldest = Long.MAX_VALUE;
     for (AuthoredAdd add : candidates) {
-      missing.add(add.cid());
-      oldest = Math.min(oldest, add.clock());
+      if (add.clock() >= clock) {
+        concurrent.add(add.cid()); // an ancestor's clock is lower: no walk needed
+      } else {
+        missing.add(add.cid());
+        oldest = Math.min(oldest, add.clock());
+      }
     }
     Deque<Cid> pending = new ArrayDeque<>(parents);
     Set<Cid> seen = new HashSet<>(parents);
@@ -636,7 +641,8 @@ final class LogWriter implements Staging.Committed {
         }
       }
     }
-    return missing;
+    concurrent.addAll(missing);
+    return concurrent;
   }
 
   /** Takes the memories a now void add made live out of the live set (those another add made live stay). */
@@ -730,7 +736,7 @@ final class LogWriter implements Staging.Committed {
    * store reads nothing, and a namespace nobody asks about costs nothing.
    */
   private AclGraph loadGraph(String ns) {
-    AclGraph graph = AclGraph.empty(ns);
+    List<AclGraph.Recorded> recorded = new ArrayList<>();
     byte[] prefix = LogKeys.aclNodePrefix(ns);
     try (RocksIterator it = storage.iterator(Family.ACL)) {
       for (it.seek(prefix); it.isValid() && LogKeys.hasPrefix(it.key(), prefix); it.next()) {
@@ -740,12 +746,12 @@ final class LogWriter implements Staging.Committed {
         Cid cid = LogKeys.getCid(value);
         long[] frontier = LogKeys.readFrontier(value);
         LogEntry entry = reads.entry(cid).orElseThrow(() -> new CorruptBlockException(cid, "an ACL entry's block is missing"));
-        graph = graph.with(cid, position, entry, frontier);
+        recorded.add(new AclGraph.Recorded(cid, position, entry, frontier));
       }
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
-    return graph;
+    return AclGraph.build(ns, recorded);
   }
 
   /**
