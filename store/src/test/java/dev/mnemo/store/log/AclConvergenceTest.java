@@ -11,6 +11,7 @@ import dev.mnemo.store.car.NamespaceCar;
 import dev.mnemo.store.cid.Cid;
 import dev.mnemo.store.codec.DagCbor;
 import dev.mnemo.store.identity.AgentKey;
+import dev.mnemo.store.identity.Author;
 import dev.mnemo.store.identity.DidKey;
 import dev.mnemo.store.identity.NodeKeyFile;
 import dev.mnemo.store.model.LogEntry;
@@ -283,6 +284,49 @@ class AclConvergenceTest {
     assertThat(State.of(fifth.log(), Set.of(lateMemory, thirdMemory))).isEqualTo(State.of(o, Set.of(lateMemory, thirdMemory)));
     assertThat(o.isVoid(late.entry())).isTrue();
     assertThat(o.isVoid(early.entry())).isFalse();
+  }
+
+  /**
+   * An add that survives a concurrent revoke (it had another grant to stand on) remembers that
+   * revoke across a restart: when the other grant becomes void later, the add falls.
+   */
+  @Test
+  void anAddRemembersTheConcurrentRevokesItSurvivedAcrossARestart() throws Exception {
+    Random random = new Random(11);
+    MnemoStore ownerSide = node("owner", random);
+    MnemoStore ySide = node("y", random);
+    MnemoStore xSide = node("x", random);
+    AgentKey owner = ownerSide.nodeKey();
+    AgentKey y = AgentKey.generate();
+    NamespaceLog o = ownerSide.log();
+    Author ownerAuthor = Author.of(owner);
+    Author yAuthor = Author.of(y);
+    Author xAuthor = xSide.log().nodeAuthor();
+    DidKey x = xAuthor.did();
+    o.grant(ownerAuthor, NS, y.did(), Set.of(Ability.ADMIN));
+    o.grant(ownerAuthor, NS, x, Set.of(Ability.ADMIN));
+    exchange(ySide, ownerSide, random, true);
+    ySide.log().grant(yAuthor, NS, x, Set.of(Ability.REMEMBER));
+    exchange(xSide, ySide, random, true);
+    Cid m = xSide.log().append(xAuthor, NS, List.of(memory("two grants to stand on"))).memories().get(0);
+
+    // Not knowing of y's grant nor of the add: the owner revokes x's admin, then y's.
+    Appended first = o.revoke(ownerAuthor, NS, x, Set.of(Ability.ADMIN));
+    Appended second = o.revoke(ownerAuthor, NS, y.did(), Set.of(Ability.ADMIN));
+    xSide.log().applyBlocks(List.of(new Block(first.entry(), ownerSide.blocks().get(first.entry()).orElseThrow())));
+    assertThat(xSide.log().state(NS, m)).as("still stands on y's grant").isEqualTo(MemoryState.LIVE);
+
+    Path data = xSide.dataDir();
+    xSide.close();
+    opened.remove(xSide);
+    MnemoStore reopened = MnemoStore.open(data);
+    opened.add(reopened);
+    reopened.log().applyBlocks(List.of(new Block(second.entry(), ownerSide.blocks().get(second.entry()).orElseThrow())));
+    assertThat(reopened.log().state(NS, m)).as("y's grant is void, and x's admin was revoked before").isEqualTo(MemoryState.VOID);
+    assertThat(reopened.log().voidedBy(reopened.log().position(second.entry()).getAsLong())).containsExactly(m);
+    exchange(ownerSide, reopened, random, false);
+    assertThat(o.state(NS, m)).isEqualTo(MemoryState.VOID);
+    assertThat(new Oracle(entries(o)).liveMemories()).doesNotContain(m);
   }
 
   private static void assertThatVoidBlockIsKept(NamespaceLog log, Cid memory) throws IOException {
