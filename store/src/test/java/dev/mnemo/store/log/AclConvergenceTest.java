@@ -242,7 +242,9 @@ class AclConvergenceTest {
     assertThat(o.state(NS, thirdMemory)).as("stood on a void grant").isEqualTo(MemoryState.VOID);
     assertThat(o.state(NS, early.memories().get(0))).as("in the revoke's past").isEqualTo(MemoryState.LIVE);
 
-    // The agent and the third node hear of the revoke after: void retroactively.
+    // The agent and the third node hear of the revoke after: void retroactively (and a copy the
+    // agent's memory cache holds goes too).
+    assertThat(a.memory(lateMemory)).isPresent();
     long thirdBefore = t.lastPosition();
     exchange(third, owner, random, false);
     exchange(agent, owner, random, true);
