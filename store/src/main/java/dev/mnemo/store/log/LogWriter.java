@@ -38,10 +38,15 @@ import org.rocksdb.WriteBatch;
 
 /**
  * The one thread that writes a node's namespace logs. Writers enqueue requests; the thread drains
- * every request waiting, coalesces consecutive writes to the same namespace into one signed entry,
- * and commits the whole group in one durable batch: memory blocks, entries, heads, clocks and
- * positions together. So N concurrent writers cost one Ed25519 signature and one WAL sync per
- * namespace per group, not N, and heads are never read and written by two threads at once.
+ * every request waiting, coalesces consecutive writes to the same namespace by the same author into
+ * one signed entry, and commits the whole group in one durable batch: memory blocks, entries,
+ * heads, clocks, positions and access-control records together. So N concurrent writers cost one
+ * Ed25519 signature and one WAL sync per namespace and author per group, not N, and heads are
+ * never read and written by two threads at once.
+ *
+ * <p>It also decides access control (see {@link AclGraph}): a local write is checked against the
+ * namespace's current graph, an entry from outside against the state of its own causal past, and
+ * a revoke voids what its target wrote concurrently.
  */
 final class LogWriter implements Staging.Committed {
   /** At most this many requests share one commit, bounding the batch and the latency of its first. */
