@@ -97,6 +97,7 @@ public final class MemoryNode implements AutoCloseable {
         LOG.log(System.Logger.Level.INFO, "index is " + behind + " log entries behind; catching up");
       }
       indexer.catchUp(null);
+      adoptLegacyNamespaces(store, agents);
       embedder = Embedders.create(config.embedder(), config.dimension());
       node = new MemoryNode(config, vertx, store, agents, index, indexer, embedder);
       node.listen();
@@ -113,6 +114,38 @@ public final class MemoryNode implements AutoCloseable {
       closeQuietly(store);
       vertx.close();
       throw e;
+    }
+  }
+
+  /**
+   * Hands the node's own namespaces to its owner agent. A data directory written before access
+   * control has namespaces whose entries the node signed, so the node is their owner and no agent
+   * could reach them through the API; for each one where the owner agent is neither owner nor
+   * admin, the node grants it {@code admin}, signed as the node. Runs at every start, so a legacy
+   * namespace that arrives later by sync is adopted at the next one; an adopted namespace is left
+   * alone.
+   */
+  static void adoptLegacyNamespaces(MnemoStore store, AgentRegistry agents) throws IOException {
+    java.util.Optional<dev.mnemo.node.auth.HostedAgent> owner = agents.agent(AgentRegistry.OWNER)
+        .filter(dev.mnemo.node.auth.HostedAgent::admin)
+        .or(() -> agents.agents().stream().filter(dev.mnemo.node.auth.HostedAgent::admin).findFirst());
+    if (owner.isEmpty()) {
+      return;
+    }
+    dev.mnemo.store.identity.DidKey node = store.nodeKey().did();
+    dev.mnemo.store.identity.DidKey to = owner.get().did();
+    java.util.List<String> adopted = new java.util.ArrayList<>();
+    for (String ns : store.log().namespaces()) {
+      dev.mnemo.store.acl.NamespaceAcl acl = store.log().acl(ns);
+      if (acl.isOwner(node) && !acl.can(to, dev.mnemo.store.acl.Ability.ADMIN)) {
+        store.log().grant(dev.mnemo.store.identity.Author.of(store.nodeKey()), ns, to, java.util.Set.of(dev.mnemo.store.acl.Ability.ADMIN));
+        adopted.add(ns);
+      }
+    }
+    if (!adopted.isEmpty()) {
+      LOG.log(System.Logger.Level.INFO, "granted the owner agent " + owner.get().name() + " (" + to + ") admin in " + adopted.size()
+          + " namespace(s) this node owns, written before access control: "
+          + String.join(", ", adopted.subList(0, Math.min(adopted.size(), 20))) + (adopted.size() > 20 ? ", …" : ""));
     }
   }
 
