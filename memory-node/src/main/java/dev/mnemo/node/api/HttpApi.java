@@ -338,6 +338,11 @@ public final class HttpApi {
 
   private Reply create(RoutingContext ctx) throws Exception {
     String ns = namespace(ctx);
+    String length = ctx.request().getHeader("Content-Length");
+    if (ctx.request().getHeader("Transfer-Encoding") != null || (length != null && !length.strip().equals("0"))) {
+      // Nothing in a body could take effect (the caller becomes the owner), so one is a client's mistake.
+      throw ApiException.unprocessable("validation_failed", "PUT /v1/namespaces/{ns} takes no body");
+    }
     Caller caller = caller(ctx);
     Cid entry = service.create(caller, ns);
     ObjectNode out = responses.object();

@@ -201,6 +201,12 @@ class GrantApiTest {
     assertError(create(alice, "bobs-first"), 409, "namespace_exists");
     assertThat(node.node().store().log().lastPosition()).isEqualTo(position);
     assertError(create(alice, "not%20valid"), 400, "invalid_namespace");
+    // a create takes no body; one sent is refused, and the connection serves the next call
+    assertError(alice.send("PUT", "/v1/namespaces/with-body", ApiClient.JSON_TYPE, BodyPublishers.ofString("{\"owner\": \"me\"}")),
+        422, "validation_failed");
+    assertThat(alice.getJson("/v1/whoami").path("name").asText()).isEqualTo("alice");
+    assertThat(node.node().store().log().lastPosition()).isEqualTo(position);
+    assertThat(node.node().store().log().namespaces()).doesNotContain("with-body");
     // an empty namespace: listed empty to its owner, refused to others
     assertThat(alice.listAll("once")).isEmpty();
     assertError(bob.get("/v1/namespaces/once/memories"), 403, "forbidden");
