@@ -8,6 +8,7 @@ import dev.mnemo.index.LuceneMemoryIndex;
 import dev.mnemo.node.api.HttpApi;
 import dev.mnemo.node.auth.AgentRegistry;
 import dev.mnemo.node.auth.ApiAuth;
+import dev.mnemo.node.auth.HostedAgent;
 import dev.mnemo.node.auth.PeerRequests;
 import dev.mnemo.node.config.NodeConfig;
 import dev.mnemo.node.embed.Embedder;
@@ -16,7 +17,11 @@ import dev.mnemo.node.ipfs.KuboBlockStore;
 import dev.mnemo.node.ipfs.KuboClient;
 import dev.mnemo.node.metrics.Metrics;
 import dev.mnemo.store.MnemoStore;
+import dev.mnemo.store.acl.Ability;
+import dev.mnemo.store.acl.NamespaceAcl;
 import dev.mnemo.store.cid.Cid;
+import dev.mnemo.store.identity.Author;
+import dev.mnemo.store.identity.DidKey;
 import dev.mnemo.store.log.MemoryCacheStats;
 import dev.mnemo.sync.Peer;
 import dev.mnemo.sync.PeerStatus;
@@ -36,6 +41,10 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.net.PemKeyCertOptions;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -126,19 +135,19 @@ public final class MemoryNode implements AutoCloseable {
    * alone.
    */
   static void adoptLegacyNamespaces(MnemoStore store, AgentRegistry agents) throws IOException {
-    java.util.Optional<dev.mnemo.node.auth.HostedAgent> owner = agents.agent(AgentRegistry.OWNER)
-        .filter(dev.mnemo.node.auth.HostedAgent::admin)
-        .or(() -> agents.agents().stream().filter(dev.mnemo.node.auth.HostedAgent::admin).findFirst());
+    Optional<HostedAgent> owner = agents.agent(AgentRegistry.OWNER)
+        .filter(HostedAgent::admin)
+        .or(() -> agents.agents().stream().filter(HostedAgent::admin).findFirst());
     if (owner.isEmpty()) {
       return;
     }
-    dev.mnemo.store.identity.DidKey node = store.nodeKey().did();
-    dev.mnemo.store.identity.DidKey to = owner.get().did();
-    java.util.List<String> adopted = new java.util.ArrayList<>();
+    DidKey node = store.nodeKey().did();
+    DidKey to = owner.get().did();
+    List<String> adopted = new ArrayList<>();
     for (String ns : store.log().namespaces()) {
-      dev.mnemo.store.acl.NamespaceAcl acl = store.log().acl(ns);
-      if (acl.isOwner(node) && !acl.can(to, dev.mnemo.store.acl.Ability.ADMIN)) {
-        store.log().grant(dev.mnemo.store.identity.Author.of(store.nodeKey()), ns, to, java.util.Set.of(dev.mnemo.store.acl.Ability.ADMIN));
+      NamespaceAcl acl = store.log().acl(ns);
+      if (acl.isOwner(node) && !acl.can(to, Ability.ADMIN)) {
+        store.log().grant(Author.of(store.nodeKey()), ns, to, Set.of(Ability.ADMIN));
         adopted.add(ns);
       }
     }
