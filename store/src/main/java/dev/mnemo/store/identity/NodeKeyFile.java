@@ -18,7 +18,7 @@ import java.util.Map;
  */
 public final class NodeKeyFile {
   public static final String FILE_NAME = "node.key";
-  private static final String FORMAT = "node key file";
+  private static final String FORMAT = "key file";
   private static final long VERSION = 1;
 
   private NodeKeyFile() {}
@@ -26,13 +26,23 @@ public final class NodeKeyFile {
   public static AgentKey loadOrCreate(Path dataDir) throws IOException {
     Path file = dataDir.resolve(FILE_NAME);
     if (Files.exists(file)) {
-      return load(file);
+      return read(file);
     }
     Files.createDirectories(dataDir);
     AgentKey key = AgentKey.generate();
+    write(file, key);
+    return key;
+  }
+
+  /**
+   * Writes {@code key} to {@code file} in this format, owner-only from the first byte, through a
+   * temporary file and a rename, so a crash leaves the old file or the whole new one. The same
+   * format holds an agent's own key ({@code mnemo agent keygen}, {@code ownerKeyFile}).
+   */
+  public static void write(Path file, AgentKey key) throws IOException {
     byte[] bytes = DagCbor.encode(Map.of(
         "v", VERSION, "type", "ed25519", "seed", key.seed(), "did", key.did().toString()));
-    Path tmp = dataDir.resolve(FILE_NAME + ".tmp");
+    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
     Files.deleteIfExists(tmp);
     try {
       // Created owner-only, so the seed is never readable by others, not even for a moment.
@@ -42,15 +52,18 @@ public final class NodeKeyFile {
       Files.createFile(tmp);
     }
     Files.write(tmp, bytes);
+    try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
+      channel.force(true);
+    }
     try {
       Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
     } catch (AtomicMoveNotSupportedException e) {
       Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
     }
-    return key;
   }
 
-  static AgentKey load(Path file) throws IOException {
+  /** Reads a key file, refusing a damaged one (a seed that does not match its recorded did) loudly. */
+  public static AgentKey read(Path file) throws IOException {
     Map<String, Object> map;
     try {
       map = DagCbor.decodeMap(Files.readAllBytes(file));

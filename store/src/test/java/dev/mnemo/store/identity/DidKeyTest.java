@@ -318,7 +318,7 @@ class DidKeyTest {
 
   private static void assertRejected(Path dir, String message) {
     assertThatThrownBy(() -> NodeKeyFile.loadOrCreate(dir))
-        .isInstanceOfSatisfying(InvalidFormatException.class, e -> assertThat(e.format()).isEqualTo("node key file"))
+        .isInstanceOfSatisfying(InvalidFormatException.class, e -> assertThat(e.format()).isEqualTo("key file"))
         .hasMessageContaining(NodeKeyFile.FILE_NAME)
         .hasMessageContaining(message);
   }
