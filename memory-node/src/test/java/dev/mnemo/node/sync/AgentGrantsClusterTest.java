@@ -1,0 +1,324 @@
+package dev.mnemo.node.sync;
+
+import static dev.mnemo.node.ApiClient.assertError;
+import static dev.mnemo.node.sync.NodeProcess.memory;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.mnemo.node.ApiClient;
+import dev.mnemo.node.ApiClient.Response;
+import dev.mnemo.node.TestVectors;
+import dev.mnemo.node.auth.AgentKeyFile;
+import dev.mnemo.store.MnemoStore;
+import dev.mnemo.store.acl.Ability;
+import dev.mnemo.store.block.Block;
+import dev.mnemo.store.car.CarReader;
+import dev.mnemo.store.cid.Cid;
+import dev.mnemo.store.identity.AgentKey;
+import dev.mnemo.store.identity.DidKey;
+import dev.mnemo.store.log.MemoryState;
+import dev.mnemo.store.log.NamespaceLog;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Agents, grants and revocations across real node processes (issue 17, "Tests"). Three nodes share
+ * one owner agent A (one operator's nodes, {@link Cluster#withSharedOwner}); n2 is reachable only
+ * through proxies the tests cut and heal. Other agents are hosted on n2 alone (created through n2's
+ * admin API), so every other node learns what they write only from the replicated, signed log, and
+ * decides by the namespace's grants and revocations in that log whether to count it.
+ *
+ * <p>The last test stops the nodes, to read their stores; it runs last.
+ */
+@ExtendWith(NodeLogsOnFailure.class)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class AgentGrantsClusterTest {
+  private static final Map<String, String> ENV = Map.of("MNEMO_ANTI_ENTROPY_MS", "1000");
+  private static final Duration CONVERGE = Duration.ofSeconds(20);
+
+  @TempDir static Path dir;
+  private static Cluster.Proxied cluster;
+  private static NodeProcess n1;
+  private static NodeProcess n2;
+  private static NodeProcess n3;
+  private static AgentKey owner;
+
+  @BeforeAll
+  static void start() throws IOException {
+    cluster = Cluster.startProxied(dir, List.of("n1", "n2", "n3"), 1, ENV);
+    n1 = cluster.nodes().get(0);
+    n2 = cluster.nodes().get(1);
+    n3 = cluster.nodes().get(2);
+    owner = AgentKeyFile.read(dir.resolve("owner.key"));
+  }
+
+  @AfterAll
+  static void stop() {
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  /** Each test starts from a whole cluster. */
+  @BeforeEach
+  void whole() {
+    cluster.heal();
+    Cluster.awaitMembership(cluster.nodes(), Duration.ofSeconds(30));
+  }
+
+  /**
+   * A's namespace, replicated to n2: an agent of n2 without a grant gets 403 on every route of it
+   * there, 404 for its memories' and entries' CIDs, and writes nothing.
+   */
+  @Test
+  @Order(1)
+  void anAgentWithoutAGrantIsRefusedEveryRouteOfAReplicatedNamespace() {
+    String ns = "a-only";
+    float[] vector = TestVectors.random(10);
+    String cid = n1.api().remember(ns, memory("A's memory, written on n1", vector));
+    Await.until(CONVERGE, "n2 has A's memory", () -> n2.api().get("/v1/memories/" + cid).status() == 200);
+    String entry = single(n2.heads(ns));
+    ApiClient bob = agent(n2, "bob").api();
+
+    long logPosition = n2.info().path("index").path("logPosition").asLong();
+    byte[] export = n2.api().get("/v1/namespaces/" + ns + "/export").body();
+    String base = "/v1/namespaces/" + ns;
+    List<Response> refused = List.of(
+        bob.post(base + "/memories", memory("bob's intrusion", TestVectors.random(11))),
+        bob.post(base + "/memories", Map.of("memories", List.of(memory("bob's batch", TestVectors.random(12))))),
+        bob.post(base + "/recall", Map.of("vector", vector, "k", 5, "mode", "vector")),
+        bob.get(base + "/memories"),
+        bob.delete(base + "/memories/" + cid),
+        bob.get(base + "/export"),
+        bob.postRaw(base + "/import", ApiClient.CAR_TYPE, export));
+    for (Response r : refused) {
+      assertError(r, 403, "forbidden");
+    }
+    for (String c : List.of(cid, entry)) {
+      assertError(bob.get("/v1/memories/" + c), 404, "not_found");
+      assertError(bob.get("/v1/memories/" + c + "/history"), 404, "not_found");
+      assertError(bob.get("/v1/blocks/" + c), 404, "not_found");
+    }
+    // Control: the owner reads the same CIDs on the same node.
+    assertThat(n2.api().get("/v1/memories/" + cid + "/history").status()).isEqualTo(200);
+    assertThat(n2.api().get("/v1/blocks/" + entry).status()).isEqualTo(200);
+
+    assertThat(n2.info().path("index").path("logPosition").asLong()).as("n2's log position").isEqualTo(logPosition);
+    assertThat(n2.heads(ns)).as("heads on n2").containsExactly(entry);
+    NodeProcess.sleep(1_500); // an anti-entropy round: nothing of bob's reaches the others either
+    for (NodeProcess node : cluster.nodes()) {
+      assertThat(node.memorySet(ns)).as("memories on %s", node).containsExactly(cid);
+      assertThat(node.heads(ns)).as("heads on %s", node).containsExactly(entry);
+    }
+  }
+
+  /**
+   * The owner writes its namespace's first memory on n1 and on n2 while they are cut off from each
+   * other: two root entries by the same agent. Once healed, both writes must be on every node.
+   */
+  @Test
+  @Order(2)
+  void concurrentFirstWritesByTheOwnerOnTwoNodesConverge() {
+    String ns = "two-roots";
+    cluster.partition();
+    cluster.awaitPartitioned(Duration.ofSeconds(30));
+    float[] v1 = TestVectors.random(20);
+    float[] v2 = TestVectors.random(21);
+    String onN1 = n1.api().remember(ns, memory("first write, on n1", v1));
+    String onN2 = n2.api().remember(ns, memory("first write, on n2", v2));
+    Set<String> both = Set.of(onN1, onN2);
+    cluster.heal();
+    Await.until(CONVERGE, "both first writes on every node, with the same heads",
+        () -> cluster.nodes().stream().allMatch(n -> n.memorySet(ns).equals(both) && n.heads(ns).equals(n1.heads(ns))),
+        () -> state(ns));
+    for (NodeProcess node : cluster.nodes()) {
+      assertThat(node.top(ns, v1)).as("recall on %s", node).isEqualTo(onN1);
+      assertThat(node.top(ns, v2)).as("recall on %s", node).isEqualTo(onN2);
+    }
+  }
+
+  /**
+   * A grants carol (hosted on n2) remember and read; carol's writes on n2 reach every node. Then n2
+   * is cut off, A revokes carol on n1 and carol keeps writing on n2, which does not know of the
+   * revoke. After the heal every node has the same heads and the same live memories: carol's
+   * writes from before the revoke stay, those concurrent with it are void everywhere (stored and
+   * served as entries, so the DAG stays whole, but not listed, read, recalled or exported), and
+   * carol's token no longer writes or reads.
+   */
+  @Test
+  @Order(3)
+  void aGrantLetsAnAgentWriteEverywhereAndARevokeWinsOverItsWritesDuringAPartition() throws IOException {
+    String ns = "revoke-wins";
+    float[] v0 = TestVectors.random(30);
+    String a0 = n1.api().remember(ns, memory("A's first memory", v0));
+    Await.until(CONVERGE, "n2 has A's memory", () -> n2.api().get("/v1/memories/" + a0).status() == 200);
+    Agent carol = agent(n2, "carol");
+    assertError(carol.api().post("/v1/namespaces/" + ns + "/memories", memory("before the grant", TestVectors.random(31))),
+        403, "forbidden");
+
+    Cid grant = OwnerGrants.grant(n1, owner, ns, carol.did(), Set.of(Ability.READ, Ability.REMEMBER));
+    Await.until(CONVERGE, "the grant reaches n2: carol may read there",
+        () -> carol.api().get("/v1/namespaces/" + ns + "/memories").status() == 200,
+        () -> carol.api().get("/v1/namespaces/" + ns + "/memories") + "\nn2 heads " + n2.heads(ns) + ", grant " + grant);
+    assertThat(carol.api().recallCids(ns, Map.of("vector", v0, "k", 1, "mode", "vector"))).as("carol's recall on n2")
+        .containsExactly(a0);
+
+    List<String> before = new ArrayList<>();
+    List<Cid> beforeEntries = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      before.add(carol.api().remember(ns, memory("carol before the revoke " + i, vector(100 + i))));
+      beforeEntries.add(Cid.parse(single(n2.heads(ns))));
+    }
+    for (NodeProcess node : cluster.nodes()) {
+      for (int i = 0; i < before.size(); i++) {
+        String cid = before.get(i);
+        float[] v = vector(100 + i);
+        Await.until(CONVERGE, "carol's write " + i + " at rank 1 on " + node, () -> cid.equals(node.top(ns, v)),
+            () -> node + " memories " + node.memorySet(ns) + "\n" + state(ns));
+      }
+    }
+
+    cluster.partition();
+    cluster.awaitPartitioned(Duration.ofSeconds(30));
+    Cid revoke = OwnerGrants.revoke(n1, owner, ns, carol.did(), Set.of(Ability.READ, Ability.REMEMBER));
+    float[] vDuring = TestVectors.random(40);
+    String aDuring = n1.api().remember(ns, memory("A's memory during the cut", vDuring));
+    Await.until(CONVERGE, "n3 has the revoke and A's write", () -> n3.heads(ns).equals(n1.heads(ns)), () -> state(ns));
+    List<String> after = new ArrayList<>();
+    List<Cid> afterEntries = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      // n2 has not heard of the revoke: it takes the write, as any node would.
+      after.add(carol.api().remember(ns, memory("carol after the revoke " + i, vector(200 + i))));
+      afterEntries.add(Cid.parse(single(n2.heads(ns))));
+    }
+    assertThat(n2.memorySet(ns)).as("n2 during the cut").containsAll(after);
+
+    cluster.heal();
+    Set<String> live = new TreeSet<>(before);
+    live.add(a0);
+    live.add(aDuring);
+    Await.until(CONVERGE, "every node has the same heads and the live memories " + live,
+        () -> cluster.nodes().stream().allMatch(n -> n.heads(ns).equals(n1.heads(ns)) && n.memorySet(ns).equals(live)),
+        () -> "carol's void writes " + after + "\n" + state(ns));
+    Set<String> heads = n1.heads(ns);
+    assertThat(heads).as("heads after the heal: A's write and carol's last").hasSize(2)
+        .contains(afterEntries.get(afterEntries.size() - 1).toString());
+
+    for (NodeProcess node : cluster.nodes()) {
+      for (int i = 0; i < after.size(); i++) {
+        String cid = after.get(i);
+        assertError(node.api().get("/v1/memories/" + cid), 404, "not_found");
+        List<String> recalled = node.api().recallCids(ns, Map.of("vector", vector(200 + i), "k", 10, "mode", "vector"));
+        assertThat(recalled).as("recall on %s near carol's void write %d", node, i).doesNotContainAnyElementsOf(after)
+            .containsAll(live);
+        List<String> keyword = node.api().recallCids(ns, Map.of("query", "carol after the revoke", "k", 10, "mode", "keyword"));
+        assertThat(keyword).as("keyword recall on %s", node).doesNotContainAnyElementsOf(after);
+      }
+      for (int i = 0; i < before.size(); i++) {
+        assertThat(node.top(ns, vector(100 + i))).as("carol's write %d from before the revoke on %s", i, node)
+            .isEqualTo(before.get(i));
+      }
+      for (Cid entry : afterEntries) {
+        assertThat(node.api().get("/v1/blocks/" + entry).status()).as("carol's void entry %s served by %s", entry, node)
+            .isEqualTo(200);
+      }
+      Set<String> exported = carBlocks(node.api().get("/v1/namespaces/" + ns + "/export"));
+      assertThat(exported).as("the export of %s", node).containsAll(live).doesNotContainAnyElementsOf(after)
+          .contains(revoke.toString(), grant.toString());
+    }
+    assertError(carol.api().post("/v1/namespaces/" + ns + "/memories", memory("after the heal", TestVectors.random(50))),
+        403, "forbidden");
+    assertError(carol.api().get("/v1/namespaces/" + ns + "/memories"), 403, "forbidden");
+
+    // What each store holds: carol's entries all stored; those concurrent with the revoke void.
+    for (NodeProcess node : cluster.nodes()) {
+      // A JVM that ran its shutdown hooks on SIGTERM exits with 128 + 15.
+      assertThat(node.stop()).as("exit status of %s", node).isIn(0, 143);
+    }
+    for (NodeProcess node : cluster.nodes()) {
+      try (MnemoStore store = MnemoStore.open(node.dataDir())) {
+        NamespaceLog log = store.log();
+        for (Cid entry : beforeEntries) {
+          assertThat(log.position(entry)).as("%s on %s", entry, node).isPresent();
+          assertThat(log.isVoid(entry)).as("carol's entry %s from before the revoke is void on %s", entry, node).isFalse();
+        }
+        for (Cid entry : afterEntries) {
+          assertThat(log.position(entry)).as("%s on %s", entry, node).isPresent();
+          assertThat(log.isVoid(entry)).as("carol's entry %s concurrent with the revoke is void on %s", entry, node).isTrue();
+        }
+        for (String cid : after) {
+          assertThat(log.state(ns, Cid.parse(cid))).as("state of %s on %s", cid, node).isNotEqualTo(MemoryState.LIVE);
+        }
+        for (String cid : live) {
+          assertThat(log.state(ns, Cid.parse(cid))).as("state of %s on %s", cid, node).isEqualTo(MemoryState.LIVE);
+        }
+        assertThat(log.acl(ns).can(carol.did(), Ability.REMEMBER)).as("carol may remember, per %s", node).isFalse();
+        assertThat(log.acl(ns).isOwner(owner.did())).as("A owns the namespace, per %s", node).isTrue();
+      }
+    }
+  }
+
+  /** A hosted agent: its did, and a client sending its token. */
+  record Agent(DidKey did, ApiClient api) {}
+
+  /** Creates an agent hosted on {@code node}, through the node's admin API. */
+  static Agent agent(NodeProcess node, String name) {
+    Response r = node.api().post("/v1/agents", Map.of("name", name));
+    assertThat(r.status()).as("%s", r).isEqualTo(201);
+    try {
+      return new Agent(DidKey.parse(r.json().path("did").asText()), node.api().withToken(r.json().path("token").asText()));
+    } catch (IOException e) {
+      throw new AssertionError(r.toString(), e);
+    }
+  }
+
+  private static String single(Set<String> heads) {
+    assertThat(heads).as("heads").hasSize(1);
+    return heads.iterator().next();
+  }
+
+  private static float[] vector(int i) {
+    return TestVectors.random(1_000_000L + i);
+  }
+
+  /** The CIDs of every block of a CAR answer. */
+  static Set<String> carBlocks(Response r) throws IOException {
+    assertThat(r.status()).as("%s", r).isEqualTo(200);
+    Set<String> cids = new HashSet<>();
+    CarReader reader = new CarReader(new ByteArrayInputStream(r.body()));
+    for (Block block = reader.next(); block != null; block = reader.next()) {
+      cids.add(block.cid().toString());
+    }
+    return cids;
+  }
+
+  private static String state(String ns) {
+    return cluster.nodes().stream().map(n -> {
+      try {
+        JsonNode info = n.info();
+        return n.name() + ": memories " + n.memorySet(ns) + ", heads " + NodeProcess.heads(info, ns)
+            + ", peers alive " + n.peerCount() + ", sync " + info.path("sync");
+      } catch (RuntimeException | AssertionError e) {
+        return n.name() + ": " + e;
+      }
+    }).collect(Collectors.joining("\n"));
+  }
+}
