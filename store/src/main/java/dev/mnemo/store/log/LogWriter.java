@@ -332,8 +332,12 @@ final class LogWriter implements Staging.Committed {
           if (entry.op() != Op.CREATE && entry.op() != Op.ADD) {
             throw new RejectedEntryException(cid, "a root entry (no parents) creates the namespace or adds to it, not " + entry.op().wire());
           }
-          if (graph.hasRoot()) {
-            throw new RejectedEntryException(cid, "namespace " + entry.ns() + " already exists (a second root entry)");
+          // Another root by an owner is that owner's concurrent first write on another node (one
+          // agent writing through several nodes at once); a root by anyone else would take over
+          // a namespace that exists.
+          if (graph.hasRoot() && !graph.isOwner(entry.author())) {
+            throw new RejectedEntryException(cid, "namespace " + entry.ns() + " already exists (a second root entry, by "
+                + entry.author() + ", who is not its owner)");
           }
         } else {
           frontier = frontierOf(s, graph, entry.parents());

@@ -82,6 +82,18 @@ class ForeignAclChecksTest {
   }
 
   @Test
+  void anotherRootByTheOwnerIsTakenAsItsConcurrentFirstWrite() throws Exception {
+    Memory m = memory(NS, "the owner's first write on another node");
+    Cid ref = Block.dagCbor(m.encode()).cid();
+    Block rootAdd = block(LogEntry.signed(OWNER, NS, Op.ADD, List.of(ref), List.of(), 1));
+    assertThat(target.log().applyBlocks(List.of(rootAdd, Block.dagCbor(m.encode())))).isEqualTo(1);
+    assertThat(target.log().state(NS, ref)).isEqualTo(MemoryState.LIVE);
+    assertThat(target.log().heads(NS)).containsExactlyInAnyOrder(grant.cid(), rootAdd.cid());
+    assertThat(target.log().acl(NS).owners()).containsExactly(OWNER.did());
+    assertThat(target.log().acl(NS).can(WRITER.did(), Ability.REMEMBER)).isTrue();
+  }
+
+  @Test
   void anEntryWhoseAuthorWasRevokedInItsPastIsRefused() throws Exception {
     Block revoke = block(LogEntry.signed(Author.of(OWNER), NS, Op.REVOKE, List.of(), List.of(grant.cid()), 3,
         WRITER.did(), Set.of(Ability.REMEMBER)));
