@@ -163,8 +163,110 @@ class AgentGrantsClusterTest {
    * served as entries, so the DAG stays whole, but not listed, read, recalled or exported), and
    * carol's token no longer writes or reads.
    */
+  /**
+   * Forgets are decided by the causal check alone: dave, granted forget, forgets A's memory on n2
+   * while cut off, concurrently with A's revoke of dave on n1. The forget applies on every node
+   * (forgetting erases blocks where it applied first, so no replica could undo it), and dave can
+   * forget nothing after the heal.
+   */
   @Test
   @Order(3)
+  void aForgetConcurrentWithItsAuthorsRevocationStillAppliesEverywhere() {
+    String ns = "forget-vs-revoke";
+    float[] keepVector = TestVectors.random(60);
+    float[] goneVector = TestVectors.random(61);
+    String keep = n1.api().remember(ns, memory("A's memory that stays", keepVector));
+    String gone = n1.api().remember(ns, memory("A's memory that dave forgets", goneVector));
+    Await.until(CONVERGE, "n2 has both memories", () -> n2.memorySet(ns).equals(Set.of(keep, gone)));
+    Agent dave = agent(n2, "dave");
+    OwnerGrants.grant(n1, owner, ns, dave.did(), Set.of(Ability.READ, Ability.FORGET));
+    Await.until(CONVERGE, "the grant reaches n2: dave may read there",
+        () -> dave.api().get("/v1/namespaces/" + ns + "/memories").status() == 200);
+
+    cluster.partition();
+    cluster.awaitPartitioned(Duration.ofSeconds(30));
+    OwnerGrants.revoke(n1, owner, ns, dave.did(), Set.of(Ability.READ, Ability.FORGET));
+    Await.until(CONVERGE, "n3 has the revoke", () -> n3.heads(ns).equals(n1.heads(ns)), () -> state(ns));
+    Response forgot = dave.api().delete("/v1/namespaces/" + ns + "/memories/" + gone);
+    assertThat(forgot.status()).as("%s", forgot).isEqualTo(200);
+
+    cluster.heal();
+    Await.until(CONVERGE, "the forget applies on every node, with the same heads",
+        () -> cluster.nodes().stream().allMatch(n -> n.heads(ns).equals(n1.heads(ns)) && n.memorySet(ns).equals(Set.of(keep))),
+        () -> state(ns));
+    for (NodeProcess node : cluster.nodes()) {
+      assertError(node.api().get("/v1/memories/" + gone), 404, "not_found");
+      assertThat(node.api().get("/v1/blocks/" + gone).status()).as("the forgotten block on %s", node).isEqualTo(404);
+      assertThat(node.api().recallCids(ns, Map.of("vector", goneVector, "k", 10, "mode", "vector")))
+          .as("recall on %s", node).containsExactly(keep);
+    }
+    assertError(dave.api().delete("/v1/namespaces/" + ns + "/memories/" + keep), 403, "forbidden");
+  }
+
+  /**
+   * Voiding is transitive across nodes. A makes erin (of n2) an admin; erin grants frank remember,
+   * and frank writes. Then, with n2 cut off, A revokes erin's admin on n1 while on n2 erin grants
+   * harry remember and harry writes. After the heal every node agrees: erin's grant from before the
+   * revoke stands (it is in the revoke's past), so frank's writes stay live, even those made during
+   * the cut; erin's grant concurrent with the revoke is void, and so are harry's writes that relied
+   * on it. Needs the grant API ({@code POST /v1/namespaces/{ns}/grants}) for erin's grants.
+   */
+  @Test
+  @Order(4)
+  void revokingAnAdminVoidsItsConcurrentGrantsAndTheWritesThatReliedOnThem() throws IOException {
+    String ns = "admin-chain";
+    String a0 = n1.api().remember(ns, memory("A's first memory", TestVectors.random(70)));
+    Await.until(CONVERGE, "n2 has A's memory", () -> n2.api().get("/v1/memories/" + a0).status() == 200);
+    Agent erin = agent(n2, "erin");
+    Agent frank = agent(n2, "frank");
+    Agent harry = agent(n2, "harry");
+    OwnerGrants.grant(n1, owner, ns, erin.did(), Set.of(Ability.ADMIN));
+    Await.until(CONVERGE, "the grant reaches n2: erin may read there",
+        () -> erin.api().get("/v1/namespaces/" + ns + "/memories").status() == 200);
+    grant(erin.api(), ns, frank.did(), "remember", "read");
+    String f0 = frank.api().remember(ns, memory("frank before the revoke", vector(300)));
+    Await.until(CONVERGE, "frank's write on every node",
+        () -> cluster.nodes().stream().allMatch(n -> n.memorySet(ns).contains(f0)), () -> state(ns));
+
+    cluster.partition();
+    cluster.awaitPartitioned(Duration.ofSeconds(30));
+    OwnerGrants.revoke(n1, owner, ns, erin.did(), Set.of(Ability.ADMIN));
+    Await.until(CONVERGE, "n3 has the revoke", () -> n3.heads(ns).equals(n1.heads(ns)), () -> state(ns));
+    String voidGrant = grant(erin.api(), ns, harry.did(), "remember", "read");
+    List<String> harrys = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      harrys.add(harry.api().remember(ns, memory("harry on the concurrent grant " + i, vector(310 + i))));
+    }
+    String f1 = frank.api().remember(ns, memory("frank during the cut", vector(301)));
+    assertThat(n2.memorySet(ns)).as("n2 during the cut").containsAll(harrys);
+
+    cluster.heal();
+    Set<String> live = Set.of(a0, f0, f1);
+    Await.until(CONVERGE, "every node has the same heads and the live memories " + live,
+        () -> cluster.nodes().stream().allMatch(n -> n.heads(ns).equals(n1.heads(ns)) && n.memorySet(ns).equals(live)),
+        () -> "harry's void writes " + harrys + "\n" + state(ns));
+    for (NodeProcess node : cluster.nodes()) {
+      for (int i = 0; i < harrys.size(); i++) {
+        assertError(node.api().get("/v1/memories/" + harrys.get(i)), 404, "not_found");
+        assertThat(node.api().recallCids(ns, Map.of("vector", vector(310 + i), "k", 10, "mode", "vector")))
+            .as("recall on %s near harry's void write %d", node, i).doesNotContainAnyElementsOf(harrys);
+      }
+      assertThat(node.top(ns, vector(301))).as("frank's write during the cut, on %s", node).isEqualTo(f1);
+      assertThat(node.api().get("/v1/blocks/" + voidGrant).status()).as("erin's void grant served by %s", node)
+          .isEqualTo(200);
+      JsonNode acl = node.api().getJson("/v1/namespaces/" + ns + "/acl");
+      assertThat(acl.path("grants").has(frank.did().toString())).as("frank's grant on %s: %s", node, acl).isTrue();
+      assertThat(acl.path("grants").has(erin.did().toString())).as("erin's admin on %s: %s", node, acl).isFalse();
+      assertThat(acl.path("grants").has(harry.did().toString())).as("harry's void grant on %s: %s", node, acl).isFalse();
+    }
+    assertError(harry.api().post("/v1/namespaces/" + ns + "/memories", memory("harry after the heal", TestVectors.random(71))),
+        403, "forbidden");
+    assertError(erin.api().post("/v1/namespaces/" + ns + "/grants", Map.of("to", harry.did().toString(), "can", List.of("read"))),
+        403, "forbidden");
+  }
+
+  @Test
+  @Order(5)
   void aGrantLetsAnAgentWriteEverywhereAndARevokeWinsOverItsWritesDuringAPartition() throws IOException {
     String ns = "revoke-wins";
     float[] v0 = TestVectors.random(30);
@@ -274,6 +376,15 @@ class AgentGrantsClusterTest {
         assertThat(log.acl(ns).isOwner(owner.did())).as("A owns the namespace, per %s", node).isTrue();
       }
     }
+  }
+
+  /** {@code POST /v1/namespaces/{ns}/grants} as {@code as}; returns the grant entry's CID. */
+  static String grant(ApiClient as, String ns, DidKey to, String... can) {
+    Response r = as.post("/v1/namespaces/" + ns + "/grants", Map.of("to", to.toString(), "can", List.of(can)));
+    assertThat(r.status()).as("%s", r).isEqualTo(201);
+    String entry = r.json().path("entry").asText();
+    assertThat(entry).as("%s", r).startsWith("bafyrei");
+    return entry;
   }
 
   /** A hosted agent: its did, and a client sending its token. */
