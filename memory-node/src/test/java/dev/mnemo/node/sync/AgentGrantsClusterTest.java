@@ -96,7 +96,10 @@ class AgentGrantsClusterTest {
     String cid = n1.api().remember(ns, memory("A's memory, written on n1", vector));
     Await.until(CONVERGE, "n2 has A's memory", () -> n2.api().get("/v1/memories/" + cid).status() == 200);
     String entry = single(n2.heads(ns));
-    ApiClient bob = agent(n2, "bob").api();
+    Agent bobAgent = agent(n2, "bob");
+    ApiClient bob = bobAgent.api();
+    JsonNode whoami = bob.getJson("/v1/whoami");
+    assertThat(whoami.path("did").asText()).as("bob's whoami on n2").isEqualTo(bobAgent.did().toString());
 
     long logPosition = n2.info().path("index").path("logPosition").asLong();
     byte[] export = n2.api().get("/v1/namespaces/" + ns + "/export").body();
@@ -108,10 +111,15 @@ class AgentGrantsClusterTest {
         bob.get(base + "/memories"),
         bob.delete(base + "/memories/" + cid),
         bob.get(base + "/export"),
-        bob.postRaw(base + "/import", ApiClient.CAR_TYPE, export));
+        bob.postRaw(base + "/import", ApiClient.CAR_TYPE, export),
+        bob.post(base + "/grants", Map.of("to", bobAgent.did().toString(), "can", List.of("remember"))),
+        bob.post(base + "/revocations", Map.of("to", owner.did().toString(), "can", List.of("read"))),
+        bob.get(base + "/acl"));
     for (Response r : refused) {
       assertError(r, 403, "forbidden");
     }
+    // Creating it is a conflict: the name is not secret (README), its memories are.
+    assertError(bob.send("PUT", base, null, java.net.http.HttpRequest.BodyPublishers.noBody()), 409, "namespace_exists");
     for (String c : List.of(cid, entry)) {
       assertError(bob.get("/v1/memories/" + c), 404, "not_found");
       assertError(bob.get("/v1/memories/" + c + "/history"), 404, "not_found");
@@ -179,13 +187,13 @@ class AgentGrantsClusterTest {
     String gone = n1.api().remember(ns, memory("A's memory that dave forgets", goneVector));
     Await.until(CONVERGE, "n2 has both memories", () -> n2.memorySet(ns).equals(Set.of(keep, gone)));
     Agent dave = agent(n2, "dave");
-    OwnerGrants.grant(n1, owner, ns, dave.did(), Set.of(Ability.READ, Ability.FORGET));
+    grant(n1.api(), ns, dave.did(), "read", "forget");
     Await.until(CONVERGE, "the grant reaches n2: dave may read there",
         () -> dave.api().get("/v1/namespaces/" + ns + "/memories").status() == 200);
 
     cluster.partition();
     cluster.awaitPartitioned(Duration.ofSeconds(30));
-    OwnerGrants.revoke(n1, owner, ns, dave.did(), Set.of(Ability.READ, Ability.FORGET));
+    revoke(n1.api(), ns, dave.did(), "read", "forget");
     Await.until(CONVERGE, "n3 has the revoke", () -> n3.heads(ns).equals(n1.heads(ns)), () -> state(ns));
     Response forgot = dave.api().delete("/v1/namespaces/" + ns + "/memories/" + gone);
     assertThat(forgot.status()).as("%s", forgot).isEqualTo(200);
@@ -220,7 +228,7 @@ class AgentGrantsClusterTest {
     Agent erin = agent(n2, "erin");
     Agent frank = agent(n2, "frank");
     Agent harry = agent(n2, "harry");
-    OwnerGrants.grant(n1, owner, ns, erin.did(), Set.of(Ability.ADMIN));
+    grant(n1.api(), ns, erin.did(), "admin");
     Await.until(CONVERGE, "the grant reaches n2: erin may read there",
         () -> erin.api().get("/v1/namespaces/" + ns + "/memories").status() == 200);
     grant(erin.api(), ns, frank.did(), "remember", "read");
@@ -230,7 +238,7 @@ class AgentGrantsClusterTest {
 
     cluster.partition();
     cluster.awaitPartitioned(Duration.ofSeconds(30));
-    OwnerGrants.revoke(n1, owner, ns, erin.did(), Set.of(Ability.ADMIN));
+    revoke(n1.api(), ns, erin.did(), "admin");
     Await.until(CONVERGE, "n3 has the revoke", () -> n3.heads(ns).equals(n1.heads(ns)), () -> state(ns));
     String voidGrant = grant(erin.api(), ns, harry.did(), "remember", "read");
     List<String> harrys = new ArrayList<>();
@@ -276,7 +284,7 @@ class AgentGrantsClusterTest {
     assertError(carol.api().post("/v1/namespaces/" + ns + "/memories", memory("before the grant", TestVectors.random(31))),
         403, "forbidden");
 
-    Cid grant = OwnerGrants.grant(n1, owner, ns, carol.did(), Set.of(Ability.READ, Ability.REMEMBER));
+    String grant = grant(n1.api(), ns, carol.did(), "read", "remember");
     Await.until(CONVERGE, "the grant reaches n2: carol may read there",
         () -> carol.api().get("/v1/namespaces/" + ns + "/memories").status() == 200,
         () -> carol.api().get("/v1/namespaces/" + ns + "/memories") + "\nn2 heads " + n2.heads(ns) + ", grant " + grant);
@@ -300,7 +308,7 @@ class AgentGrantsClusterTest {
 
     cluster.partition();
     cluster.awaitPartitioned(Duration.ofSeconds(30));
-    Cid revoke = OwnerGrants.revoke(n1, owner, ns, carol.did(), Set.of(Ability.READ, Ability.REMEMBER));
+    String revoke = revoke(n1.api(), ns, carol.did(), "read", "remember");
     float[] vDuring = TestVectors.random(40);
     String aDuring = n1.api().remember(ns, memory("A's memory during the cut", vDuring));
     Await.until(CONVERGE, "n3 has the revoke and A's write", () -> n3.heads(ns).equals(n1.heads(ns)), () -> state(ns));
@@ -344,7 +352,7 @@ class AgentGrantsClusterTest {
       }
       Set<String> exported = carBlocks(node.api().get("/v1/namespaces/" + ns + "/export"));
       assertThat(exported).as("the export of %s", node).containsAll(live).doesNotContainAnyElementsOf(after)
-          .contains(revoke.toString(), grant.toString());
+          .contains(revoke, grant);
     }
     assertError(carol.api().post("/v1/namespaces/" + ns + "/memories", memory("after the heal", TestVectors.random(50))),
         403, "forbidden");
@@ -382,6 +390,15 @@ class AgentGrantsClusterTest {
   static String grant(ApiClient as, String ns, DidKey to, String... can) {
     Response r = as.post("/v1/namespaces/" + ns + "/grants", Map.of("to", to.toString(), "can", List.of(can)));
     assertThat(r.status()).as("%s", r).isEqualTo(201);
+    String entry = r.json().path("entry").asText();
+    assertThat(entry).as("%s", r).startsWith("bafyrei");
+    return entry;
+  }
+
+  /** {@code POST /v1/namespaces/{ns}/revocations} as {@code as}; returns the revoke entry's CID. */
+  static String revoke(ApiClient as, String ns, DidKey to, String... can) {
+    Response r = as.post("/v1/namespaces/" + ns + "/revocations", Map.of("to", to.toString(), "can", List.of(can)));
+    assertThat(r.status()).as("%s", r).isEqualTo(200);
     String entry = r.json().path("entry").asText();
     assertThat(entry).as("%s", r).startsWith("bafyrei");
     return entry;

@@ -4,10 +4,8 @@ import static dev.mnemo.node.sync.NodeProcess.memory;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.mnemo.node.ApiClient;
 import dev.mnemo.node.ApiClient.Response;
 import dev.mnemo.node.TestVectors;
-import dev.mnemo.node.auth.AgentKeyFile;
 import dev.mnemo.store.MnemoStore;
 import dev.mnemo.store.acl.Ability;
 import dev.mnemo.store.block.Block;
@@ -89,7 +87,6 @@ class RogueNodeTest {
     nodes.addAll(Cluster.start(dir, List.of("n1", "n2"), env));
     NodeProcess n1 = nodes.get(0);
     NodeProcess n2 = nodes.get(1);
-    AgentKey owner = AgentKeyFile.read(dir.resolve("owner.key"));
 
     // Its own owner agent, and it trusts every node (MNEMO_REPLICATION_PEERS=*, NodeProcess's default).
     NodeProcess rogue = NodeProcess.create("rogue", dir.resolve("rogue"), List.of(n1.gossip()), ENV);
@@ -114,7 +111,9 @@ class RogueNodeTest {
     Set<String> heads = n1.heads(NS);
     // Control: a namespace that grants the rogue node replicate reaches it.
     String open = n1.api().remember(OPEN, memory("a memory the rogue may replicate", TestVectors.random(50)));
-    OwnerGrants.grant(n1, owner, OPEN, rogueKey.did(), Set.of(Ability.REPLICATE));
+    Response granted = n1.api().post("/v1/namespaces/" + OPEN + "/grants",
+        Map.of("to", rogueKey.did().toString(), "can", List.of("replicate")));
+    assertThat(granted.status()).as("%s", granted).isEqualTo(201);
     Await.until(CONVERGE, "the rogue node replicates " + OPEN + ", whose owner granted it replicate",
         () -> rogue.heads(OPEN).equals(n1.heads(OPEN)), () -> "rogue " + rogue.info());
     NodeProcess.sleep(2_000); // more anti-entropy rounds (500 ms) of every member with every other
