@@ -278,8 +278,61 @@ class AgentGrantsClusterTest {
         403, "forbidden");
   }
 
+  /**
+   * A revoke wins over a grant concurrent with it, even one by the owner: with n2 cut off, A revokes
+   * gina on n1 and grants her remember again on n2; gina's write on n2 that relied on it is void
+   * everywhere after the heal, and she may not write. A grant made after the revoke, with the
+   * revoke in its past, counts again, on every node.
+   */
   @Test
   @Order(5)
+  void aRevokeWinsOverAConcurrentGrantAndAGrantAfterItCountsAgain() {
+    String ns = "regrant";
+    String a0 = n1.api().remember(ns, memory("A's first memory", TestVectors.random(80)));
+    Await.until(CONVERGE, "n2 has A's memory", () -> n2.api().get("/v1/memories/" + a0).status() == 200);
+    Agent gina = agent(n2, "gina");
+    grant(n1.api(), ns, gina.did(), "read", "remember");
+    Await.until(CONVERGE, "the grant reaches n2: gina may read there",
+        () -> gina.api().get("/v1/namespaces/" + ns + "/memories").status() == 200);
+    String g0 = gina.api().remember(ns, memory("gina before the revoke", vector(400)));
+    // In the revoke's past only once n1 has it.
+    Await.until(CONVERGE, "gina's write on every node",
+        () -> cluster.nodes().stream().allMatch(n -> n.memorySet(ns).contains(g0)), () -> state(ns));
+
+    cluster.partition();
+    cluster.awaitPartitioned(Duration.ofSeconds(30));
+    revoke(n1.api(), ns, gina.did(), "read", "remember");
+    String concurrentGrant = grant(n2.api(), ns, gina.did(), "remember");
+    String g1 = gina.api().remember(ns, memory("gina on the concurrent grant", vector(401)));
+
+    cluster.heal();
+    Await.until(CONVERGE, "every node has the same heads and the live memories a0, g0",
+        () -> cluster.nodes().stream().allMatch(n -> n.heads(ns).equals(n1.heads(ns)) && n.memorySet(ns).equals(Set.of(a0, g0))),
+        () -> "gina's void write " + g1 + "\n" + state(ns));
+    for (NodeProcess node : cluster.nodes()) {
+      assertError(node.api().get("/v1/memories/" + g1), 404, "not_found");
+      assertThat(node.api().get("/v1/blocks/" + concurrentGrant).status()).as("the concurrent grant on %s", node).isEqualTo(200);
+      JsonNode acl = node.api().getJson("/v1/namespaces/" + ns + "/acl");
+      assertThat(acl.path("grants").has(gina.did().toString())).as("gina in the acl of %s: %s", node, acl).isFalse();
+    }
+    assertError(gina.api().post("/v1/namespaces/" + ns + "/memories", memory("gina after the heal", TestVectors.random(81))),
+        403, "forbidden");
+
+    grant(n1.api(), ns, gina.did(), "read", "remember");
+    Await.until(CONVERGE, "the grant after the revoke reaches n2: gina may read again",
+        () -> gina.api().get("/v1/namespaces/" + ns + "/memories").status() == 200);
+    String g2 = gina.api().remember(ns, memory("gina after the new grant", vector(402)));
+    Await.until(CONVERGE, "gina's new write is live on every node, her void one still not",
+        () -> cluster.nodes().stream().allMatch(n -> n.memorySet(ns).equals(Set.of(a0, g0, g2))), () -> state(ns));
+    for (NodeProcess node : cluster.nodes()) {
+      Await.until(Duration.ofSeconds(5), "gina's new write at rank 1 on " + node, () -> g2.equals(node.top(ns, vector(402))));
+      assertThat(node.api().recallCids(ns, Map.of("vector", vector(401), "k", 10, "mode", "vector")))
+          .as("recall on %s near gina's void write", node).doesNotContain(g1);
+    }
+  }
+
+  @Test
+  @Order(6)
   void aGrantLetsAnAgentWriteEverywhereAndARevokeWinsOverItsWritesDuringAPartition() throws IOException {
     String ns = "revoke-wins";
     float[] v0 = TestVectors.random(30);
