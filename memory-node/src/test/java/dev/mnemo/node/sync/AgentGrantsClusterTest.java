@@ -431,12 +431,36 @@ class AgentGrantsClusterTest {
     }
     assertThat(n2.memorySet(ns)).as("memories on the restarted n2").isEqualTo(live);
 
-    // What each store holds: carol's entries all stored; those concurrent with the revoke void.
-    for (NodeProcess node : cluster.nodes()) {
-      // A JVM that ran its shutdown hooks on SIGTERM exits with 128 + 15.
-      assertThat(node.stop()).as("exit status of %s", node).isIn(0, 143);
+    // A node that joins now gets the whole namespace in one pull, void entries among the rest
+    // (revokes first, so carol's later adds arrive void, and may come without their memories).
+    NodeProcess n4 = NodeProcess.create("n4", dir.resolve("n4"), List.of(n1.gossip()), Cluster.withSharedOwner(dir, ENV));
+    List<NodeProcess> all = new ArrayList<>(cluster.nodes());
+    all.add(n4);
+    try {
+      n4.start();
+      Await.until(CONVERGE, "n4, joining late, has the same heads and live memories",
+          () -> n4.heads(ns).equals(heads) && n4.memorySet(ns).equals(live),
+          () -> "n4: heads " + n4.heads(ns) + ", memories " + n4.memorySet(ns) + ", sync " + n4.sync() + "\n" + state(ns));
+      for (int i = 0; i < after.size(); i++) {
+        assertError(n4.api().get("/v1/memories/" + after.get(i)), 404, "not_found");
+        assertThat(n4.api().recallCids(ns, Map.of("vector", vector(200 + i), "k", 10, "mode", "vector")))
+            .as("recall on n4 near carol's void write %d", i).doesNotContainAnyElementsOf(after);
+      }
+      for (int i = 0; i < before.size(); i++) {
+        float[] v = vector(100 + i);
+        String cid = before.get(i);
+        Await.until(Duration.ofSeconds(5), "carol's write " + i + " at rank 1 on n4", () -> cid.equals(n4.top(ns, v)));
+      }
+
+      // What each store holds: carol's entries all stored; those concurrent with the revoke void.
+      for (NodeProcess node : all) {
+        // A JVM that ran its shutdown hooks on SIGTERM exits with 128 + 15.
+        assertThat(node.stop()).as("exit status of %s", node).isIn(0, 143);
+      }
+    } finally {
+      n4.close();
     }
-    for (NodeProcess node : cluster.nodes()) {
+    for (NodeProcess node : all) {
       try (MnemoStore store = MnemoStore.open(node.dataDir())) {
         NamespaceLog log = store.log();
         for (Cid entry : beforeEntries) {
