@@ -11,13 +11,20 @@ import dev.mnemo.node.TestVectors;
 import dev.mnemo.node.auth.AgentKeyFile;
 import dev.mnemo.store.MnemoStore;
 import dev.mnemo.store.acl.Ability;
+import dev.mnemo.store.acl.Delegation;
 import dev.mnemo.store.block.Block;
 import dev.mnemo.store.car.CarReader;
 import dev.mnemo.store.cid.Cid;
 import dev.mnemo.store.identity.AgentKey;
+import dev.mnemo.store.identity.Author;
 import dev.mnemo.store.identity.DidKey;
+import dev.mnemo.store.identity.NodeKeyFile;
 import dev.mnemo.store.log.MemoryState;
 import dev.mnemo.store.log.NamespaceLog;
+import dev.mnemo.store.model.Embedding;
+import dev.mnemo.store.model.LogEntry;
+import dev.mnemo.store.model.Memory;
+import dev.mnemo.store.model.Op;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -331,8 +338,63 @@ class AgentGrantsClusterTest {
     }
   }
 
+  /**
+   * Self-custody across nodes: agent X keeps its key and delegates remember in the namespace to n2.
+   * An entry by X, signed by n2's node key with X's delegation as its proof, is brought to n2 (a
+   * CAR import by A) and replicates: every node verifies the chain (X granted remember by A, the
+   * delegation by X to n2 covering the namespace and the ability, n2's signature) and counts the
+   * memory. The same entry signed by n3's key under that delegation, or under a delegation that
+   * covers forget only, is refused with nothing written.
+   */
   @Test
   @Order(6)
+  void anEntrySignedByANodeUnderAnAgentsDelegationIsVerifiedOnEveryNode() throws IOException {
+    String ns = "self-custody";
+    String a0 = n1.api().remember(ns, memory("A's first memory", TestVectors.random(90)));
+    AgentKey x = AgentKey.generate();
+    grant(n1.api(), ns, x.did(), "remember");
+    Await.until(CONVERGE, "n2 has A's memory and the grant", () -> n2.heads(ns).equals(n1.heads(ns)), () -> state(ns));
+    AgentKey key2 = NodeKeyFile.loadOrCreate(n2.dataDir());
+    AgentKey key3 = NodeKeyFile.loadOrCreate(n3.dataDir());
+    assertThat(key2.did().toString()).isEqualTo(n2.info().path("id").asText());
+    byte[] toN2 = Delegation.sign(x, key2.did(), ns, Set.of(Ability.REMEMBER)).encode();
+    byte[] forgetOnly = Delegation.sign(x, key2.did(), ns, Set.of(Ability.FORGET)).encode();
+
+    List<Cid> parents = new ArrayList<>();
+    n2.heads(ns).forEach(h -> parents.add(parse(h)));
+    long clock = 0;
+    for (JsonNode n : n2.info().path("namespaces")) {
+      clock = n.path("name").asText().equals(ns) ? n.path("clock").asLong() : clock;
+    }
+    assertThat(clock).as("clock of %s on n2", ns).isPositive();
+    Block memoryBlock = Block.dagCbor(new Memory(ns, "written by X through n2", Map.of(), List.of(), 1_700_000_000_000L,
+        new Embedding("client", vector(500)), null).encode());
+    for (Author wrong : List.of(new Author(x.did(), key3, toN2), new Author(x.did(), key2, forgetOnly))) {
+      Block entry = Block.dagCbor(LogEntry.signed(wrong, ns, Op.ADD, List.of(memoryBlock.cid()), parents, clock + 1, null, null).encode());
+      Response r = n2.api().postRaw("/v1/namespaces/" + ns + "/import", ApiClient.CAR_TYPE, car(entry, memoryBlock));
+      assertThat(r.status()).as("%s", r).isEqualTo(422);
+      assertThat(n2.api().get("/v1/blocks/" + entry.cid()).status()).as("refused entry on n2").isEqualTo(404);
+    }
+    assertThat(n2.heads(ns)).as("heads on n2 after the refusals").isEqualTo(n1.heads(ns));
+
+    Block entry = Block.dagCbor(LogEntry.signed(new Author(x.did(), key2, toN2), ns, Op.ADD, List.of(memoryBlock.cid()), parents,
+        clock + 1, null, null).encode());
+    Response r = n2.api().postRaw("/v1/namespaces/" + ns + "/import", ApiClient.CAR_TYPE, car(entry, memoryBlock));
+    assertThat(r.status()).as("%s", r).isEqualTo(200);
+    assertThat(r.json().path("entriesApplied").asInt()).as("%s", r).isEqualTo(1);
+    String xs = memoryBlock.cid().toString();
+    for (NodeProcess node : cluster.nodes()) {
+      Await.until(CONVERGE, "X's delegated write at rank 1 on " + node, () -> xs.equals(node.top(ns, vector(500))),
+          () -> state(ns));
+      assertThat(node.memorySet(ns)).as("memories on %s", node).containsExactlyInAnyOrder(a0, xs);
+      LogEntry stored = LogEntry.decode(node.api().get("/v1/blocks/" + entry.cid()).body());
+      assertThat(stored.author()).as("author of the entry on %s", node).isEqualTo(x.did());
+      assertThat(stored.proof()).as("proof of the entry on %s", node).isEqualTo(toN2);
+    }
+  }
+
+  @Test
+  @Order(7)
   void aGrantLetsAnAgentWriteEverywhereAndARevokeWinsOverItsWritesDuringAPartition() throws IOException {
     String ns = "revoke-wins";
     float[] v0 = TestVectors.random(30);
@@ -499,6 +561,24 @@ class AgentGrantsClusterTest {
     String entry = r.json().path("entry").asText();
     assertThat(entry).as("%s", r).startsWith("bafyrei");
     return entry;
+  }
+
+  private static byte[] car(Block root, Block... more) throws IOException {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    dev.mnemo.store.car.CarWriter writer = new dev.mnemo.store.car.CarWriter(out, List.of(root.cid()));
+    writer.write(root);
+    for (Block block : more) {
+      writer.write(block);
+    }
+    return out.toByteArray();
+  }
+
+  private static Cid parse(String cid) {
+    try {
+      return Cid.parse(cid);
+    } catch (IOException e) {
+      throw new AssertionError(cid, e);
+    }
   }
 
   /** A hosted agent: its did, and a client sending its token. */
