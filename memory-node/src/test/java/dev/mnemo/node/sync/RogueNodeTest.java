@@ -199,6 +199,8 @@ class RogueNodeTest {
       assertThat(node.api().recallCids(NS, Map.of("vector", TestVectors.random(99), "k", 10, "mode", "vector")))
           .as("recall on %s near the planted memory", node).doesNotContain(forgedMemory.cid().toString(), planted);
       assertThat(node.sync().path("entriesApplied").asLong()).as("entries %s applied", node).isPositive();
+      assertThat(MaliciousPeerTest.metric(node.metrics(), "mnemo_sync_rejected_total")).as("mnemo_sync_rejected_total of %s", node)
+          .isGreaterThanOrEqualTo(3);
     }
 
     // The rogue node's store: none of NS's real blocks or entries, only its own root.
