@@ -36,6 +36,8 @@ final class FakePeer implements AutoCloseable {
   private final HttpServer server;
   private final ScaleCubeMembership membership;
   private final List<String> requests = new CopyOnWriteArrayList<>();
+  /** Announcements other members sent this peer, decoded (undecodable ones are left out). */
+  private final List<HeadsAnnouncement> announcements = new CopyOnWriteArrayList<>();
   private volatile Offer offer = new Offer(Map.of(), Map.of());
   /** A node key of its own: valid, but granted nothing. */
   private final AgentKey key = AgentKey.generate();
@@ -56,7 +58,12 @@ final class FakePeer implements AutoCloseable {
     membership.start(new Membership.Listener() {
       @Override
       public void onMessage(byte[] payload) {
-        // The fake peer never pulls.
+        // The fake peer never pulls; it only keeps what it was told, for tests of who hears what.
+        try {
+          announcements.add(HeadsAnnouncement.decode(payload));
+        } catch (dev.mnemo.store.InvalidFormatException e) {
+          // not an announcement: nothing to keep
+        }
       }
     });
   }
@@ -88,6 +95,11 @@ final class FakePeer implements AutoCloseable {
     for (Peer peer : membership.peers()) {
       membership.send(peer, payload);
     }
+  }
+
+  /** Announcements received so far from other members. */
+  List<HeadsAnnouncement> announcements() {
+    return List.copyOf(announcements);
   }
 
   /** Requests received so far, as "METHOD path [cids]". */
