@@ -91,8 +91,12 @@ public final class MemoryService {
           embedding, item.prev()));
     }
     // The log checks the author's ability again, in the writer thread, as every replica does.
+    boolean creates = !log.acl(ns).exists();
     Appended appended = log.append(caller.author(), ns, memories);
     indexer.awaitApplied(appended.position(), appended.memories(), memories);
+    if (creates) {
+      replicateHere(caller, ns);
+    }
     afterWrite.accept(ns);
     return new Remembered(appended.memories(), appended.entry());
   }
@@ -240,7 +244,20 @@ public final class MemoryService {
    */
   public Cid create(Caller caller, String ns) throws IOException {
     Appended appended = log.create(caller.author(), ns);
+    replicateHere(caller, ns);
     return acknowledged(ns, appended);
+  }
+
+  /**
+   * A namespace created through this node grants it {@code replicate}, signed by the creator: the
+   * node holds the namespace already, and without the grant the replicas its owner grants later
+   * would never send it what the owner writes through them.
+   */
+  private void replicateHere(Caller caller, String ns) throws IOException {
+    DidKey node = store.nodeKey().did();
+    if (!log.acl(ns).can(node, Ability.REPLICATE)) {
+      log.grant(caller.author(), ns, node, Set.of(Ability.REPLICATE));
+    }
   }
 
   /**

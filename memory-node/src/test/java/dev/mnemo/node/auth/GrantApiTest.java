@@ -156,8 +156,10 @@ class GrantApiTest {
     JsonNode acl = bob.getJson("/v1/namespaces/shared/acl");
     assertThat(acl.path("ns").asText()).isEqualTo("shared");
     assertThat(texts(acl.path("owners"))).containsExactly(did(alice));
-    assertThat(acl.path("grants").size()).as("%s", acl).isEqualTo(1);
+    // bob's read, and the node's replicate, which creating the namespace through it granted
+    assertThat(acl.path("grants").size()).as("%s", acl).isEqualTo(2);
     assertThat(texts(acl.path("grants").path(did(bob)))).containsExactly("read");
+    assertThat(texts(acl.path("grants").path(node.node().store().nodeKey().did().toString()))).containsExactly("replicate");
   }
 
   @Test

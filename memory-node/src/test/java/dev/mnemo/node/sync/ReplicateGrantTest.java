@@ -69,8 +69,10 @@ class ReplicateGrantTest {
       assertThat(namespaces(node)).as("namespaces on %s before any replicate grant", node).doesNotContain(NS);
     }
 
-    // The owner grants replicate to n1 (where it writes) and n2.
-    grantReplicate(n1, dids.get(0));
+    // Created through n1, the namespace grants n1 replicate by itself: the owner grants only n2,
+    // and what it then writes through n2 still reaches n1.
+    assertThat(n1.api().getJson("/v1/namespaces/" + NS + "/acl").path("grants").path(dids.get(0).toString()).toString())
+        .as("n1's grants in %s", NS).contains("replicate");
     grantReplicate(n1, dids.get(1));
     Await.until(CONVERGE, "n2 replicates " + NS + " once granted",
         () -> n2.heads(NS).equals(n1.heads(NS)) && n2.memorySet(NS).equals(written), () -> state(NS));
