@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # What authentication costs: the same build of the node with API tokens checked (the default) and
-# with them off (--insecure-no-auth), alternated in one run: on, off, on, off, ... ROUNDS of each.
+# with them off (--insecure-no-auth), alternated in one run, ROUNDS of each: on, off, off, on, on,
+# off, ... (each round's pair in the other order than the last, so a drift in the machine's load
+# over the run weighs on both alike).
 # Each run starts a fresh node (--embedder none: client vectors) and
 #  1. remembers the first DOCS memories of the cached corpus (prepare-corpus.sh) in batches of
 #     100 from 4 connections: memories/s, every 201 a durable write;
 #  2. waits until the node has merged its index into one segment (it merges 2 s after writes
 #     pause here; 30 s by default), then recalls with client vectors, k=10, 1 connection, closed
-#     loop, for RECALL_SECONDS after an unrecorded 5 s warm-up: p50, p99, requests/s.
+#     loop, for RECALL_SECONDS after an unrecorded 5 s warm-up: p50, p99, requests/s;
+#  3. the node's fixed cost per recall, where a token check weighs most: the same recall on a
+#     namespace of 20 memories (written after the ingest), where the search is nearly free
+#     (run-http-fixed-cost.sh), for RECALL_SECONDS / 2 after a 5 s warm-up.
 # With auth on, the load sends the node's owner token (DATA/owner.token); with it off, no token.
 # Both ways the node signs each entry as the writing agent (the owner) and checks the namespace's
 # ACL on every write: only the token check and what comes with it (host check, rate limiter) is
@@ -89,9 +94,11 @@ row() { awk -F'|' '/^\| (remember|recall)/ {for (i = 5; i <= 11; i++) {gsub(/ /,
 
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), load $(loadavg) at $(date -u +%FT%TZ)"
 echo "== node $NODE_JAR ($(sha256sum "$NODE_JAR" | cut -c1-12)), git $(git rev-parse --short HEAD 2>/dev/null || echo '?'); $DOCS memories, $ROUNDS rounds"
-printf 'mode round ingest_per_s ingest_p50_ms ingest_p99_ms ingest_errors load_ingest recall_per_s recall_p50_ms recall_p99_ms recall_errors load_recall\n' > "$OUT/rows.txt"
+printf 'mode round ingest_per_s ingest_p50_ms ingest_p99_ms ingest_errors load_ingest recall_per_s recall_p50_ms recall_p99_ms recall_errors load_recall fixed_per_s fixed_p50_ms fixed_p99_ms fixed_errors load_fixed\n' > "$OUT/rows.txt"
 for round in $(seq 1 "$ROUNDS"); do
-  for MODE in on off; do
+  order="on off"
+  [ $((round % 2)) = 0 ] && order="off on"
+  for MODE in $order; do
     start_node "$MODE"
     echo
     echo "== round $round, auth $MODE: $(grep -o 'owner token in [^ ]*\|AUTHENTICATION IS OFF[^:]*' "$WORK/node.log" | head -1)"
@@ -100,16 +107,20 @@ for round in $(seq 1 "$ROUNDS"); do
     fi
     L1=$(loadavg)
     load --scenario remember --connections 4 --batch 100 --seconds 600 | tee "$OUT/ingest-$MODE-$round.txt"
+    load --scenario remember --ns tiny --docs 20 --batch 20 --connections 1 --seconds 60 > "$OUT/tiny-$MODE-$round.txt"
     T0=$(date +%s.%N)
     wait_one_segment
     MERGED=$(echo "$(date +%s.%N) - $T0" | bc)
     echo "index merged $(printf '%.1f' "$MERGED") s after the last 201: $(api /v1/node | grep -o '"index":{[^}]*}')"
     L2=$(loadavg)
     load --scenario recall --connections 1 --seconds "$RECALL_SECONDS" | tee "$OUT/recall-$MODE-$round.txt"
+    L3=$(loadavg)
+    load --scenario recall --ns tiny --connections 1 --seconds $((RECALL_SECONDS / 2)) | tee "$OUT/fixed-$MODE-$round.txt"
     read -r _ i_err _ i_items i_p50 _ i_p99 <<< "$(row "$OUT/ingest-$MODE-$round.txt")"
     read -r _ r_err r_rps _ r_p50 _ r_p99 <<< "$(row "$OUT/recall-$MODE-$round.txt")"
-    echo "$MODE $round $i_items $i_p50 $i_p99 $i_err $L1 $r_rps $r_p50 $r_p99 $r_err $L2" >> "$OUT/rows.txt"
-    echo "load average (1/5/15 min) before ingest $L1, before recall $L2"
+    read -r _ f_err f_rps _ f_p50 _ f_p99 <<< "$(row "$OUT/fixed-$MODE-$round.txt")"
+    echo "$MODE $round $i_items $i_p50 $i_p99 $i_err $L1 $r_rps $r_p50 $r_p99 $r_err $L2 $f_rps $f_p50 $f_p99 $f_err $L3" >> "$OUT/rows.txt"
+    echo "load average (1/5/15 min) before ingest $L1, before recall $L2, before the fixed-cost recall $L3"
     stop_node
   done
 done
@@ -128,13 +139,14 @@ def values(mode, name):
 print("| figure | auth on: median (min-max) | auth off: median (min-max) | on vs off (medians) | ranges overlap |")
 print("|---|---|---|---|---|")
 for name, better in [("ingest_per_s", "higher"), ("ingest_p50_ms", "lower"), ("recall_p50_ms", "lower"),
-                     ("recall_p99_ms", "lower"), ("recall_per_s", "higher")]:
+                     ("recall_p99_ms", "lower"), ("recall_per_s", "higher"), ("fixed_p50_ms", "lower"),
+                     ("fixed_p99_ms", "lower"), ("fixed_per_s", "higher")]:
     on, off = values("on", name), values("off", name)
     mon, moff = statistics.median(on), statistics.median(off)
     overlap = min(on) <= max(off) and min(off) <= max(on)
     fmt = (lambda v: "%.0f" % v) if name.endswith("per_s") else (lambda v: "%.3f" % v)
     print("| %s | %s (%s-%s) | %s (%s-%s) | %+.1f%% | %s |" % (name, fmt(mon), fmt(min(on)), fmt(max(on)),
           fmt(moff), fmt(min(off)), fmt(max(off)), (mon - moff) / moff * 100, "yes" if overlap else "no"))
-errors = sum(int(r[col["ingest_errors"]]) + int(r[col["recall_errors"]]) for r in rows)
+errors = sum(int(r[col[c]]) for r in rows for c in ("ingest_errors", "recall_errors", "fixed_errors"))
 print("\nerrors in all runs: %d" % errors)
 PY
