@@ -8,6 +8,7 @@ import dev.mnemo.index.LuceneMemoryIndex;
 import dev.mnemo.node.api.HttpApi;
 import dev.mnemo.node.auth.AgentRegistry;
 import dev.mnemo.node.auth.ApiAuth;
+import dev.mnemo.node.auth.HostedAgent;
 import dev.mnemo.node.auth.PeerRequests;
 import dev.mnemo.node.config.NodeConfig;
 import dev.mnemo.node.embed.Embedder;
@@ -16,7 +17,11 @@ import dev.mnemo.node.ipfs.KuboBlockStore;
 import dev.mnemo.node.ipfs.KuboClient;
 import dev.mnemo.node.metrics.Metrics;
 import dev.mnemo.store.MnemoStore;
+import dev.mnemo.store.acl.Ability;
+import dev.mnemo.store.acl.NamespaceAcl;
 import dev.mnemo.store.cid.Cid;
+import dev.mnemo.store.identity.Author;
+import dev.mnemo.store.identity.DidKey;
 import dev.mnemo.store.log.MemoryCacheStats;
 import dev.mnemo.sync.Peer;
 import dev.mnemo.sync.PeerStatus;
@@ -36,6 +41,10 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.net.PemKeyCertOptions;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -97,6 +106,7 @@ public final class MemoryNode implements AutoCloseable {
         LOG.log(System.Logger.Level.INFO, "index is " + behind + " log entries behind; catching up");
       }
       indexer.catchUp(null);
+      adoptLegacyNamespaces(store, agents);
       embedder = Embedders.create(config.embedder(), config.dimension());
       node = new MemoryNode(config, vertx, store, agents, index, indexer, embedder);
       node.listen();
@@ -113,6 +123,38 @@ public final class MemoryNode implements AutoCloseable {
       closeQuietly(store);
       vertx.close();
       throw e;
+    }
+  }
+
+  /**
+   * Hands the node's own namespaces to its owner agent. A data directory written before access
+   * control has namespaces whose entries the node signed, so the node is their owner and no agent
+   * could reach them through the API; for each one where the owner agent is neither owner nor
+   * admin, the node grants it {@code admin}, signed as the node. Runs at every start, so a legacy
+   * namespace that arrives later by sync is adopted at the next one; an adopted namespace is left
+   * alone.
+   */
+  static void adoptLegacyNamespaces(MnemoStore store, AgentRegistry agents) throws IOException {
+    Optional<HostedAgent> owner = agents.agent(AgentRegistry.OWNER)
+        .filter(HostedAgent::admin)
+        .or(() -> agents.agents().stream().filter(HostedAgent::admin).findFirst());
+    if (owner.isEmpty()) {
+      return;
+    }
+    DidKey node = store.nodeKey().did();
+    DidKey to = owner.get().did();
+    List<String> adopted = new ArrayList<>();
+    for (String ns : store.log().namespaces()) {
+      NamespaceAcl acl = store.log().acl(ns);
+      if (acl.isOwner(node) && !acl.can(to, Ability.ADMIN)) {
+        store.log().grant(Author.of(store.nodeKey()), ns, to, Set.of(Ability.ADMIN));
+        adopted.add(ns);
+      }
+    }
+    if (!adopted.isEmpty()) {
+      LOG.log(System.Logger.Level.INFO, "granted the owner agent " + owner.get().name() + " (" + to + ") admin in " + adopted.size()
+          + " namespace(s) this node owns, written before access control: "
+          + String.join(", ", adopted.subList(0, Math.min(adopted.size(), 20))) + (adopted.size() > 20 ? ", …" : ""));
     }
   }
 

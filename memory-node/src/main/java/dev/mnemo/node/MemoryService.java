@@ -12,6 +12,7 @@ import dev.mnemo.store.acl.NamespaceAcl;
 import dev.mnemo.store.acl.UnauthorizedException;
 import dev.mnemo.store.car.NamespaceCar;
 import dev.mnemo.store.cid.Cid;
+import dev.mnemo.store.identity.DidKey;
 import dev.mnemo.store.log.Appended;
 import dev.mnemo.store.log.MemoryNotFoundException;
 import dev.mnemo.store.log.MemoryPage;
@@ -40,6 +41,7 @@ import java.util.function.Consumer;
  * <p>Refusals are the exceptions of this package ({@link NotFoundException},
  * {@link UnknownPrevException}, {@link InvalidCursorException}, {@link InvalidRequestException}),
  * the embedder's {@code EmbedderUnavailableException}, and the store's (an {@link UnauthorizedException},
+ * a {@code NamespaceExistsException},
  * a rejected or malformed import, an export that could not finish, an unavailable block store).
  */
 public final class MemoryService {
@@ -228,6 +230,79 @@ public final class MemoryService {
       afterWrite.accept(ns);
     }
     return imported;
+  }
+
+  /**
+   * Creates the namespace, owned by the caller: its root entry. Throws the store's
+   * {@link dev.mnemo.store.acl.NamespaceExistsException} if it exists here already.
+   *
+   * @return the root entry
+   */
+  public Cid create(Caller caller, String ns) throws IOException {
+    Appended appended = log.create(caller.author(), ns);
+    return acknowledged(ns, appended);
+  }
+
+  /**
+   * Grants {@code to} the abilities {@code can} in an existing namespace; the caller needs
+   * {@code admin} (owners hold it).
+   *
+   * @return the grant entry
+   */
+  public Cid grant(Caller caller, String ns, DidKey to, Set<Ability> can) throws IOException {
+    requireChange(caller, ns, can);
+    return acknowledged(ns, log.grant(caller.author(), ns, to, can));
+  }
+
+  /**
+   * Revokes abilities of {@code to} in an existing namespace; the caller needs {@code admin}. An
+   * owner cannot be revoked ({@link InvalidRequestException}): the log would take the entry and
+   * change nothing, which a caller would read as done. Returns once the index has dropped the
+   * memories the revoke made void.
+   *
+   * @return the revoke entry
+   */
+  public Cid revoke(Caller caller, String ns, DidKey to, Set<Ability> can) throws IOException {
+    requireChange(caller, ns, can);
+    if (log.acl(ns).isOwner(to)) {
+      throw new InvalidRequestException(to + " owns namespace " + ns + "; an owner holds every ability for good", null);
+    }
+    return acknowledged(ns, log.revoke(caller.author(), ns, to, can));
+  }
+
+  /** Who may do what in the namespace, as this node holds it; the caller needs {@code read}. */
+  public NamespaceAcl acl(Caller caller, String ns) throws IOException {
+    NamespaceAcl acl = existing(ns);
+    authorize(caller, ns, Ability.READ);
+    return acl;
+  }
+
+  /**
+   * Checks before a grant or revoke: the namespace exists (the log would create it, owned by the
+   * caller, which is never what a grant to someone else means), the caller administers it, and
+   * something is granted. The log checks the caller's {@code admin} again as it writes.
+   */
+  private void requireChange(Caller caller, String ns, Set<Ability> can) throws IOException {
+    existing(ns);
+    authorize(caller, ns, Ability.ADMIN);
+    if (can == null || can.isEmpty()) {
+      throw new InvalidRequestException("name at least one ability", null);
+    }
+  }
+
+  private NamespaceAcl existing(String ns) throws NotFoundException {
+    NamespaceAcl acl = log.acl(ns);
+    if (!acl.exists()) {
+      throw new NotFoundException("namespace " + ns + " does not exist on this node");
+    }
+    return acl;
+  }
+
+  /** A durable change of a namespace's ACL: indexed (a revoke may void memories), then announced. */
+  private Cid acknowledged(String ns, Appended appended) throws IOException {
+    indexer.awaitApplied(appended.position());
+    afterWrite.accept(ns);
+    return appended.entry();
   }
 
   /** Refuses the call unless the caller holds {@code ability} in {@code ns}. */

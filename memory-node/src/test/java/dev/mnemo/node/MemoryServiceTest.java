@@ -12,11 +12,17 @@ import dev.mnemo.index.RecallQuery;
 import dev.mnemo.node.embed.EmbedderUnavailableException;
 import dev.mnemo.node.embed.Embedders;
 import dev.mnemo.store.MnemoStore;
+import dev.mnemo.store.acl.Ability;
+import dev.mnemo.store.acl.NamespaceExistsException;
+import dev.mnemo.store.acl.UnauthorizedException;
 import dev.mnemo.store.cid.Cid;
+import dev.mnemo.store.identity.AgentKey;
+import dev.mnemo.store.identity.Author;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -58,6 +64,37 @@ class MemoryServiceTest {
 
   private static RecallRequest recall(String text, float[] vector, RecallMode mode) {
     return new RecallRequest("notes", text, vector, 5, mode, RecallFilter.NONE, 0, RecallQuery.DEFAULT_HALF_LIFE);
+  }
+
+  @Test
+  void grantsAndRevokesThroughDomainTypesAndAnnouncesEachChange() throws Exception {
+    List<String> announced = new java.util.ArrayList<>();
+    service.afterWrite(announced::add);
+    AgentKey bobKey = AgentKey.generate();
+    Caller bob = new Caller(bobKey.did(), "bob", Author.of(bobKey), false);
+    RememberRequest bobs = new RememberRequest("team", List.of(memory("bob's", 7, null)));
+
+    Cid root = service.create(caller, "team");
+    assertThatThrownBy(() -> service.create(bob, "team")).isInstanceOf(NamespaceExistsException.class);
+    assertThatThrownBy(() -> service.grant(caller, "nowhere", bob.agent(), Set.of(Ability.READ))).isInstanceOf(NotFoundException.class);
+    assertThatThrownBy(() -> service.acl(caller, "nowhere")).isInstanceOf(NotFoundException.class);
+    assertThatThrownBy(() -> service.grant(bob, "team", bob.agent(), Set.of(Ability.READ))).isInstanceOf(UnauthorizedException.class);
+    assertThatThrownBy(() -> service.acl(bob, "team")).isInstanceOf(UnauthorizedException.class);
+    assertThatThrownBy(() -> service.grant(caller, "team", bob.agent(), Set.of())).isInstanceOf(InvalidRequestException.class);
+    assertThatThrownBy(() -> service.remember(bob, bobs)).isInstanceOf(UnauthorizedException.class);
+
+    Cid granted = service.grant(caller, "team", bob.agent(), Set.of(Ability.READ, Ability.REMEMBER));
+    assertThat(granted).isNotEqualTo(root);
+    Cid written = service.remember(bob, bobs).cids().get(0);
+    assertThat(service.acl(bob, "team").grants()).containsEntry(bob.agent(), Set.of(Ability.READ, Ability.REMEMBER));
+    assertThat(service.acl(bob, "team").owners()).containsExactly(caller.agent());
+
+    service.revoke(caller, "team", bob.agent(), Set.of(Ability.REMEMBER));
+    assertThatThrownBy(() -> service.remember(bob, new RememberRequest("team", List.of(memory("again", 8, null)))))
+        .isInstanceOf(UnauthorizedException.class);
+    assertThat(service.get(bob, written)).isPresent();
+    assertThatThrownBy(() -> service.revoke(caller, "team", caller.agent(), Set.of(Ability.READ))).isInstanceOf(InvalidRequestException.class);
+    assertThat(announced).containsExactly("team", "team", "team", "team");
   }
 
   @Test

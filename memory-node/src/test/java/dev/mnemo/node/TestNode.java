@@ -41,6 +41,23 @@ public final class TestNode implements AutoCloseable {
     }
   }
 
+  /**
+   * Writes a new owner key to {@code dir/owner.key} (once) and returns the config that makes it a
+   * node's owner agent: several nodes started with it are one operator's nodes, whose owner's
+   * namespaces move between them (by CAR or replication) and stay readable and writable.
+   */
+  public static Map<String, String> sharedOwner(Path dir) {
+    Path key = dir.resolve("owner.key");
+    try {
+      if (!java.nio.file.Files.exists(key)) {
+        dev.mnemo.node.auth.AgentKeyFile.write(key, dev.mnemo.store.identity.AgentKey.generate());
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return Map.of("ownerKeyFile", key.toString());
+  }
+
   public ApiClient api() {
     return api;
   }

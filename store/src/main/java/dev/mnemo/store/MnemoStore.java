@@ -25,7 +25,8 @@ public final class MnemoStore implements AutoCloseable {
   private final NamespaceLog log;
   private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
-  private MnemoStore(Path dataDir, AgentKey nodeKey, RocksStorage storage, BlockStore blocks, long memoryCacheBytes) {
+  private MnemoStore(Path dataDir, AgentKey nodeKey, RocksStorage storage, BlockStore blocks, long memoryCacheBytes)
+      throws IOException {
     this.dataDir = dataDir;
     this.nodeKey = nodeKey;
     this.storage = storage;
@@ -56,7 +57,7 @@ public final class MnemoStore implements AutoCloseable {
     BlockStore store = blocks != null ? blocks : new RocksBlockStore(storage);
     try {
       return new MnemoStore(dataDir, key, storage, store, memoryCacheBytes);
-    } catch (RuntimeException e) {
+    } catch (IOException | RuntimeException e) {
       storage.close();
       throw e;
     }

@@ -48,7 +48,9 @@ class GossipBindTest {
       if (!Files.isReadable(path)) {
         continue;
       }
-      for (String line : Files.readAllLines(path).subList(1, Files.readAllLines(path).size())) {
+      // Read once: the table changes as other tests open and close sockets.
+      List<String> lines = Files.readAllLines(path);
+      for (String line : lines.subList(1, lines.size())) {
         String[] fields = line.trim().split("\\s+");
         String[] local = fields[1].split(":");
         if (fields[3].equals("0A") && Integer.parseInt(local[1], 16) == port) {

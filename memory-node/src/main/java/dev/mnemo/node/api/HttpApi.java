@@ -19,6 +19,7 @@ import dev.mnemo.node.UnknownPrevException;
 import dev.mnemo.node.embed.EmbedderUnavailableException;
 import dev.mnemo.node.metrics.Metrics;
 import dev.mnemo.store.InvalidFormatException;
+import dev.mnemo.store.acl.NamespaceExistsException;
 import dev.mnemo.store.acl.UnauthorizedException;
 import dev.mnemo.store.block.BlockStoreUnavailableException;
 import dev.mnemo.store.block.CorruptBlockException;
@@ -120,6 +121,11 @@ public final class HttpApi {
     router.delete("/v1/namespaces/:ns/memories/:cid").handler(ctx -> json(ctx, "forget", this::forget));
     router.get("/v1/namespaces/:ns/export").handler(ctx -> blocking(ctx, "export", () -> export(ctx)));
     router.post("/v1/namespaces/:ns/import").handler(requireType(CAR, "application/octet-stream")).handler(carBody).handler(ctx -> blocking(ctx, "import", () -> importCar(ctx)));
+    router.put("/v1/namespaces/:ns").handler(ctx -> json(ctx, "create", this::create));
+    router.post("/v1/namespaces/:ns/grants").handler(requireType(JSON)).handler(jsonBody).handler(ctx -> json(ctx, "grant", this::grant));
+    router.post("/v1/namespaces/:ns/revocations").handler(requireType(JSON)).handler(jsonBody).handler(ctx -> json(ctx, "revoke", this::revoke));
+    router.get("/v1/namespaces/:ns/acl").handler(ctx -> json(ctx, "acl", this::acl));
+    router.get("/v1/whoami").handler(ctx -> json(ctx, "whoami", this::whoami));
     router.get("/v1/memories/:cid").handler(ctx -> json(ctx, "get", this::get));
     router.get("/v1/memories/:cid/history").handler(ctx -> json(ctx, "history", this::history));
     router.get("/v1/blocks/:cid").handler(ctx -> blocking(ctx, "block", () -> block(ctx)));
@@ -330,6 +336,52 @@ public final class HttpApi {
     return new Reply(200, JSON, Buffer.buffer(requests.mapper().writeValueAsBytes(out)));
   }
 
+  private Reply create(RoutingContext ctx) throws Exception {
+    String ns = namespace(ctx);
+    String length = ctx.request().getHeader("Content-Length");
+    if (ctx.request().getHeader("Transfer-Encoding") != null || (length != null && !length.strip().equals("0"))) {
+      // Nothing in a body could take effect (the caller becomes the owner), so one is a client's mistake.
+      throw ApiException.unprocessable("validation_failed", "PUT /v1/namespaces/{ns} takes no body");
+    }
+    Caller caller = caller(ctx);
+    Cid entry = service.create(caller, ns);
+    ObjectNode out = responses.object();
+    out.put("ns", ns);
+    out.put("owner", caller.agent().toString());
+    out.put("entry", entry.toString());
+    return new Reply(201, JSON, Buffer.buffer(requests.mapper().writeValueAsBytes(out)));
+  }
+
+  private Reply grant(RoutingContext ctx) throws Exception {
+    String ns = namespace(ctx);
+    Requests.AclChange change = requests.aclChange(requests.parseObject(bytes(ctx)));
+    Cid entry = service.grant(caller(ctx), ns, change.to(), change.can());
+    return new Reply(201, JSON, Buffer.buffer(requests.mapper().writeValueAsBytes(responses.entry(entry))));
+  }
+
+  private Object revoke(RoutingContext ctx) throws Exception {
+    String ns = namespace(ctx);
+    Requests.AclChange change = requests.aclChange(requests.parseObject(bytes(ctx)));
+    return responses.entry(service.revoke(caller(ctx), ns, change.to(), change.can()));
+  }
+
+  private Object acl(RoutingContext ctx) throws Exception {
+    return responses.acl(service.acl(caller(ctx), namespace(ctx)));
+  }
+
+  private Object whoami(RoutingContext ctx) {
+    Caller caller = caller(ctx);
+    ObjectNode out = responses.object();
+    out.put("did", caller.agent().toString());
+    if (caller.name() != null) {
+      out.put("name", caller.name());
+    } else {
+      out.putNull("name");
+    }
+    out.put("admin", caller.admin());
+    return out;
+  }
+
   private Reply syncBlocks(RoutingContext ctx) throws Exception {
     ByteArrayOutputStream car = new ByteArrayOutputStream();
     sync.blocks(peer(ctx), bytes(ctx), car);
@@ -438,6 +490,11 @@ public final class HttpApi {
         status = 403;
         code = "forbidden";
         message = denied.getMessage();
+      }
+      case NamespaceExistsException exists -> {
+        status = 409;
+        code = "namespace_exists";
+        message = exists.getMessage();
       }
       case UnknownPrevException prev -> {
         status = 422;

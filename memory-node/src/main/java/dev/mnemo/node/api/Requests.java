@@ -15,9 +15,12 @@ import dev.mnemo.node.ListRequest;
 import dev.mnemo.node.NewMemory;
 import dev.mnemo.node.RecallRequest;
 import dev.mnemo.store.InvalidFormatException;
+import dev.mnemo.store.acl.Ability;
 import dev.mnemo.store.cid.Cid;
+import dev.mnemo.store.identity.DidKey;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,6 +37,8 @@ public final class Requests {
   private static final Set<String> RECALL_FIELDS = Set.of("query", "vector", "k", "mode", "filter", "recency");
   private static final Set<String> FILTER_FIELDS = Set.of("metadata", "tags", "after", "before");
   private static final Set<String> RECENCY_FIELDS = Set.of("weight", "halfLifeDays");
+  private static final Set<String> ACL_CHANGE_FIELDS = Set.of("to", "can");
+  private static final String ABILITIES = String.join(", ", java.util.Arrays.stream(Ability.values()).map(Ability::wire).toList());
 
   private final Limits limits;
   private final int dimension;
@@ -276,6 +281,47 @@ public final class Requests {
     } catch (InvalidFormatException e) {
       throw ApiException.badRequest("invalid_cid", e.getMessage());
     }
+  }
+
+  /** A grant or revoke body: who, and which abilities. */
+  public record AclChange(DidKey to, Set<Ability> can) {}
+
+  /** {@code {"to": "did:key:…", "can": ["remember", …]}}: a known did and at least one ability, none twice. */
+  public AclChange aclChange(ObjectNode body) {
+    onlyFields(body, ACL_CHANGE_FIELDS, "");
+    JsonNode to = body.get("to");
+    if (to == null || !to.isTextual()) {
+      throw invalid("to is required and must be a did:key string");
+    }
+    DidKey did;
+    try {
+      did = DidKey.parse(to.asText());
+    } catch (InvalidFormatException e) {
+      throw invalid("to is not a did:key: " + e.getMessage());
+    }
+    JsonNode can = body.get("can");
+    if (can == null || !can.isArray() || can.isEmpty()) {
+      throw invalid("can is required and must be a non-empty array of abilities (" + ABILITIES + ")");
+    }
+    Set<Ability> abilities = EnumSet.noneOf(Ability.class);
+    for (int i = 0; i < can.size(); i++) {
+      JsonNode name = can.get(i);
+      Ability ability = null;
+      if (name.isTextual()) {
+        try {
+          ability = Ability.fromWire(name.asText());
+        } catch (IllegalArgumentException e) {
+          // said below
+        }
+      }
+      if (ability == null) {
+        throw invalid("can[" + i + "] is not an ability (" + ABILITIES + ")");
+      }
+      if (!abilities.add(ability)) {
+        throw invalid("can[" + i + "] repeats " + ability.wire());
+      }
+    }
+    return new AclChange(did, Set.copyOf(abilities));
   }
 
   /** A list call's query parameters; {@code limit} absent means 100. */

@@ -4,10 +4,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mnemo.node.Recalled;
+import dev.mnemo.store.acl.Ability;
+import dev.mnemo.store.acl.NamespaceAcl;
 import dev.mnemo.store.cid.Cid;
+import dev.mnemo.store.identity.DidKey;
 import dev.mnemo.store.model.Memory;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /** JSON shapes of responses; field names here are part of the API contract (README). */
 final class Responses {
@@ -75,6 +79,29 @@ final class Responses {
     ArrayNode tags = node.putArray("tags");
     r.memory().tags().forEach(tags::add);
     node.put("ts", r.memory().ts());
+    return node;
+  }
+
+  /** {@code {"entry": cid}}: the log entry a grant or revoke wrote. */
+  ObjectNode entry(Cid entry) {
+    ObjectNode node = object();
+    node.put("entry", entry.toString());
+    return node;
+  }
+
+  /** {@code {"ns", "owners": [did…], "grants": {did: [ability…]}}}, sorted so that equal ACLs read the same. */
+  ObjectNode acl(NamespaceAcl acl) {
+    ObjectNode node = object();
+    node.put("ns", acl.ns());
+    ArrayNode owners = node.putArray("owners");
+    acl.owners().stream().map(DidKey::toString).sorted().forEach(owners::add);
+    ObjectNode grants = node.putObject("grants");
+    new java.util.TreeMap<String, Set<Ability>>(acl.grants().entrySet().stream()
+        .collect(java.util.stream.Collectors.toMap(e -> e.getKey().toString(), Map.Entry::getValue)))
+        .forEach((did, abilities) -> {
+          ArrayNode list = grants.putArray(did);
+          Ability.wireList(abilities).forEach(list::add);
+        });
     return node;
   }
 

@@ -79,7 +79,7 @@ public final class ApiAuth {
       CorsHandler cors = CorsHandler.create()
           .addOrigins(config.corsOrigins())
           .allowedHeaders(Set.of("Authorization", "Content-Type"))
-          .allowedMethods(Set.of(HttpMethod.GET, HttpMethod.POST, HttpMethod.DELETE));
+          .allowedMethods(Set.of(HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT, HttpMethod.DELETE));
       Set<String> origins = Set.copyOf(config.corsOrigins());
       // Other origins get no CORS headers, so their pages cannot read the answers. Vert.x's handler
       // would fail them instead, which the API's failure handler does not know as a client error.

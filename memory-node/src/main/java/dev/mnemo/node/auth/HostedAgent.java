@@ -37,7 +37,7 @@ public record HostedAgent(String name, AgentKey key, long created, boolean admin
 
   /** Who its requests are by, for the memory service. */
   public Caller caller() {
-    return new Caller(did(), author(), admin);
+    return new Caller(did(), name, author(), admin);
   }
 
   public static boolean isValidName(String name) {

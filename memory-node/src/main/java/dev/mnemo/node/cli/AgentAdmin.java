@@ -91,13 +91,25 @@ interface AgentAdmin extends AutoCloseable {
       }
     }
     channel.close();
-    NodeConfig config = ConfigLoader.load(configFile, System.getenv(), Map.of("data", data.toString()));
-    String url = config.advertiseHttp();
+    return online(data, configFile, null, token);
+  }
+
+  /**
+   * A running node's API: at {@code nodeUrl}, or at the address in the config of the node on
+   * {@code data}; with {@code token}, or the owner's from {@code DATA/owner.token}.
+   */
+  static Online online(Path data, Path configFile, String nodeUrl, String token)
+      throws ConfigLoader.ConfigException, AdminException {
+    String url = nodeUrl;
     if (url == null) {
-      if (config.port() == 0 || NodeConfig.isWildcard(config.host())) {
-        throw new AdminException("a node is running on " + data + " but its address is not in its config; pass --node URL");
+      NodeConfig config = ConfigLoader.load(configFile, System.getenv(), Map.of("data", data.toString()));
+      url = config.advertiseHttp();
+      if (url == null) {
+        if (config.port() == 0 || NodeConfig.isWildcard(config.host())) {
+          throw new AdminException("the address of the node on " + data + " is not in its config; pass --node URL");
+        }
+        url = "http://" + NodeConfig.urlHost(config.host()) + ":" + config.port();
       }
-      url = "http://" + NodeConfig.urlHost(config.host()) + ":" + config.port();
     }
     return new Online(url, token != null ? token : ownerToken(data));
   }
@@ -241,6 +253,17 @@ interface AgentAdmin extends AutoCloseable {
         }
       }
       throw new AdminException("token " + id + " was revoked but is no longer listed");
+    }
+
+    /** Writes a grant (or, {@code revoke}, a revocation) of {@code can} to {@code to} in {@code ns}; returns the entry's CID. */
+    String grant(String ns, String to, List<String> can, boolean revoke) throws IOException, AdminException {
+      String path = "/v1/namespaces/" + segment(ns) + (revoke ? "/revocations" : "/grants");
+      return call("POST", path, JSON.writeValueAsString(Map.of("to", to, "can", can)), revoke ? 200 : 201).path("entry").asText();
+    }
+
+    /** The calling agent: {@code {did, name, admin}}. */
+    JsonNode whoami() throws IOException, AdminException {
+      return call("GET", "/v1/whoami", null, 200);
     }
 
     private static Token token(JsonNode t) {

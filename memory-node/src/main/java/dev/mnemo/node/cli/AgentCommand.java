@@ -24,22 +24,40 @@ final class AgentCommand implements Runnable {
     @Option(names = "--data", description = "the node's data directory (default ./mnemo-data)") Path data = Path.of("./mnemo-data");
     @Option(names = "--config", description = "the node's JSON config file (to find a running node's address)") Path config;
     @Option(names = "--node", description = "a running node's URL, e.g. http://127.0.0.1:7700 (default: found from --data)") String node;
-    @Option(names = "--token", description = "an admin token (default: DATA/owner.token)") String token;
+    @Option(names = "--token", description = "the API token to act with (default: $MNEMO_TOKEN, else DATA/owner.token)") String token;
 
     AgentAdmin open() throws Exception {
-      return AgentAdmin.locate(data, config, node, token != null ? token : System.getenv("MNEMO_TOKEN"));
+      return AgentAdmin.locate(data, config, node, token());
+    }
+
+    /** The running node's API, for calls a stopped node's files cannot answer. */
+    AgentAdmin.Online online() throws Exception {
+      return AgentAdmin.online(data, config, node, token());
+    }
+
+    private String token() {
+      return token != null ? token : System.getenv("MNEMO_TOKEN");
     }
   }
 
   /** Runs {@code work}, turning a user's mistake into one line on stderr and exit 1. */
   static int run(Target target, AdminWork work) throws Exception {
-    try (AgentAdmin admin = target.open()) {
+    return run(target::open, work);
+  }
+
+  /** As {@link #run(Target, AdminWork)}, on the admin {@code opener} opens (a running node's API, say). */
+  static int run(Opener opener, AdminWork work) throws Exception {
+    try (AgentAdmin admin = opener.open()) {
       work.run(admin);
       return 0;
     } catch (AgentAdmin.AdminException e) {
       System.err.println("mnemo: " + e.getMessage());
       return 1;
     }
+  }
+
+  interface Opener {
+    AgentAdmin open() throws Exception;
   }
 
   interface AdminWork {

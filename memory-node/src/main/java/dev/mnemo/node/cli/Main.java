@@ -4,11 +4,11 @@ import dev.mnemo.node.config.ConfigLoader;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The {@code mnemo} command: {@code node}, {@code reindex}, {@code export}, {@code import}, {@code agent}, {@code token}, {@code delegate}. */
+/** The {@code mnemo} command: {@code node}, {@code reindex}, {@code export}, {@code import}, {@code agent}, {@code token}, {@code delegate}, {@code grant}, {@code revoke}, {@code whoami}. */
 @Command(name = "mnemo", mixinStandardHelpOptions = true, version = "mnemo 0.1.0",
     description = "Decentralized long-term memory for AI agents.",
     subcommands = {NodeCommand.class, ReindexCommand.class, ExportCommand.class, ImportCommand.class, AgentCommand.class,
-        TokenCommand.class, DelegateCommand.class})
+        TokenCommand.class, DelegateCommand.class, GrantCommand.Grant.class, GrantCommand.Revoke.class, GrantCommand.Whoami.class})
 public final class Main implements Runnable {
 
   public static void main(String[] args) {

@@ -402,7 +402,7 @@ class BadInputApiTest {
     refused(404, "not_found", () -> api.get("/v1/nothing"));
     refused(404, "not_found", () -> api.get("/v2/node"));
     refused(404, "not_found", () -> api.get("/"));
-    refused(404, "not_found", () -> api.post("/v1/namespaces/" + NS, memory("no collection", 40)));
+    refused(404, "not_found", () -> api.post("/v1/namespaces/" + NS + "/memories/x/y", memory("no collection", 40)));
     refused(404, "not_found", () -> api.post("/v1/namespaces/" + NS + "/memorys", memory("typo", 40)));
   }
 
@@ -418,6 +418,11 @@ class BadInputApiTest {
     refused(405, "method_not_allowed", () -> api.delete("/v1/node"));
     refused(405, "method_not_allowed", () -> api.post("/health", Map.of()));
     refused(405, "method_not_allowed", () -> api.post("/v1/namespaces/" + NS + "/export", Map.of()));
+    // a namespace itself is created with PUT, not written to
+    refused(405, "method_not_allowed", () -> api.post("/v1/namespaces/" + NS, memory("no collection", 40)));
+    refused(405, "method_not_allowed", () -> api.delete("/v1/namespaces/" + NS));
+    refused(405, "method_not_allowed", () -> api.get("/v1/namespaces/" + NS + "/grants"));
+    refused(405, "method_not_allowed", () -> api.post("/v1/namespaces/" + NS + "/acl", Map.of()));
     // Each 405 names what the resource takes.
     assertThat(api.rawHead("PUT", MEMORIES)).containsIgnoringCase("\r\nallow: GET, POST");
     assertThat(api.rawHead("DELETE", "/v1/memories/" + seeded.get(0))).containsIgnoringCase("\r\nallow: GET");

@@ -43,12 +43,8 @@ class ExportImportApiTest {
    * A node whose owner agent is the same on both nodes (one agent's memory moving between its
    * nodes): imported entries keep their author, and only that author may read them.
    */
-  private TestNode sameOwner(Path dir) throws IOException {
-    Path key = keys.resolve("owner.key");
-    if (!java.nio.file.Files.exists(key)) {
-      dev.mnemo.node.auth.AgentKeyFile.write(key, dev.mnemo.store.identity.AgentKey.generate());
-    }
-    return TestNode.start(dir, TestNode.NONE, Map.of("ownerKeyFile", key.toString()));
+  private TestNode sameOwner(Path dir) {
+    return TestNode.start(dir, TestNode.NONE, TestNode.sharedOwner(keys));
   }
 
   @Test

@@ -47,6 +47,7 @@ class AuthApiTest {
   private static List<Call> routes() {
     byte[] memory = ApiClient.bytes(memory("a memory that must not be written", 2));
     byte[] recall = ApiClient.bytes(Map.of("vector", TestVectors.random(3), "k", 1));
+    byte[] grant = ApiClient.bytes(Map.of("to", dev.mnemo.store.identity.AgentKey.generate().did().toString(), "can", List.of("read")));
     return List.of(
         new Call("POST", "/v1/namespaces/notes/memories", "application/json", memory),
         new Call("POST", "/v1/namespaces/fresh/memories", "application/json", memory),
@@ -55,6 +56,11 @@ class AuthApiTest {
         new Call("DELETE", "/v1/namespaces/notes/memories/" + cid, null, null),
         new Call("GET", "/v1/namespaces/notes/export", null, null),
         new Call("POST", "/v1/namespaces/notes/import", "application/vnd.ipld.car", new byte[] {1, 2, 3}),
+        new Call("PUT", "/v1/namespaces/created", null, null),
+        new Call("POST", "/v1/namespaces/notes/grants", "application/json", grant),
+        new Call("POST", "/v1/namespaces/notes/revocations", "application/json", grant),
+        new Call("GET", "/v1/namespaces/notes/acl", null, null),
+        new Call("GET", "/v1/whoami", null, null),
         new Call("GET", "/v1/memories/" + cid, null, null),
         new Call("GET", "/v1/memories/" + cid + "/history", null, null),
         new Call("GET", "/v1/blocks/" + cid, null, null),

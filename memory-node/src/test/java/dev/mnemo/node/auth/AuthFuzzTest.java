@@ -124,6 +124,11 @@ class AuthFuzzTest {
         {"DELETE", "/v1/namespaces/" + ns + "/memories/" + someCid},
         {"GET", "/v1/namespaces/" + ns + "/export"},
         {"POST", "/v1/namespaces/" + ns + "/import"},
+        {"PUT", "/v1/namespaces/" + ns},
+        {"POST", "/v1/namespaces/" + ns + "/grants"},
+        {"POST", "/v1/namespaces/" + ns + "/revocations"},
+        {"GET", "/v1/namespaces/" + ns + "/acl"},
+        {"GET", "/v1/whoami"},
         {"GET", "/v1/memories/" + someCid},
         {"GET", "/v1/memories/" + someCid + "/history"},
         {"GET", "/v1/node"},
@@ -144,7 +149,7 @@ class AuthFuzzTest {
     String contentType = null;
     byte[] body = null;
     if (!route[0].equals("GET") && !route[0].equals("DELETE")) {
-      switch (random.nextInt(5)) {
+      switch (random.nextInt(6)) {
         case 0 -> {
           contentType = "application/json";
           body = ApiClient.bytes(Map.of("text", "fuzz " + random.nextLong(), "vector", TestVectors.random(random.nextLong())));
@@ -152,6 +157,10 @@ class AuthFuzzTest {
         case 1 -> {
           contentType = "application/json";
           body = ApiClient.bytes(Map.of("name", "fuzz-" + random.nextInt(1000)));
+        }
+        case 5 -> {
+          contentType = "application/json";
+          body = ApiClient.bytes(Map.of("to", AgentKeyHolder.DID, "can", List.of(random.nextBoolean() ? "admin" : "read")));
         }
         case 2 -> {
           contentType = random.nextBoolean() ? "application/vnd.ipld.car" : "application/vnd.ipld.dag-cbor";

@@ -47,6 +47,8 @@ class IpfsInteropTest {
   @TempDir Path dirA;
   @TempDir Path dirB;
   @TempDir Path dirC;
+  /** One owner agent for every node of a test: its namespaces move between them and stay its own. */
+  @TempDir Path keys;
 
   @BeforeAll
   static void startIpfs() {
@@ -101,7 +103,9 @@ class IpfsInteropTest {
       assertThat(entry.path("op").asText()).isEqualTo("add");
       assertThat(entry.path("ns").asText()).isEqualTo(NS);
       assertThat(entry.path("clock").asInt()).isEqualTo(2);
-      assertThat(entry.path("author").asText()).isEqualTo(nodeInfo.path("id").asText());
+      // Signed by the agent that wrote it (the node's owner agent), not by the node.
+      assertThat(entry.path("author").asText()).isEqualTo(api.getJson("/v1/whoami").path("did").asText())
+          .isNotEqualTo(nodeInfo.path("id").asText());
       assertThat(entry.path("refs")).hasSize(1);
       assertThat(link(entry.path("refs").get(0))).isEqualTo(second);
       assertThat(entry.path("parents")).hasSize(1);
@@ -161,8 +165,8 @@ class IpfsInteropTest {
   void aNamespaceExportedByTheIpfsNodeImportsIntoAFreshMnemoNodeThatRecallsTheSame() throws IOException {
     // The original: a node keeping its blocks on the IPFS node, with two heads in NS (its own
     // writes, and a concurrent history it imported from another node).
-    try (TestNode original = ipfsBacked(dirA); TestNode other = TestNode.start(dirB, TestNode.NONE);
-        TestNode fresh = TestNode.start(dirC, TestNode.NONE)) {
+    try (TestNode original = ipfsBacked(dirA); TestNode other = TestNode.start(dirB, TestNode.NONE, TestNode.sharedOwner(keys));
+        TestNode fresh = TestNode.start(dirC, TestNode.NONE, TestNode.sharedOwner(keys))) {
       fill(original.api(), 0);
       fill(other.api(), 100);
       ApiClient.Response merged = original.api().postRaw("/v1/namespaces/" + NS + "/import", CAR_TYPE,
@@ -208,7 +212,7 @@ class IpfsInteropTest {
     // A forget entry links the memory it forgets, whose block is gone: the IPFS node cannot walk
     // the namespace's DAG. Mnemo's own export leaves the block out by design; pinning its root
     // on the IPFS node fails for the same reason.
-    try (TestNode original = ipfsBacked(dirA); TestNode fresh = TestNode.start(dirC, TestNode.NONE)) {
+    try (TestNode original = ipfsBacked(dirA); TestNode fresh = TestNode.start(dirC, TestNode.NONE, TestNode.sharedOwner(keys))) {
       List<String> cids = fill(original.api(), 0);
       assertThat(original.api().delete("/v1/namespaces/" + NS + "/memories/" + cids.get(5)).status()).isEqualTo(200);
       String head = texts(heads(original.api())).get(0);
@@ -237,7 +241,9 @@ class IpfsInteropTest {
   // ---- helpers ----
 
   private TestNode ipfsBacked(Path dir) {
-    return TestNode.start(dir, TestNode.NONE, Map.of("blockStore", "ipfs", "ipfsApi", ipfs.url()));
+    Map<String, String> config = new java.util.HashMap<>(TestNode.sharedOwner(keys));
+    config.putAll(Map.of("blockStore", "ipfs", "ipfsApi", ipfs.url()));
+    return TestNode.start(dir, TestNode.NONE, config);
   }
 
   /** Twenty memories in NS (a batch of 12, then 8 one by one), vectors from {@code seedBase}; their CIDs in order. */

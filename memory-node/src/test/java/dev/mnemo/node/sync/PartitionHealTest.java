@@ -48,11 +48,13 @@ class PartitionHealTest {
   /** Starts A, then B and C seeded with A; C is advertised, and so reachable, only through the proxies. */
   @BeforeAll
   static void start() {
-    a = NodeProcess.create("a", dir.resolve("a"), List.of(), ENV);
+    // One owner agent on every node, as one operator's nodes would have: its writes replicate.
+    Map<String, String> env = Cluster.withSharedOwner(dir, ENV);
+    a = NodeProcess.create("a", dir.resolve("a"), List.of(), env);
     nodes.add(a);
     a.launch();
-    b = NodeProcess.create("b", dir.resolve("b"), List.of(a.gossip()), ENV);
-    c = NodeProcess.create("c", dir.resolve("c"), List.of(a.gossip()), ENV);
+    b = NodeProcess.create("b", dir.resolve("b"), List.of(a.gossip()), env);
+    c = NodeProcess.create("c", dir.resolve("c"), List.of(a.gossip()), env);
     nodes.add(b);
     nodes.add(c);
     httpProxy = new TcpProxy("c-http", c.httpPort());

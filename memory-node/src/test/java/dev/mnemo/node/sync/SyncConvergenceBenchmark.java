@@ -77,7 +77,8 @@ class SyncConvergenceBenchmark {
   @Test
   void convergenceAndTraffic() throws Exception {
     int total = Integer.getInteger("mnemo.bench.memories", 10_000);
-    Map<String, String> env = new LinkedHashMap<>();
+    // One owner agent on every node (writes on A, B and C go to the same namespaces).
+    Map<String, String> env = new LinkedHashMap<>(Cluster.withSharedOwner(dir, Map.of()));
     if (System.getProperty("mnemo.bench.antiEntropyMs") != null) {
       env.put("MNEMO_ANTI_ENTROPY_MS", System.getProperty("mnemo.bench.antiEntropyMs"));
     }

@@ -52,9 +52,11 @@ class TlsClusterTest {
     }
     Path ca = Files.writeString(dir.resolve("tls").resolve("peers.pem"), trusted.toString());
     for (String name : names) {
-      Map<String, String> env = Map.of("MNEMO_TLS_CERT", dir.resolve("tls").resolve(name + ".crt.pem").toString(),
+      // One owner agent on every node: what it writes on A it may read on B and C.
+      Map<String, String> env = Cluster.withSharedOwner(dir, Map.of(
+          "MNEMO_TLS_CERT", dir.resolve("tls").resolve(name + ".crt.pem").toString(),
           "MNEMO_TLS_KEY", dir.resolve("tls").resolve(name + ".key.pem").toString(),
-          "MNEMO_TLS_CA", ca.toString(), "MNEMO_ANTI_ENTROPY_MS", "500");
+          "MNEMO_TLS_CA", ca.toString(), "MNEMO_ANTI_ENTROPY_MS", "500"));
       List<String> seeds = nodes.isEmpty() ? List.of() : List.of(nodes.get(0).gossip());
       nodes.add(NodeProcess.create(name, dir.resolve(name), seeds, env).launch());
     }

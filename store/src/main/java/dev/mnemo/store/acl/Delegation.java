@@ -22,8 +22,9 @@ import java.util.Set;
  * issuer's Ed25519 signature over the DAG-CBOR of the map without {@code sig}.
  *
  * <p>There is no expiry: every replica must decide an entry's validity identically and forever,
- * so validity cannot depend on a clock. An agent withdraws a node's power by revoking its own
- * grant in the namespace's log instead.
+ * so validity cannot depend on a clock. Nor can a delegation be withdrawn on its own: what it
+ * lets a node write is checked as the agent's own entries are, so it ends where the agent's
+ * abilities end (a revoke of the agent's grant); a namespace the agent owns it covers for good.
  */
 public record Delegation(DidKey iss, DidKey aud, String sub, Set<Ability> can, byte[] nonce, byte[] sig) {
   public static final long VERSION = 1;

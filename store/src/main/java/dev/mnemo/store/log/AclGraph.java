@@ -110,6 +110,32 @@ final class AclGraph {
     return new AclGraph(ns, List.copyOf(more));
   }
 
+  /** One recorded access-control entry, as {@link #build} takes them. */
+  record Recorded(Cid cid, long position, LogEntry entry, long[] frontier) {}
+
+  /** The graph of recorded entries in apply order, decided once (not once per entry, as {@link #with} would). */
+  static AclGraph build(String ns, List<Recorded> recorded) {
+    List<Node> nodes = new ArrayList<>(recorded.size());
+    Map<Long, Integer> byPosition = new HashMap<>();
+    for (Recorded r : recorded) {
+      BitSet past = new BitSet();
+      if (!r.entry().isRoot()) {
+        for (long position : r.frontier()) {
+          Integer index = byPosition.get(position);
+          if (index == null) {
+            throw new IllegalStateException("ACL frontier names position " + position + ", not an earlier ACL entry of " + ns);
+          }
+          past.set(index);
+          past.or(nodes.get(index).past);
+        }
+      }
+      LogEntry e = r.entry();
+      nodes.add(new Node(nodes.size(), r.cid(), r.position(), e.op(), e.author(), e.to(), e.can(), past));
+      byPosition.put(r.position(), nodes.size() - 1);
+    }
+    return new AclGraph(ns, List.copyOf(nodes));
+  }
+
   String ns() {
     return ns;
   }
@@ -174,7 +200,11 @@ final class AclGraph {
     BitSet all = new BitSet();
     for (long[] f : parentFrontiers) {
       for (long position : f) {
-        all.set(byPosition.get(position));
+        Integer index = byPosition.get(position);
+        if (index == null) {
+          throw new IllegalStateException("ACL frontier names position " + position + ", not an ACL entry of " + ns);
+        }
+        all.set(index);
       }
     }
     BitSet dominated = new BitSet();

@@ -38,10 +38,15 @@ import org.rocksdb.WriteBatch;
 
 /**
  * The one thread that writes a node's namespace logs. Writers enqueue requests; the thread drains
- * every request waiting, coalesces consecutive writes to the same namespace into one signed entry,
- * and commits the whole group in one durable batch: memory blocks, entries, heads, clocks and
- * positions together. So N concurrent writers cost one Ed25519 signature and one WAL sync per
- * namespace per group, not N, and heads are never read and written by two threads at once.
+ * every request waiting, coalesces consecutive writes to the same namespace by the same author into
+ * one signed entry, and commits the whole group in one durable batch: memory blocks, entries,
+ * heads, clocks, positions and access-control records together. So N concurrent writers cost one
+ * Ed25519 signature and one WAL sync per namespace and author per group, not N, and heads are
+ * never read and written by two threads at once.
+ *
+ * <p>It also decides access control (see {@link AclGraph}): a local write is checked against the
+ * namespace's current graph, an entry from outside against the state of its own causal past, and
+ * a revoke voids what its target wrote concurrently.
  */
 final class LogWriter implements Staging.Committed {
   /** At most this many requests share one commit, bounding the batch and the latency of its first. */
@@ -332,8 +337,12 @@ final class LogWriter implements Staging.Committed {
           if (entry.op() != Op.CREATE && entry.op() != Op.ADD) {
             throw new RejectedEntryException(cid, "a root entry (no parents) creates the namespace or adds to it, not " + entry.op().wire());
           }
-          if (graph.hasRoot()) {
-            throw new RejectedEntryException(cid, "namespace " + entry.ns() + " already exists (a second root entry)");
+          // Another root by an owner is that owner's concurrent first write on another node (one
+          // agent writing through several nodes at once); a root by anyone else would take over
+          // a namespace that exists.
+          if (graph.hasRoot() && !graph.isOwner(entry.author())) {
+            throw new RejectedEntryException(cid, "namespace " + entry.ns() + " already exists (a second root entry, by "
+                + entry.author() + ", who is not its owner)");
           }
         } else {
           frontier = frontierOf(s, graph, entry.parents());
@@ -570,7 +579,7 @@ final class LogWriter implements Staging.Committed {
     if (!coversAll && !after.isOwner(target)) {
       List<AuthoredAdd> targets = authoredAdds(s, ns, target);
       if (!targets.isEmpty()) {
-        concurrent = notInPast(s, revoke.parents(), targets);
+        concurrent = notInPast(s, revoke.parents(), revoke.clock(), targets);
         if (!concurrent.isEmpty()) {
           affected.add(target);
         }
@@ -614,12 +623,17 @@ final class LogWriter implements Staging.Committed {
    * always lower than its descendant's). Only a revoke that arrives from elsewhere, not knowing all
    * this node holds, needs it.
    */
-  private Set<Cid> notInPast(Staging s, List<Cid> parents, List<AuthoredAdd> candidates) {
+  private Set<Cid> notInPast(Staging s, List<Cid> parents, long clock, List<AuthoredAdd> candidates) {
+    Set<Cid> concurrent = new HashSet<>();
     Set<Cid> missing = new HashSet<>();
     long oldest = Long.MAX_VALUE;
     for (AuthoredAdd add : candidates) {
-      missing.add(add.cid());
-      oldest = Math.min(oldest, add.clock());
+      if (add.clock() >= clock) {
+        concurrent.add(add.cid()); // an ancestor's clock is lower: no walk needed
+      } else {
+        missing.add(add.cid());
+        oldest = Math.min(oldest, add.clock());
+      }
     }
     Deque<Cid> pending = new ArrayDeque<>(parents);
     Set<Cid> seen = new HashSet<>(parents);
@@ -636,7 +650,8 @@ final class LogWriter implements Staging.Committed {
         }
       }
     }
-    return missing;
+    concurrent.addAll(missing);
+    return concurrent;
   }
 
   /** Takes the memories a now void add made live out of the live set (those another add made live stay). */
@@ -730,7 +745,7 @@ final class LogWriter implements Staging.Committed {
    * store reads nothing, and a namespace nobody asks about costs nothing.
    */
   private AclGraph loadGraph(String ns) {
-    AclGraph graph = AclGraph.empty(ns);
+    List<AclGraph.Recorded> recorded = new ArrayList<>();
     byte[] prefix = LogKeys.aclNodePrefix(ns);
     try (RocksIterator it = storage.iterator(Family.ACL)) {
       for (it.seek(prefix); it.isValid() && LogKeys.hasPrefix(it.key(), prefix); it.next()) {
@@ -740,12 +755,12 @@ final class LogWriter implements Staging.Committed {
         Cid cid = LogKeys.getCid(value);
         long[] frontier = LogKeys.readFrontier(value);
         LogEntry entry = reads.entry(cid).orElseThrow(() -> new CorruptBlockException(cid, "an ACL entry's block is missing"));
-        graph = graph.with(cid, position, entry, frontier);
+        recorded.add(new AclGraph.Recorded(cid, position, entry, frontier));
       }
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
-    return graph;
+    return AclGraph.build(ns, recorded);
   }
 
   /**

@@ -42,7 +42,8 @@ import org.rocksdb.RocksIterator;
 
 /**
  * The namespace logs of one node: append-only Merkle-DAGs of signed entries, and the state they
- * imply (memories added and not forgotten; forget wins).
+ * imply (memories added by entries that are not void and not forgotten; forget wins), and who may
+ * write what ({@link #acl}): each namespace has an owner, and grants and revokes in its log.
  *
  * <p>A write returns once its memory blocks, its signed entry and the namespace's new heads are
  * durable in one atomic batch. Every applied entry gets the next local apply position, a counter
@@ -61,22 +62,19 @@ public final class NamespaceLog implements AutoCloseable {
   private final MemoryCache memoryCache;
   private final Author node;
 
-  public NamespaceLog(RocksStorage storage, BlockStore blocks, AgentKey signer) {
+  public NamespaceLog(RocksStorage storage, BlockStore blocks, AgentKey signer) throws IOException {
     this(storage, blocks, signer, DEFAULT_MEMORY_CACHE_BYTES);
   }
 
   /** As {@link #NamespaceLog(RocksStorage, BlockStore, AgentKey)}, keeping up to {@code memoryCacheBytes} of decoded memories (0: none). */
-  public NamespaceLog(RocksStorage storage, BlockStore blocks, AgentKey signer, long memoryCacheBytes) {
+  public NamespaceLog(RocksStorage storage, BlockStore blocks, AgentKey signer, long memoryCacheBytes) throws IOException {
     this.storage = storage;
     this.blocks = blocks;
     this.memoryCache = new MemoryCache(memoryCacheBytes);
     this.node = Author.of(signer);
     boolean blocksInEngine = blocks instanceof RocksBlockStore r && r.isBackedBy(storage);
-    try {
-      this.writer = new LogWriter(storage, blocks, blocksInEngine, this);
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
+    // Migrates a store of an older layout first (see LogWriter).
+    this.writer = new LogWriter(storage, blocks, blocksInEngine, this);
   }
 
   /** The node itself as an author: what the writes that name no author are by. */
@@ -110,6 +108,7 @@ public final class NamespaceLog implements AutoCloseable {
   }
 
   public CompletableFuture<Appended> appendAsync(Author author, String ns, List<Memory> memories) {
+    requireAuthor(author);
     Namespace.requireValid(ns);
     if (memories.isEmpty() || memories.size() > LogEntry.MAX_REFS) {
       throw new IllegalArgumentException("a batch holds 1-" + LogEntry.MAX_REFS + " memories");
@@ -148,6 +147,7 @@ public final class NamespaceLog implements AutoCloseable {
   }
 
   public CompletableFuture<Appended> forgetAsync(Author author, String ns, List<Cid> memories) {
+    requireAuthor(author);
     Namespace.requireValid(ns);
     if (memories.isEmpty() || memories.size() > LogEntry.MAX_REFS || new HashSet<>(memories).size() != memories.size()) {
       throw new IllegalArgumentException("a forget names 1-" + LogEntry.MAX_REFS + " distinct memories");
@@ -181,12 +181,16 @@ public final class NamespaceLog implements AutoCloseable {
   }
 
   private Appended control(Author author, String ns, Op op, DidKey to, Set<Ability> can) throws IOException {
+    requireAuthor(author);
     Namespace.requireValid(ns);
+    CompletableFuture<Appended> done = new CompletableFuture<>();
+    return await(writer.submit(new LogWriter.Control(ns, author, op, to, can == null ? null : Set.copyOf(can), done), done));
+  }
+
+  private static void requireAuthor(Author author) {
     if (author == null) {
       throw new IllegalArgumentException("an author is required");
     }
-    CompletableFuture<Appended> done = new CompletableFuture<>();
-    return await(writer.submit(new LogWriter.Control(ns, author, op, to, can == null ? null : Set.copyOf(can), done), done));
   }
 
   private static DidKey requireDid(DidKey to) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mnemo.store.MnemoStore;
 import dev.mnemo.store.acl.Ability;
+import dev.mnemo.store.acl.Delegation;
 import dev.mnemo.store.acl.NamespaceAcl;
 import dev.mnemo.store.acl.UnauthorizedException;
 import dev.mnemo.store.block.Block;
@@ -11,6 +12,7 @@ import dev.mnemo.store.car.NamespaceCar;
 import dev.mnemo.store.cid.Cid;
 import dev.mnemo.store.codec.DagCbor;
 import dev.mnemo.store.identity.AgentKey;
+import dev.mnemo.store.identity.Author;
 import dev.mnemo.store.identity.DidKey;
 import dev.mnemo.store.identity.NodeKeyFile;
 import dev.mnemo.store.model.LogEntry;
@@ -80,13 +82,26 @@ class AclConvergenceTest {
       nodes.add(node("node-" + i, random));
     }
     Map<Cid, Block> memoryBlocks = new HashMap<>();
+    // Node 3 writes for an agent that keeps its key: as the agent, under its delegation to the node.
+    byte[] agentSeed = new byte[32];
+    random.nextBytes(agentSeed);
+    AgentKey agent = AgentKey.fromSeed(agentSeed);
+    List<Author> authors = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      authors.add(nodes.get(i).log().nodeAuthor());
+    }
+    authors.add(new Author(agent.did(), nodes.get(3).nodeKey(),
+        Delegation.sign(agent, nodes.get(3).nodeKey().did(), "*", Set.of(Ability.ADMIN)).encode()));
     NamespaceLog owner = nodes.get(0).log();
-    owner.grant(owner.nodeAuthor(), NS, did(nodes, 1), Set.of(Ability.REMEMBER, Ability.FORGET));
-    owner.grant(owner.nodeAuthor(), NS, did(nodes, 2), Set.of(Ability.ADMIN));
-    owner.grant(owner.nodeAuthor(), NS, did(nodes, 3), Set.of(Ability.REMEMBER));
+    owner.grant(authors.get(0), NS, authors.get(1).did(), Set.of(Ability.REMEMBER, Ability.FORGET));
+    owner.grant(authors.get(0), NS, authors.get(2).did(), Set.of(Ability.ADMIN));
+    owner.grant(authors.get(0), NS, authors.get(3).did(), Set.of(Ability.REMEMBER));
     for (int j = 1; j < nodes.size(); j++) {
       exchange(nodes.get(j), nodes.get(0), random, true);
     }
+    Memory delegated = memory("written by node 3 for the agent");
+    memoryBlocks.put(Block.dagCbor(delegated.encode()).cid(), Block.dagCbor(delegated.encode()));
+    Cid delegatedEntry = nodes.get(3).log().append(authors.get(3), NS, List.of(delegated)).entry();
     int unique = 0;
     for (int step = 0; step < 90; step++) {
       int i = random.nextInt(nodes.size());
@@ -106,11 +121,11 @@ class AclConvergenceTest {
             Block block = Block.dagCbor(memory.encode());
             memoryBlocks.put(block.cid(), block);
           }
-          log.append(log.nodeAuthor(), NS, batch);
+          log.append(authors.get(i), NS, batch);
         } else if (roll < 45) {
           List<Cid> live = ConvergenceTest.live(log);
           if (!live.isEmpty()) {
-            log.forget(log.nodeAuthor(), NS, List.of(live.get(random.nextInt(live.size()))));
+            log.forget(authors.get(i), NS, List.of(live.get(random.nextInt(live.size()))));
           }
         } else if (roll < 62) {
           int j = 1 + random.nextInt(nodes.size() - 1);
@@ -124,9 +139,9 @@ class AclConvergenceTest {
             can.add(WRITE_ABILITIES.get(random.nextInt(WRITE_ABILITIES.size())));
           }
           if (random.nextInt(5) < 3) {
-            log.revoke(log.nodeAuthor(), NS, did(nodes, j), can);
+            log.revoke(authors.get(i), NS, authors.get(j).did(), can);
           } else {
-            log.grant(log.nodeAuthor(), NS, did(nodes, j), can);
+            log.grant(authors.get(i), NS, authors.get(j).did(), can);
           }
         } else {
           int j = (i + 1 + random.nextInt(nodes.size() - 1)) % nodes.size();
@@ -148,6 +163,7 @@ class AclConvergenceTest {
     phase = "checks";
     MnemoStore reference = nodes.get(0);
     Map<Cid, LogEntry> entries = entries(reference.log());
+    assertThat(entries.get(delegatedEntry).proof()).as("an entry under a delegation").isNotNull();
     Oracle oracle = new Oracle(entries);
     Set<Cid> expectedLive = oracle.liveMemories();
     NamespaceAcl expectedAcl = oracle.acl();
@@ -241,7 +257,9 @@ class AclConvergenceTest {
     assertThat(o.state(NS, thirdMemory)).as("stood on a void grant").isEqualTo(MemoryState.VOID);
     assertThat(o.state(NS, early.memories().get(0))).as("in the revoke's past").isEqualTo(MemoryState.LIVE);
 
-    // The agent and the third node hear of the revoke after: void retroactively.
+    // The agent and the third node hear of the revoke after: void retroactively (and a copy the
+    // agent's memory cache holds goes too).
+    assertThat(a.memory(lateMemory)).isPresent();
     long thirdBefore = t.lastPosition();
     exchange(third, owner, random, false);
     exchange(agent, owner, random, true);
@@ -283,6 +301,49 @@ class AclConvergenceTest {
     assertThat(State.of(fifth.log(), Set.of(lateMemory, thirdMemory))).isEqualTo(State.of(o, Set.of(lateMemory, thirdMemory)));
     assertThat(o.isVoid(late.entry())).isTrue();
     assertThat(o.isVoid(early.entry())).isFalse();
+  }
+
+  /**
+   * An add that survives a concurrent revoke (it had another grant to stand on) remembers that
+   * revoke across a restart: when the other grant becomes void later, the add falls.
+   */
+  @Test
+  void anAddRemembersTheConcurrentRevokesItSurvivedAcrossARestart() throws Exception {
+    Random random = new Random(11);
+    MnemoStore ownerSide = node("owner", random);
+    MnemoStore ySide = node("y", random);
+    MnemoStore xSide = node("x", random);
+    AgentKey owner = ownerSide.nodeKey();
+    AgentKey y = AgentKey.generate();
+    NamespaceLog o = ownerSide.log();
+    Author ownerAuthor = Author.of(owner);
+    Author yAuthor = Author.of(y);
+    Author xAuthor = xSide.log().nodeAuthor();
+    DidKey x = xAuthor.did();
+    o.grant(ownerAuthor, NS, y.did(), Set.of(Ability.ADMIN));
+    o.grant(ownerAuthor, NS, x, Set.of(Ability.ADMIN));
+    exchange(ySide, ownerSide, random, true);
+    ySide.log().grant(yAuthor, NS, x, Set.of(Ability.REMEMBER));
+    exchange(xSide, ySide, random, true);
+    Cid m = xSide.log().append(xAuthor, NS, List.of(memory("two grants to stand on"))).memories().get(0);
+
+    // Not knowing of y's grant nor of the add: the owner revokes x's admin, then y's.
+    Appended first = o.revoke(ownerAuthor, NS, x, Set.of(Ability.ADMIN));
+    Appended second = o.revoke(ownerAuthor, NS, y.did(), Set.of(Ability.ADMIN));
+    xSide.log().applyBlocks(List.of(new Block(first.entry(), ownerSide.blocks().get(first.entry()).orElseThrow())));
+    assertThat(xSide.log().state(NS, m)).as("still stands on y's grant").isEqualTo(MemoryState.LIVE);
+
+    Path data = xSide.dataDir();
+    xSide.close();
+    opened.remove(xSide);
+    MnemoStore reopened = MnemoStore.open(data);
+    opened.add(reopened);
+    reopened.log().applyBlocks(List.of(new Block(second.entry(), ownerSide.blocks().get(second.entry()).orElseThrow())));
+    assertThat(reopened.log().state(NS, m)).as("y's grant is void, and x's admin was revoked before").isEqualTo(MemoryState.VOID);
+    assertThat(reopened.log().voidedBy(reopened.log().position(second.entry()).getAsLong())).containsExactly(m);
+    exchange(ownerSide, reopened, random, false);
+    assertThat(o.state(NS, m)).isEqualTo(MemoryState.VOID);
+    assertThat(new Oracle(entries(o)).liveMemories()).doesNotContain(m);
   }
 
   private static void assertThatVoidBlockIsKept(NamespaceLog log, Cid memory) throws IOException {
@@ -434,10 +495,6 @@ class AclConvergenceTest {
   }
 
   // ---- helpers ----
-
-  private static DidKey did(List<MnemoStore> nodes, int i) {
-    return nodes.get(i).nodeKey().did();
-  }
 
   private static Memory memory(String text) {
     return new Memory(NS, text, Map.of(), List.of(), TS, null, null);

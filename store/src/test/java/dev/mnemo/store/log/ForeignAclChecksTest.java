@@ -82,6 +82,18 @@ class ForeignAclChecksTest {
   }
 
   @Test
+  void anotherRootByTheOwnerIsTakenAsItsConcurrentFirstWrite() throws Exception {
+    Memory m = memory(NS, "the owner's first write on another node");
+    Cid ref = Block.dagCbor(m.encode()).cid();
+    Block rootAdd = block(LogEntry.signed(OWNER, NS, Op.ADD, List.of(ref), List.of(), 1));
+    assertThat(target.log().applyBlocks(List.of(rootAdd, Block.dagCbor(m.encode())))).isEqualTo(1);
+    assertThat(target.log().state(NS, ref)).isEqualTo(MemoryState.LIVE);
+    assertThat(target.log().heads(NS)).containsExactlyInAnyOrder(grant.cid(), rootAdd.cid());
+    assertThat(target.log().acl(NS).owners()).containsExactly(OWNER.did());
+    assertThat(target.log().acl(NS).can(WRITER.did(), Ability.REMEMBER)).isTrue();
+  }
+
+  @Test
   void anEntryWhoseAuthorWasRevokedInItsPastIsRefused() throws Exception {
     Block revoke = block(LogEntry.signed(Author.of(OWNER), NS, Op.REVOKE, List.of(), List.of(grant.cid()), 3,
         WRITER.did(), Set.of(Ability.REMEMBER)));
@@ -129,6 +141,35 @@ class ForeignAclChecksTest {
     assertThat(target.log().applyBlocks(List.of(revoke))).isEqualTo(1);
     assertThat(target.log().applyBlocks(List.of(forget))).isEqualTo(1);
     assertThat(target.log().state(NS, ref)).isEqualTo(MemoryState.FORGOTTEN);
+  }
+
+  /** Entries of format 1 (from a node not yet upgraded) are held to the same rules. */
+  @Test
+  void versionOneEntriesFromOutsideAreCheckedLikeAnyOther() throws Exception {
+    Memory m = memory(NS, "from an older node");
+    Cid ref = Block.dagCbor(m.encode()).cid();
+    Block byOwner = v1(OWNER, Op.ADD, List.of(ref), grant.cid(), 3);
+    assertThat(target.log().applyBlocks(List.of(byOwner, Block.dagCbor(m.encode())))).isEqualTo(1);
+    assertThat(target.log().entry(byOwner.cid()).orElseThrow().version()).isEqualTo(1);
+    assertThat(target.log().state(NS, ref)).isEqualTo(MemoryState.LIVE);
+    Block byStranger = v1(STRANGER, Op.FORGET, List.of(ref), byOwner.cid(), 4);
+    assertRefused(List.of(byStranger), byStranger.cid(), "does not hold 'forget'");
+
+    // A version 1 root is a namespace's root, as it always was.
+    Memory other = memory("elsewhere", "first");
+    Block root = Block.dagCbor(signedV1(STRANGER, "elsewhere", Op.ADD, List.of(Block.dagCbor(other.encode()).cid()),
+        List.of(), 1).encode());
+    assertThat(target.log().applyBlocks(List.of(root, Block.dagCbor(other.encode())))).isEqualTo(1);
+    assertThat(target.log().acl("elsewhere").owners()).containsExactly(STRANGER.did());
+  }
+
+  private static Block v1(AgentKey key, Op op, List<Cid> refs, Cid parent, long clock) {
+    return Block.dagCbor(signedV1(key, NS, op, refs, List.of(parent), clock).encode());
+  }
+
+  private static LogEntry signedV1(AgentKey key, String ns, Op op, List<Cid> refs, List<Cid> parents, long clock) {
+    LogEntry unsigned = new LogEntry(1, ns, op, refs, parents, clock, key.did(), null, null, null, null);
+    return new LogEntry(1, ns, op, refs, parents, clock, key.did(), null, null, null, key.sign(unsigned.signingBytes()));
   }
 
   private void assertRefused(List<Block> blocks, Cid cid, String reason) throws Exception {
