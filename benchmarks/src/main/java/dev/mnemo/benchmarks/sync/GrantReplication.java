@@ -109,8 +109,8 @@ public final class GrantReplication {
         prepared.put(variant, bench.prepare(variant));
       }
       System.out.printf(Locale.ROOT, "%n| variant | round | writes | entries | memories | load before | to same heads s | from healthy s"
-          + " | entries/s | memories/s | to all indexed s | rejected |%n");
-      System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|");
+          + " | entries/s | memories/s | to all indexed s | rejected | pulls | block requests served | s serving them |%n");
+      System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
       for (int round = 1; round <= rounds; round++) {
         for (String variant : variants) {
           bench.replicate(variant, round, prepared.get(variant));
@@ -295,13 +295,36 @@ public final class GrantReplication {
         // The replica started empty: what it applied is every entry of the namespace (the log writer
         // makes one entry of concurrent writes by the same author, so there can be fewer than writes).
         long entries = sync.path("entriesApplied").asLong();
-        System.out.printf(Locale.ROOT, "| %s | %d | %d | %d | %d | %s | %.2f | %.2f | %.0f | %.0f | %.2f | %d |%n", variant, round,
-            prepared.entries(), entries, prepared.memories(), load, sameHeads, sameHeads - healthy, entries / sameHeads,
-            prepared.memories() / sameHeads, indexed, sync.path("rejected").asLong());
+        // The pull walks the log one level of parents per request (POST /v1/sync/blocks): what the
+        // first node served tells round trips from the replica's own checking and indexing.
+        double[] served = blockRequests(first);
+        System.out.printf(Locale.ROOT, "| %s | %d | %d | %d | %d | %s | %.2f | %.2f | %.0f | %.0f | %.2f | %d | %d | %.0f | %.2f |%n",
+            variant, round, prepared.entries(), entries, prepared.memories(), load, sameHeads, sameHeads - healthy,
+            entries / sameHeads, prepared.memories() / sameHeads, indexed, sync.path("rejected").asLong(),
+            sync.path("pulls").asLong(), served[0], served[1]);
       }
     } finally {
       deleteTree(second);
     }
+  }
+
+  /** The sync_blocks requests a node answered and the seconds it spent on them, from its /metrics. */
+  private double[] blockRequests(Node node) throws Exception {
+    HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(node.url("/metrics"))
+        .header("Authorization", "Bearer " + node.token()).build(), HttpResponse.BodyHandlers.ofString());
+    double count = 0;
+    double seconds = 0;
+    for (String line : metrics.body().split("\n")) {
+      if (line.contains("route=\"sync_blocks\"")) {
+        double value = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+        if (line.startsWith("mnemo_http_requests_total")) {
+          count += value;
+        } else if (line.startsWith("mnemo_http_request_duration_seconds_sum")) {
+          seconds += value;
+        }
+      }
+    }
+    return new double[] {count, seconds};
   }
 
   private Set<String> heads(Node node) throws Exception {
