@@ -19,7 +19,8 @@
 # machine shows in both modes alike because they alternate.
 # Loopback only; every load is bounded; the node and its data directory are removed at the end.
 #   benchmarks/scripts/run-auth-ab.sh [rounds=3] [recall-seconds=20] [docs=20000]
-# NODE_JAR (memory-node/target/mnemo.jar), PORT (7796; PORT+1 for gossip), OUT (a temp dir: per-run output).
+# NODE_JAR (memory-node/target/mnemo.jar), PORT (7796; PORT+1 for gossip), OUT (a directory to keep
+# each run's HttpLoad output in; by default a temporary one, removed at the end).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/java-home.sh
@@ -44,7 +45,7 @@ stop_node() {
     NODE_PID=
   fi
 }
-trap 'stop_node; rm -rf "$WORK/data" "$WORK/node.log"; [ "$OUT" = "$WORK/out" ] || rm -rf "$WORK"' EXIT
+trap 'stop_node; rm -rf "$WORK"' EXIT
 
 loadavg() { cut -d' ' -f1-3 /proc/loadavg | tr ' ' '/'; }
 # curl with the owner token when auth is on
