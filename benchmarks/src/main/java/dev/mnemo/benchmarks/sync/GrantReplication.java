@@ -109,8 +109,9 @@ public final class GrantReplication {
         prepared.put(variant, bench.prepare(variant));
       }
       System.out.printf(Locale.ROOT, "%n| variant | round | writes | entries | memories | load before | to same heads s | from healthy s"
-          + " | entries/s | memories/s | to all indexed s | rejected | pulls | block requests served | s serving them |%n");
-      System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+          + " | entries/s | memories/s | to all indexed s | rejected | pulls | block requests served | s serving them"
+          + " | CAR import s |%n");
+      System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
       for (int round = 1; round <= rounds; round++) {
         for (String variant : variants) {
           bench.replicate(variant, round, prepared.get(variant));
@@ -298,13 +299,47 @@ public final class GrantReplication {
         // The pull walks the log one level of parents per request (POST /v1/sync/blocks): what the
         // first node served tells round trips from the replica's own checking and indexing.
         double[] served = blockRequests(first);
-        System.out.printf(Locale.ROOT, "| %s | %d | %d | %d | %d | %s | %.2f | %.2f | %.0f | %.0f | %.2f | %d | %d | %.0f | %.2f |%n",
+        replica.close();
+        double imported = importSeconds(first, variant, entries);
+        System.out.printf(Locale.ROOT, "| %s | %d | %d | %d | %d | %s | %.2f | %.2f | %.0f | %.0f | %.2f | %d | %d | %.0f | %.2f | %.2f |%n",
             variant, round, prepared.entries(), entries, prepared.memories(), load, sameHeads, sameHeads - healthy,
             entries / sameHeads, prepared.memories() / sameHeads, indexed, sync.path("rejected").asLong(),
-            sync.path("pulls").asLong(), served[0], served[1]);
+            sync.path("pulls").asLong(), served[0], served[1], imported);
       }
     } finally {
       deleteTree(second);
+    }
+  }
+
+  /**
+   * The same namespace without the pull's walk: exported from the first node as a CAR and
+   * imported in one request into another fresh node, which checks every entry (signature, the
+   * author's ability in the entry's past) and indexes the memories before it answers. Seconds of
+   * the import request alone.
+   */
+  private double importSeconds(Node first, String variant, long entries) throws Exception {
+    HttpResponse<byte[]> car = http.send(HttpRequest.newBuilder(first.url("/v1/namespaces/" + NS + "/export"))
+        .header("Authorization", "Bearer " + first.token()).build(), HttpResponse.BodyHandlers.ofByteArray());
+    if (car.statusCode() != 200) {
+      throw new IOException("export answered " + car.statusCode());
+    }
+    Path third = work.resolve(variant + "-node3");
+    deleteTree(third);
+    try (Node node = Node.start(jar, third, List.of())) {
+      long start = System.nanoTime();
+      HttpResponse<byte[]> answer = http.send(HttpRequest.newBuilder(node.url("/v1/namespaces/" + NS + "/import"))
+          .timeout(Duration.ofMinutes(5)).header("Authorization", "Bearer " + node.token())
+          .header("Content-Type", "application/vnd.ipld.car").POST(HttpRequest.BodyPublishers.ofByteArray(car.body())).build(),
+          HttpResponse.BodyHandlers.ofByteArray());
+      double seconds = (System.nanoTime() - start) / 1e9;
+      JsonNode out = answer.statusCode() == 200 ? JSON.readTree(answer.body()) : null;
+      if (out == null || out.path("entriesApplied").asLong() != entries) {
+        throw new IOException("import answered " + answer.statusCode() + ": "
+            + new String(answer.body(), 0, Math.min(300, answer.body().length), StandardCharsets.UTF_8));
+      }
+      return seconds;
+    } finally {
+      deleteTree(third);
     }
   }
 
