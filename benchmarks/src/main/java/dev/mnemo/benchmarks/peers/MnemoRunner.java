@@ -400,16 +400,17 @@ public final class MnemoRunner {
       ExecutorService senders = Executors.newFixedThreadPool(connections);
       if (warmIngest) {
         // The same load into a namespace of its own first, so the measured one meets compiled code.
-        httpIngest(http, senders, node.url("/v1/namespaces/" + NS + "-warmup/memories"), batchSize, connections,
-            new String[data.docs()]);
-        post(http, node.url("/v1/namespaces/" + NS + "-warmup/recall"), vectorBody(0, "vector"), 200);
+        httpIngest(http, senders, node.url("/v1/namespaces/" + NS + "-warmup/memories"), node.token(), batchSize,
+            connections, new String[data.docs()]);
+        post(http, node.url("/v1/namespaces/" + NS + "-warmup/recall"), node.token(), vectorBody(0, "vector"), 200);
       }
       long start = System.nanoTime();
-      httpIngest(http, senders, node.url("/v1/namespaces/" + NS + "/memories"), batchSize, connections, cidsById);
+      httpIngest(http, senders, node.url("/v1/namespaces/" + NS + "/memories"), node.token(), batchSize, connections,
+          cidsById);
       double ackSeconds = seconds(start);
       senders.shutdown();
       // The first recall after the load waits until the node has indexed every acknowledged memory.
-      post(http, node.url("/v1/namespaces/" + NS + "/recall"), vectorBody(0, "vector"), 200);
+      post(http, node.url("/v1/namespaces/" + NS + "/recall"), node.token(), vectorBody(0, "vector"), 200);
       double seconds = seconds(start);
       if (warmIngest) {
         log.emit(ingestRecord(seconds, ackSeconds, batchSize)
@@ -444,23 +445,25 @@ public final class MnemoRunner {
       log.emit(ingest);
 
       URI recall = node.url("/v1/namespaces/" + NS + "/recall");
+      String token = node.token();
       int depth = httpDepths.get(0);
       measureHttp(log, "vector", ResultLog.object().put("index", "hnsw").put("depth", depth), node,
-          () -> httpClient(recall, q -> vectorBody(q, "vector"), ids));
+          () -> httpClient(recall, token, q -> vectorBody(q, "vector"), ids));
       if (graphBuild == IndexConfig.GraphBuild.IDLE) {
         return; // the merged index is the same as the default node's; one depth shows the graph was built
       }
       measureHttp(log, "keyword", ResultLog.object().put("query", "BM25, English analysis, OR of terms"), node,
-          () -> httpClient(recall, q -> textBody(q), ids));
+          () -> httpClient(recall, token, q -> textBody(q), ids));
       measureHttp(log, "hybrid", ResultLog.object().put("depth", depth).put("fusion", "0.25 BM25/max + 0.75 cosine min-max"),
-          node, () -> httpClient(recall, q -> vectorBody(q, "hybrid"), ids));
+          node, () -> httpClient(recall, token, q -> vectorBody(q, "hybrid"), ids));
       for (int further : httpDepths.subList(1, httpDepths.size())) {
         node.close();
         node = NodeUnderTest.start(jar, work.resolve("node"), further, graphBuild, nodeMemoryCacheMb);
         jitWarm = false; // a new node process
         URI again = node.url("/v1/namespaces/" + NS + "/recall");
+        String againToken = node.token();
         measureHttp(log, "vector", ResultLog.object().put("index", "hnsw").put("depth", further), node,
-            () -> httpClient(again, q -> vectorBody(q, "vector"), ids));
+            () -> httpClient(again, againToken, q -> vectorBody(q, "vector"), ids));
       }
     } finally {
       node.close();
@@ -481,13 +484,13 @@ public final class MnemoRunner {
   }
 
   /** Remembers the whole dataset in batches over {@code connections} concurrent requests. */
-  private void httpIngest(HttpClient http, ExecutorService senders, URI remember, int batchSize, int connections,
-      String[] cidsById) throws IOException {
+  private void httpIngest(HttpClient http, ExecutorService senders, URI remember, String token, int batchSize,
+      int connections, String[] cidsById) throws IOException {
     List<Future<?>> inFlight = new ArrayList<>();
     data.forEachBatch(batchSize, batch -> {
       byte[] body = rememberBody(batch);
       inFlight.add(senders.submit(() -> {
-        JsonNode answer = post(http, remember, body, 201);
+        JsonNode answer = post(http, remember, token, body, 201);
         JsonNode cids = answer.path("cids");
         for (int i = 0; i < cids.size(); i++) {
           cidsById[batch.start() + i] = cids.get(i).asText();
@@ -504,10 +507,11 @@ public final class MnemoRunner {
     }
   }
 
-  private QueryLoad.Client httpClient(URI uri, java.util.function.IntFunction<byte[]> body, Map<String, Integer> ids) {
+  private QueryLoad.Client httpClient(URI uri, String token, java.util.function.IntFunction<byte[]> body,
+      Map<String, Integer> ids) {
     // A raw keep-alive socket, and the CIDs picked out of the answer without a JSON tree: the client
     // shares the node's cores, and what it spends per request is taken from the node measured.
-    RawHttpConnection connection = new RawHttpConnection(uri);
+    RawHttpConnection connection = new RawHttpConnection(uri, token);
     return new QueryLoad.Client() {
       @Override
       public int[] search(int q) throws Exception {
@@ -566,9 +570,10 @@ public final class MnemoRunner {
     sb.append('"').append(java.util.Base64.getEncoder().encodeToString(bytes.array())).append('"');
   }
 
-  private static JsonNode post(HttpClient http, URI uri, byte[] body, int expected) throws IOException, InterruptedException {
+  private static JsonNode post(HttpClient http, URI uri, String token, byte[] body, int expected)
+      throws IOException, InterruptedException {
     HttpResponse<byte[]> response = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(120))
-        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(),
+        .header("Content-Type", "application/json").header("Authorization", "Bearer " + token).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(),
         HttpResponse.BodyHandlers.ofByteArray());
     if (response.statusCode() != expected) {
       throw new IOException(uri + " answered " + response.statusCode() + ": "
@@ -709,8 +714,12 @@ public final class MnemoRunner {
     return Arrays.stream(csv.split(",")).map(String::trim).map(Integer::parseInt).toList();
   }
 
-  /** A node process on a free loopback port with client vectors only (embedder none). */
-  private record NodeUnderTest(Process process, Path dataDir, int port) implements AutoCloseable {
+  /**
+   * A node process on a free loopback port with client vectors only (embedder none), and its
+   * owner's API token, which the node wrote to DATA/owner.token on its first start (every /v1 call
+   * but /health needs a token; the owner may write and read every namespace and ask /v1/node).
+   */
+  private record NodeUnderTest(Process process, Path dataDir, int port, String token) implements AutoCloseable {
     static NodeUnderTest start(Path jar, Path dataDir, int recallDepth, IndexConfig.GraphBuild graphBuild, int memoryCacheMb)
         throws IOException, InterruptedException {
       if (!Files.exists(jar)) {
@@ -735,14 +744,20 @@ public final class MnemoRunner {
       builder.environment().put("MNEMO_INDEX_GRAPH_BUILD", graphBuild.name().toLowerCase(java.util.Locale.ROOT));
       builder.environment().put("MNEMO_MEMORY_CACHE_MB", Integer.toString(memoryCacheMb));
       Process process = builder.start();
-      NodeUnderTest node = new NodeUnderTest(process, dataDir, port);
+      NodeUnderTest node = new NodeUnderTest(process, dataDir, port, null);
       HttpClient http = HttpClient.newHttpClient();
       long deadline = System.nanoTime() + 120_000_000_000L;
       while (System.nanoTime() < deadline) {
         try {
           if (http.send(HttpRequest.newBuilder(node.url("/health")).build(), HttpResponse.BodyHandlers.discarding())
               .statusCode() == 200) {
-            return node;
+            // The node opens its agents (writing the token on a first start) before it listens.
+            Path tokenFile = dataDir.resolve("owner.token");
+            if (!Files.exists(tokenFile)) {
+              node.close();
+              throw new IOException("the node answers but wrote no " + tokenFile + "; see " + dataDir.resolveSibling("node.log"));
+            }
+            return new NodeUnderTest(process, dataDir, port, Files.readString(tokenFile).strip());
           }
         } catch (IOException e) {
           // not up yet
@@ -765,7 +780,8 @@ public final class MnemoRunner {
       int first = -1;
       long deadline = System.nanoTime() + 3_600_000_000_000L;
       while (System.nanoTime() < deadline) {
-        HttpResponse<byte[]> info = http.send(HttpRequest.newBuilder(url("/v1/node")).build(),
+        HttpResponse<byte[]> info = http.send(HttpRequest.newBuilder(url("/v1/node"))
+                .header("Authorization", "Bearer " + token).build(),
             HttpResponse.BodyHandlers.ofByteArray());
         int segments = ResultLog.JSON.readTree(info.body()).path("index").path("segments").asInt(-1);
         if (first < 0) {
