@@ -21,6 +21,8 @@
 #   benchmarks/scripts/run-auth-ab.sh [rounds=3] [recall-seconds=20] [docs=20000]
 # NODE_JAR (memory-node/target/mnemo.jar), PORT (7796; PORT+1 for gossip), OUT (a directory to keep
 # each run's HttpLoad output in; by default a temporary one, removed at the end).
+# OFF_JAR: run the "off" column on this other build instead, as it is (no --insecure-no-auth): a
+# build from before access control, to measure authentication and per-entry authorization together.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/java-home.sh
@@ -62,10 +64,15 @@ start_node() { # on|off
   fi
   rm -rf "$WORK/data"
   local flags=()
-  [ "$1" = off ] && flags+=(--insecure-no-auth)
+  local jar=$NODE_JAR
+  if [ "$1" = off ] && [ -n "${OFF_JAR:-}" ]; then
+    jar=$OFF_JAR
+  elif [ "$1" = off ]; then
+    flags+=(--insecure-no-auth)
+  fi
   env $(env | grep -o '^MNEMO_[A-Z_]*' | sed 's/^/-u /') MNEMO_INDEX_OPTIMIZE_IDLE_MS=2000 \
-    "${JAVA[@]}" -Xmx2g -jar "$NODE_JAR" node --host 127.0.0.1 --port "$PORT" --gossip-port $((PORT + 1)) \
-    --data "$WORK/data" --embedder none "${flags[@]}" > "$WORK/node.log" 2>&1 &
+    "${JAVA[@]}" -Xmx2g -jar "$jar" node --host 127.0.0.1 --port "$PORT" --gossip-port $((PORT + 1)) \
+    --data "$WORK/data" --embedder none ${flags[@]+"${flags[@]}"} > "$WORK/node.log" 2>&1 &
   NODE_PID=$!
   for _ in $(seq 1 120); do
     if curl -sf "$URL/health" > /dev/null; then
@@ -94,7 +101,7 @@ load() { # extra HttpLoad options
 row() { awk -F'|' '/^\| (remember|recall)/ {for (i = 5; i <= 11; i++) {gsub(/ /, "", $i); printf "%s ", $i}; print ""}' "$1"; }
 
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), load $(loadavg) at $(date -u +%FT%TZ)"
-echo "== node $NODE_JAR ($(sha256sum "$NODE_JAR" | cut -c1-12)), git $(git rev-parse --short HEAD 2>/dev/null || echo '?'); $DOCS memories, $ROUNDS rounds"
+echo "== node $NODE_JAR ($(sha256sum "$NODE_JAR" | cut -c1-12))${OFF_JAR:+, off: $OFF_JAR ($(sha256sum "$OFF_JAR" | cut -c1-12))}, git $(git rev-parse --short HEAD 2>/dev/null || echo '?'); $DOCS memories, $ROUNDS rounds"
 printf 'mode round ingest_per_s ingest_p50_ms ingest_p99_ms ingest_errors load_ingest recall_per_s recall_p50_ms recall_p99_ms recall_errors load_recall fixed_per_s fixed_p50_ms fixed_p99_ms fixed_errors load_fixed\n' > "$OUT/rows.txt"
 for round in $(seq 1 "$ROUNDS"); do
   order="on off"

@@ -102,17 +102,21 @@ class IpfsInteropTest {
       JsonNode entry = rpc.dag(head);
       assertThat(entry.path("op").asText()).isEqualTo("add");
       assertThat(entry.path("ns").asText()).isEqualTo(NS);
-      assertThat(entry.path("clock").asInt()).isEqualTo(2);
+      // add (the first memory), grant (creating the namespace granted this node replicate), add
+      assertThat(entry.path("clock").asInt()).isEqualTo(3);
       // Signed by the agent that wrote it (the node's owner agent), not by the node.
       assertThat(entry.path("author").asText()).isEqualTo(api.getJson("/v1/whoami").path("did").asText())
           .isNotEqualTo(nodeInfo.path("id").asText());
       assertThat(entry.path("refs")).hasSize(1);
       assertThat(link(entry.path("refs").get(0))).isEqualTo(second);
       assertThat(entry.path("parents")).hasSize(1);
-      String parent = link(entry.path("parents").get(0));
+      JsonNode grant = rpc.dag(link(entry.path("parents").get(0)));
+      assertThat(grant.path("op").asText()).isEqualTo("grant");
+      assertThat(grant.path("to").asText()).isEqualTo(nodeInfo.path("id").asText());
+      String parent = link(grant.path("parents").get(0));
       assertThat(link(rpc.dag(parent).path("refs").get(0))).isEqualTo(first);
       assertThat(bytes(entry.path("sig"))).hasSize(64);
-      assertThat(rpc.call("dag/get", "arg", head + "/parents/0/refs/0/text").ok().json().asText()).isEqualTo("Alice moved to Lisbon in 2021.");
+      assertThat(rpc.call("dag/get", "arg", head + "/parents/0/parents/0/refs/0/text").ok().json().asText()).isEqualTo("Alice moved to Lisbon in 2021.");
 
       // The IPFS node's own DAG-CBOR encoder (decode, then encode) gives Mnemo's bytes back: they are canonical.
       for (String cid : List.of(first, second, head, parent)) {
@@ -131,7 +135,8 @@ class IpfsInteropTest {
       assertThat(export.status()).as("%s", export).isEqualTo(200);
       List<Block> blocks = blocks(export.body());
       List<Cid> roots = roots(export.body());
-      assertThat(blocks).hasSize(20 + 9);
+      // 20 memories, 9 adds, and the grant of replicate to the node the namespace was created on
+      assertThat(blocks).hasSize(20 + 9 + 1);
       for (Block block : blocks) {
         assertThat(rpc.hasBlock(block.cid().toString())).as("%s before the import", block).isFalse();
       }
@@ -175,7 +180,7 @@ class IpfsInteropTest {
       List<String> heads = texts(heads(original.api()));
       assertThat(heads).hasSize(2);
       Set<Cid> namespace = cids(blocks(original.api().get("/v1/namespaces/" + NS + "/export").body()));
-      assertThat(namespace).hasSize(2 * (20 + 9));
+      assertThat(namespace).hasSize(2 * (20 + 9 + 1));
 
       // dag/export of each head, straight from the IPFS node: together they hold the whole namespace.
       Set<Cid> exported = new HashSet<>();

@@ -180,7 +180,12 @@ class RogueNodeTest {
     // The rogue node's own owner writes to NS on the rogue: a second root, by another author.
     Map<NodeProcess, Long> before = rejected(n1, n2);
     String planted = rogue.api().remember(NS, memory("the rogue's own root", TestVectors.random(98)));
-    Cid rogueRoot = cid(singleHead(rogue, NS));
+    // Its head is the grant of replicate to the rogue node that creating NS there wrote; the
+    // entry before it is the root every replica refuses (and so everything after it).
+    Cid rogueHeadCid = cid(singleHead(rogue, NS));
+    LogEntry rogueHead = LogEntry.decode(rogue.api().get("/v1/blocks/" + rogueHeadCid).body());
+    assertThat(rogueHead.op()).isEqualTo(Op.GRANT);
+    Cid rogueRoot = rogueHead.parents().get(0);
     String line = "rejected data from " + rogue.url() + " for " + NS + ": rejected " + rogueRoot + ": namespace " + NS
         + " already exists";
     for (NodeProcess node : List.of(n1, n2)) {
@@ -210,7 +215,7 @@ class RogueNodeTest {
         assertThat(store.blocks().get(cid)).as("block %s in the rogue's store", cid).isEmpty();
         assertThat(store.log().position(cid)).as("entry %s in the rogue's log", cid).isEmpty();
       }
-      assertThat(store.log().heads(NS)).as("the rogue's heads of %s", NS).containsExactly(rogueRoot);
+      assertThat(store.log().heads(NS)).as("the rogue's heads of %s", NS).containsExactly(rogueHeadCid);
     }
   }
 
