@@ -3,6 +3,7 @@ package dev.mnemo.node.auth;
 import dev.mnemo.store.InvalidFormatException;
 import dev.mnemo.store.codec.DagCbor;
 import dev.mnemo.store.identity.AgentKey;
+import dev.mnemo.store.identity.PrivateFiles;
 import dev.mnemo.store.identity.DidKey;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -3,11 +3,8 @@ package dev.mnemo.store.identity;
 import dev.mnemo.store.InvalidFormatException;
 import dev.mnemo.store.codec.DagCbor;
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
 
 /**
@@ -40,26 +37,8 @@ public final class NodeKeyFile {
    * format holds an agent's own key ({@code mnemo agent keygen}, {@code ownerKeyFile}).
    */
   public static void write(Path file, AgentKey key) throws IOException {
-    byte[] bytes = DagCbor.encode(Map.of(
-        "v", VERSION, "type", "ed25519", "seed", key.seed(), "did", key.did().toString()));
-    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-    Files.deleteIfExists(tmp);
-    try {
-      // Created owner-only, so the seed is never readable by others, not even for a moment.
-      Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    } catch (UnsupportedOperationException e) {
-      // Not a POSIX file system: the directory's own permissions are all there is.
-      Files.createFile(tmp);
-    }
-    Files.write(tmp, bytes);
-    try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
-      channel.force(true);
-    }
-    try {
-      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
-    } catch (AtomicMoveNotSupportedException e) {
-      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-    }
+    PrivateFiles.writeAtomically(file, DagCbor.encode(Map.of(
+        "v", VERSION, "type", "ed25519", "seed", key.seed(), "did", key.did().toString())));
   }
 
   /** Reads a key file, refusing a damaged one (a seed that does not match its recorded did) loudly. */

@@ -10,7 +10,6 @@ import dev.mnemo.store.acl.UnauthorizedException;
 import dev.mnemo.store.block.Block;
 import dev.mnemo.store.car.NamespaceCar;
 import dev.mnemo.store.cid.Cid;
-import dev.mnemo.store.codec.DagCbor;
 import dev.mnemo.store.identity.AgentKey;
 import dev.mnemo.store.identity.Author;
 import dev.mnemo.store.identity.DidKey;
@@ -552,8 +551,7 @@ class AclConvergenceTest {
     AgentKey key = AgentKey.fromSeed(seed);
     Path data = dir.resolve(name);
     Files.createDirectories(data);
-    Files.write(data.resolve(NodeKeyFile.FILE_NAME), DagCbor.encode(Map.of(
-        "v", 1L, "type", "ed25519", "seed", seed, "did", key.did().toString())));
+    NodeKeyFile.write(data.resolve(NodeKeyFile.FILE_NAME), key);
     MnemoStore store = MnemoStore.open(data);
     opened.add(store);
     return store;

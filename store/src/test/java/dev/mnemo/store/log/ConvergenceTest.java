@@ -8,7 +8,6 @@ import dev.mnemo.store.acl.Ability;
 import dev.mnemo.store.block.Block;
 import dev.mnemo.store.car.NamespaceCar;
 import dev.mnemo.store.cid.Cid;
-import dev.mnemo.store.codec.DagCbor;
 import dev.mnemo.store.identity.AgentKey;
 import dev.mnemo.store.identity.NodeKeyFile;
 import dev.mnemo.store.model.LogEntry;
@@ -485,8 +484,7 @@ class ConvergenceTest {
     AgentKey key = AgentKey.fromSeed(seed);
     Path data = dir.resolve(name);
     Files.createDirectories(data);
-    Files.write(data.resolve(NodeKeyFile.FILE_NAME), DagCbor.encode(Map.of(
-        "v", 1L, "type", "ed25519", "seed", seed, "did", key.did().toString())));
+    NodeKeyFile.write(data.resolve(NodeKeyFile.FILE_NAME), key);
     MnemoStore store = MnemoStore.open(data);
     opened.add(store);
     assertThat(store.nodeKey().did()).isEqualTo(key.did());

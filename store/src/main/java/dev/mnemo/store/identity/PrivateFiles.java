@@ -1,4 +1,4 @@
-package dev.mnemo.node.auth;
+package dev.mnemo.store.identity;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -11,7 +11,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 
 /** Secrets on disk: owner-only from the first byte, replaced atomically, durable when this returns. */
-final class PrivateFiles {
+public final class PrivateFiles {
   private PrivateFiles() {}
 
   /**
@@ -19,7 +19,7 @@ final class PrivateFiles {
    * {@code file}: a crash leaves the old file or the new one, never half of either, and no other
    * user can read the secret even for a moment.
    */
-  static void writeAtomically(Path file, byte[] bytes) throws IOException {
+  public static void writeAtomically(Path file, byte[] bytes) throws IOException {
     Path dir = file.toAbsolutePath().getParent();
     Files.createDirectories(dir);
     Path tmp = dir.resolve(file.getFileName() + ".tmp");
