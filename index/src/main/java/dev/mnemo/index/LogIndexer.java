@@ -3,6 +3,7 @@ package dev.mnemo.index;
 import dev.mnemo.store.cid.Cid;
 import dev.mnemo.store.log.NamespaceLog;
 import dev.mnemo.store.log.PositionedEntry;
+import dev.mnemo.store.model.LogEntry;
 import dev.mnemo.store.model.Memory;
 import dev.mnemo.store.model.Op;
 import java.io.IOException;
@@ -98,6 +99,8 @@ public final class LogIndexer implements AutoCloseable {
   private final AtomicLong acknowledged = new AtomicLong();
   /** Pages applied so far; an optimize counts as covering the writes only if none came during it. */
   private volatile long pagesApplied;
+  private volatile ContextEmbedder contextEmbedder;
+  private final ConversationContext context;
   /**
    * Log positions up to here may have memories in the index although it has not marked them
    * applied: a commit takes whatever was added by then, also from a page being applied, with the
@@ -137,6 +140,7 @@ public final class LogIndexer implements AutoCloseable {
     }
     this.maxBehind = maxBehind;
     this.log = log;
+    this.context = new ConversationContext(log, handedOver);
     this.index = index;
     this.optimizeIdleNanos = TimeUnit.MILLISECONDS.toNanos(optimizeIdleMillis);
     if (index.appliedPosition() > log.lastPosition()) {
@@ -519,7 +523,9 @@ public final class LogIndexer implements AutoCloseable {
         }
         continue;
       }
-      for (Cid ref : positioned.entry().refs()) {
+      List<Cid> refs = positioned.entry().refs();
+      for (int r = 0; r < refs.size(); r++) {
+        Cid ref = refs.get(r);
         if (positioned.entry().op() == Op.FORGET) {
           removes.computeIfAbsent(ns, n -> new ArrayList<>()).add(ref);
         } else {
@@ -530,7 +536,7 @@ public final class LogIndexer implements AutoCloseable {
           if (log.liveSince(ns, ref) == positioned.position()) {
             Optional<Memory> memory = handed != null ? Optional.of(handed) : log.memoryUncached(ref);
             if (memory.isPresent()) {
-              adds.add(new IndexedMemory(ref, positioned.position(), memory.get()));
+              adds.add(withContext(new IndexedMemory(ref, positioned.position(), memory.get()), positioned.entry(), r));
             } else {
               // Live but without its block: say so, rather than leave it out of recall unseen.
               System.getLogger(LogIndexer.class.getName()).log(System.Logger.Level.WARNING,
@@ -548,7 +554,23 @@ public final class LogIndexer implements AutoCloseable {
     index.markApplied(page.get(page.size() - 1).position());
   }
 
-  private void flush(List<IndexedMemory> adds, Map<String, List<Cid>> removes) throws IOException {
+  private IndexedMemory withContext(IndexedMemory memory, LogEntry entry, int ref) throws IOException {
+    Cid predecessor = context.predecessor(entry, ref);
+    Optional<Memory> before = context.liveMemory(entry.ns(), predecessor);
+    return before.isEmpty() ? memory
+        : memory.withContext(new IndexedMemory.Context(predecessor, before.get().text(), null));
+  }
+
+  /**
+   * Embeds the memories' contexts with the node's text embedder, so that recall can also rank a
+   * memory by itself and the memory before it; without one, only the keyword context is kept.
+   */
+  public void useContextEmbedder(ContextEmbedder embedder) {
+    this.contextEmbedder = embedder;
+  }
+
+  private void flush(List<IndexedMemory> pending, Map<String, List<Cid>> removes) throws IOException {
+    List<IndexedMemory> adds = ConversationContext.withVectors(pending, contextEmbedder);
     // In log order: those the index may hold already first, then those it cannot.
     int mayBeHeld = 0;
     while (mayBeHeld < adds.size() && adds.get(mayBeHeld).position() <= mayHoldUpTo) {
@@ -560,11 +582,30 @@ public final class LogIndexer implements AutoCloseable {
     if (mayBeHeld < adds.size()) {
       index.addNew(adds.subList(mayBeHeld, adds.size()));
     }
-    adds.clear();
+    pending.clear();
     for (Map.Entry<String, List<Cid>> forgotten : removes.entrySet()) {
       index.remove(forgotten.getKey(), forgotten.getValue());
+      dropContext(forgotten.getKey(), forgotten.getValue());
     }
     removes.clear();
+  }
+
+  /**
+   * Memories whose context was one of {@code gone} lose it: a forgotten memory's words must not
+   * keep its successor findable, and every replica then holds the same (none).
+   */
+  private void dropContext(String ns, List<Cid> gone) throws IOException {
+    List<IndexedMemory> readd = new ArrayList<>();
+    for (Cid dependent : index.contextDependents(ns, gone)) {
+      long since = log.liveSince(ns, dependent);
+      Optional<Memory> memory = since < 0 ? Optional.empty() : log.memory(dependent);
+      if (memory.isPresent()) {
+        readd.add(new IndexedMemory(dependent, since, memory.get()));
+      }
+    }
+    if (!readd.isEmpty()) {
+      index.add(readd);
+    }
   }
 
   /**

@@ -54,37 +54,32 @@ import org.apache.lucene.search.TopDocs;
 import org.apache.lucene.store.Directory;
 import org.apache.lucene.store.FSDirectory;
 import org.apache.lucene.util.BytesRef;
-import org.apache.lucene.util.QueryBuilder;
 
 /**
  * {@link MemoryIndex} on Lucene: one index a node, near-real-time search through a
  * {@link SearcherManager}, BM25 over text (English analysis), HNSW over unit vectors (dot product
- * = cosine), filters as FILTER clauses inside both searches, hybrid by a weighted sum of the two
- * signals' scores, each scaled to [0, 1] over its candidates.
+ * = cosine), filters as FILTER clauses inside every search, hybrid by a weighted sum of the
+ * signals' scores, each scaled to [0, 1] over its candidates (see {@link Fusion}). BM25 statistics
+ * are each namespace's own (see {@link NamespaceText}), and each memory is also indexed with its
+ * conversation context (see {@link ConversationContext}).
  * The applied log position and a schema version ride in each commit's user data.
  */
 public final class LuceneMemoryIndex implements MemoryIndex {
   /** Bumped when the schema changes; an index of another version must be rebuilt (mnemo reindex). */
-  public static final String SCHEMA_VERSION = "4";
+  public static final String SCHEMA_VERSION = "5";
   private static final String POSITION_KEY = "mnemo.position";
   private static final String VERSION_KEY = "mnemo.schema";
   private static final String DIMENSION_KEY = "mnemo.dimension";
   /**
-   * The share of BM25 in a hybrid score; the vector similarity has the rest. Each signal's scores
-   * are first scaled to [0, 1] over its own candidates (see {@code Recall.fuse}), then summed with
-   * these weights.
-   *
-   * <p>This replaced reciprocal rank fusion with k=60. On the recall-quality dev questions (124;
-   * benchmarks/RECALL-QUALITY.md), with this analyzer and indexed text, recall@5 was 0.621 for
-   * BM25 alone, 0.895 for BGE alone and 0.766 for RRF k=60: below the vector signal, because for a
-   * paraphrased question BM25 matches little but the person's name, and RRF gives that list's
-   * arbitrary order as much say as the vector's confident top ranks. Smaller k or weighted lists
-   * only caught up (k=1: 0.895; k=10 with weights 0.6/1.4: 0.919). The weighted score sum keeps how
-   * sure each signal is: 0.935 at keyword weight 0.25 (recall@1 0.661 against 0.613 for the best
-   * weighted RRF), on a plateau from 0.1 to 0.3 (0.919-0.935) that falls beyond (0.4: 0.903, 0.5:
-   * 0.847); a vector-heavy 0.25 is also the usual default of such sums in other hybrid engines.
+   * The least share of the best possible BM25 score that a keyword list's best match is scaled
+   * against. Measured on both development sets at the default weights (benchmarks/RECALL-QUALITY.md):
+   * dividing by the best match alone let a question's name-only matches in the project's set
+   * count fully (hybrid recall@5 0.863 there, against 0.911 for its vector mode); dividing by the
+   * best possible alone starved LoCoMo's keyword signal (recall@5 0.740); 0.4 kept both (0.919
+   * and 0.770).
    */
-  static final double KEYWORD_WEIGHT = 0.25;
+  static final double KEYWORD_FLOOR = 0.4;
+
   /**
    * With graphs built by merges, a flush writes at most this many memories, flat: an exact scan of
    * a segment this size takes a fraction of a millisecond, and merges of ten such segments build
@@ -96,7 +91,7 @@ public final class LuceneMemoryIndex implements MemoryIndex {
 
   private final IndexConfig config;
   private final Directory directory;
-  private final Analyzer analyzer = MemoryDocuments.analyzer();
+  private final Analyzer analyzer = MemoryDocuments.ANALYZER;
   private final IndexWriter writer;
   private final SearcherManager searchers;
   private final AtomicLong applied = new AtomicLong();
@@ -351,6 +346,29 @@ public final class LuceneMemoryIndex implements MemoryIndex {
   }
 
   @Override
+  public List<Cid> contextDependents(String ns, List<Cid> predecessors) throws IOException {
+    if (predecessors.isEmpty()) {
+      return List.of();
+    }
+    // Forgets are rare next to adds: a refresh here (to see what this page added) costs little.
+    searchers.maybeRefreshBlocking();
+    IndexSearcher searcher = searchers.acquire();
+    try {
+      Query dependents = new BooleanQuery.Builder()
+          .add(new TermInSetQuery(MemoryDocuments.CONTEXT_OF, predecessors.stream().map(c -> new BytesRef(c.toString())).toList()), Occur.FILTER)
+          .add(new TermQuery(new Term(MemoryDocuments.NS, ns)), Occur.FILTER)
+          .build();
+      List<Cid> out = new ArrayList<>();
+      for (ScoreDoc sd : searcher.search(dependents, Math.max(1, searcher.getIndexReader().maxDoc())).scoreDocs) {
+        out.add(cidOf(searcher, sd.doc));
+      }
+      return out;
+    } finally {
+      searchers.release(searcher);
+    }
+  }
+
+  @Override
   public boolean isEmpty() {
     // The writer's count includes documents added but not yet flushed, and deleted ones not yet merged away.
     return writer.getDocStats().maxDoc == 0;
@@ -510,28 +528,36 @@ public final class LuceneMemoryIndex implements MemoryIndex {
       this.searcher = searcher;
       this.query = query;
       this.filter = MemoryDocuments.filterQuery(query.ns(), query.filter());
-      // Fusion and HNSW recall both want more candidates than the k asked for. For fusion the
-      // measured optimum is flat: hybrid recall@5 on the recall-quality dev questions is
-      // 0.919-0.935 from 40 to 200 candidates a signal (0.935 at 64), 0.903 at 10 and 0.911 at
-      // 1000, where min-max scaling stretches over far weaker candidates; so the HNSW default of
-      // 64 serves both.
-      this.depth = Math.min(Math.max(query.k() * 4, config.searchDepth()), 1000);
+      // Fusion and HNSW recall both want more candidates than the k asked for; the HNSW default
+      // of 64 serves both (benchmarks/RECALL-QUALITY.md measures 64 against 200).
+      this.depth = query.fusion().depth() > 0 ? query.fusion().depth()
+          : Math.min(Math.max(query.k() * 4, config.searchDepth()), Fusion.MAX_DEPTH);
       this.vector = query.vector() == null ? null : MemoryDocuments.normalized(query.vector());
     }
 
     List<RecallHit> run() throws IOException {
+      double context = query.fusion().context();
       Map<Integer, Double> keyword = new LinkedHashMap<>();
+      Map<Integer, Double> keywordContext = new LinkedHashMap<>();
       Map<Integer, Double> semantic = new LinkedHashMap<>();
+      Map<Integer, Double> semanticContext = new LinkedHashMap<>();
       if (query.mode() != RecallMode.VECTOR) {
-        Query text = keywordQuery();
+        Query text = keywordQuery(MemoryDocuments.TEXT);
         if (text != null) {
-          collect(searcher.search(withFilter(text), depth), keyword, false);
+          collect(textSearcher().search(withFilter(text), depth), keyword, false);
+          if (context > 0) {
+            collect(textSearcher().search(withFilter(keywordQuery(MemoryDocuments.CONTEXT_TEXT)), depth), keywordContext, false);
+          }
         }
       }
       if (query.mode() != RecallMode.KEYWORD && vector != null) {
         collect(searcher.search(new KnnFloatVectorQuery(MemoryDocuments.VECTOR, vector, depth, filter), depth), semantic, true);
+        if (context > 0) {
+          collect(searcher.search(new KnnFloatVectorQuery(MemoryDocuments.CONTEXT_VECTOR, vector, depth, filter), depth),
+              semanticContext, true);
+        }
       }
-      Map<Integer, Double> fused = fuse(keyword, semantic);
+      Map<Integer, Double> fused = fuse(keyword, keywordContext, semantic, semanticContext);
       List<Integer> top = rankWithRecency(fused);
       if (query.mode() == RecallMode.HYBRID) {
         fillMissingKeywordScores(top, keyword);
@@ -545,9 +571,18 @@ public final class LuceneMemoryIndex implements MemoryIndex {
     }
 
     private final Map<Integer, Double> finalScores = new HashMap<>();
+    private IndexSearcher textSearcher;
 
-    private Query keywordQuery() {
-      return new QueryBuilder(analyzer).createBooleanQuery(MemoryDocuments.TEXT, query.text(), Occur.SHOULD);
+    /** The same snapshot, with BM25 statistics of the query's namespace only (see NamespaceText). */
+    private IndexSearcher textSearcher() throws IOException {
+      if (textSearcher == null) {
+        textSearcher = NamespaceText.searcher(searcher.getIndexReader(), query.ns(), searcher);
+      }
+      return textSearcher;
+    }
+
+    private Query keywordQuery(String field) {
+      return NamespaceText.query(field, query.ns(), query.text(), analyzer);
     }
 
     private Query withFilter(Query scored) {
@@ -562,27 +597,77 @@ public final class LuceneMemoryIndex implements MemoryIndex {
     }
 
     /**
-     * Each signal's scores scaled to [0, 1], then summed with weights {@link #KEYWORD_WEIGHT} and
-     * 1 - it in hybrid, 1 for a single signal, so the best possible fused score is 1; a memory
-     * missing from a list gets 0 from it. BM25 is divided by its best score (0 is its floor: a
-     * memory that matches no word); cosine is scaled min-max over its candidates, since BGE's
-     * cosines sit in a narrow band where dividing by the best would flatten them. On the
-     * recall-quality dev questions, recall@5 at weight 0.25 was 0.935 with BM25 by max, 0.927 with
-     * BM25 min-max, and 0.831 with cosine by max; max for BM25 also never turns a real match that
-     * happens to be listed last into 0.
+     * Each signal's scores scaled to [0, 1], then summed with the weights of {@link Fusion}: the
+     * keyword family (the memory's BM25, and BM25 of the memory with its predecessor's text) and
+     * the vector family (its cosine, and the cosine of the vector of both texts), each family
+     * splitting its weight between the memory's own signal and its context's. A memory missing
+     * from a list gets 0 from it, except that a memory with no context vector counts its own
+     * cosine in its family's context share, so memories without a predecessor (or whose vectors
+     * came from a client) are not ranked below the rest. BM25 is divided by its best score;
+     * cosine is scaled min-max over its candidates, since cosines sit in a narrow band where
+     * dividing by the best would flatten them (recall@5 0.831 against 0.935 on the project's set).
      */
-    private Map<Integer, Double> fuse(Map<Integer, Double> keyword, Map<Integer, Double> semantic) {
-      boolean hybrid = query.mode() == RecallMode.HYBRID;
+    private Map<Integer, Double> fuse(Map<Integer, Double> keyword, Map<Integer, Double> keywordContext,
+        Map<Integer, Double> semantic, Map<Integer, Double> semanticContext) throws IOException {
+      double keywordShare = switch (query.mode()) {
+        case KEYWORD -> 1;
+        case VECTOR -> 0;
+        case HYBRID -> query.fusion().keyword();
+      };
+      double context = query.fusion().context();
       Map<Integer, Double> fused = new LinkedHashMap<>();
-      addScaled(fused, keyword, false, hybrid ? KEYWORD_WEIGHT : 1);
-      addScaled(fused, semantic, true, hybrid ? 1 - KEYWORD_WEIGHT : 1);
+      addWeighted(fused, keywordScaled(keyword, MemoryDocuments.TEXT), keywordShare * (1 - context));
+      addWeighted(fused, keywordScaled(keywordContext, MemoryDocuments.CONTEXT_TEXT), keywordShare * context);
+      Map<Integer, Double> own = scaled(semantic, true);
+      addWeighted(fused, own, (1 - keywordShare) * (1 - context));
+      Map<Integer, Double> withContext = scaled(semanticContext, true);
+      if (context > 0) {
+        for (Map.Entry<Integer, Double> e : own.entrySet()) {
+          if (!withContext.containsKey(e.getKey()) && !hasContextVector(e.getKey())) {
+            withContext.put(e.getKey(), e.getValue());
+          }
+        }
+      }
+      addWeighted(fused, withContext, (1 - keywordShare) * context);
       return fused;
     }
 
-    /** Adds {@code weight * (score - min) / (max - min)} of each candidate (min 0 unless minMax); 1 when all tie. */
-    private void addScaled(Map<Integer, Double> fused, Map<Integer, Double> list, boolean minMax, double weight) {
-      if (list.isEmpty()) {
+    private static void addWeighted(Map<Integer, Double> fused, Map<Integer, Double> scaled, double weight) {
+      if (weight <= 0) {
+        for (Integer doc : scaled.keySet()) {
+          fused.putIfAbsent(doc, 0.0);
+        }
         return;
+      }
+      for (Map.Entry<Integer, Double> e : scaled.entrySet()) {
+        fused.merge(e.getKey(), weight * e.getValue(), Double::sum);
+      }
+    }
+
+    /**
+     * BM25 divided by the larger of its best score and {@link #KEYWORD_FLOOR} times the best
+     * score possible for the query (see {@link NamespaceText#bestPossibleScore}): a best match
+     * that shares only a name with the question then counts for little rather than for 1.
+     */
+    private Map<Integer, Double> keywordScaled(Map<Integer, Double> list, String field) throws IOException {
+      Map<Integer, Double> out = new LinkedHashMap<>();
+      if (list.isEmpty()) {
+        return out;
+      }
+      double best = list.values().stream().mapToDouble(Double::doubleValue).max().orElse(0);
+      double divisor = Math.max(best,
+          KEYWORD_FLOOR * NamespaceText.bestPossibleScore(searcher.getIndexReader(), field, query.ns(), query.text(), analyzer));
+      for (Map.Entry<Integer, Double> e : list.entrySet()) {
+        out.put(e.getKey(), divisor > 0 ? e.getValue() / divisor : 1);
+      }
+      return out;
+    }
+
+    /** {@code (score - min) / (max - min)} of each candidate (min 0 unless minMax); 1 when all tie. */
+    private static Map<Integer, Double> scaled(Map<Integer, Double> list, boolean minMax) {
+      Map<Integer, Double> out = new LinkedHashMap<>();
+      if (list.isEmpty()) {
+        return out;
       }
       double max = Double.NEGATIVE_INFINITY;
       double min = minMax ? Double.POSITIVE_INFINITY : 0;
@@ -593,9 +678,20 @@ public final class LuceneMemoryIndex implements MemoryIndex {
         }
       }
       for (Map.Entry<Integer, Double> e : list.entrySet()) {
-        double scaled = max > min ? (e.getValue() - min) / (max - min) : 1;
-        fused.merge(e.getKey(), weight * scaled, Double::sum);
+        out.put(e.getKey(), max > min ? (e.getValue() - min) / (max - min) : 1);
       }
+      return out;
+    }
+
+    private boolean hasContextVector(int doc) throws IOException {
+      List<LeafReaderContext> leaves = searcher.getIndexReader().leaves();
+      LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(doc, leaves));
+      FloatVectorValues values = leaf.reader().getFloatVectorValues(MemoryDocuments.CONTEXT_VECTOR);
+      if (values == null) {
+        return false;
+      }
+      int local = doc - leaf.docBase;
+      return values.iterator().advance(local) == local;
     }
 
     private List<Integer> rankWithRecency(Map<Integer, Double> fused) throws IOException {
@@ -653,7 +749,7 @@ public final class LuceneMemoryIndex implements MemoryIndex {
           missing.add(new BytesRef(cidOf(doc).toString()));
         }
       }
-      Query text = keywordQuery();
+      Query text = keywordQuery(MemoryDocuments.TEXT);
       if (missing.isEmpty() || text == null) {
         return;
       }
@@ -661,7 +757,7 @@ public final class LuceneMemoryIndex implements MemoryIndex {
           .add(text, Occur.MUST)
           .add(new TermInSetQuery(MemoryDocuments.CID, missing), Occur.FILTER)
           .build();
-      for (ScoreDoc sd : searcher.search(only, missing.size()).scoreDocs) {
+      for (ScoreDoc sd : textSearcher().search(only, missing.size()).scoreDocs) {
         keyword.put(sd.doc, (double) sd.score);
       }
     }
@@ -695,18 +791,7 @@ public final class LuceneMemoryIndex implements MemoryIndex {
     }
 
     private Cid cidOf(int doc) throws IOException {
-      List<LeafReaderContext> leaves = searcher.getIndexReader().leaves();
-      LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(doc, leaves));
-      BinaryDocValues cids = leaf.reader().getBinaryDocValues(MemoryDocuments.CID);
-      if (cids == null || !cids.advanceExact(doc - leaf.docBase)) {
-        throw new IOException("index document " + doc + " has no CID: run 'mnemo reindex'");
-      }
-      BytesRef bytes = cids.binaryValue();
-      try {
-        return Cid.fromBytes(java.util.Arrays.copyOfRange(bytes.bytes, bytes.offset, bytes.offset + bytes.length));
-      } catch (InvalidFormatException e) {
-        throw new IOException("index holds a malformed CID: run 'mnemo reindex'", e);
-      }
+      return LuceneMemoryIndex.cidOf(searcher, doc);
     }
 
     private long timestampOf(int doc) throws IOException {
@@ -718,6 +803,21 @@ public final class LuceneMemoryIndex implements MemoryIndex {
     }
   }
 
+
+  private static Cid cidOf(IndexSearcher searcher, int doc) throws IOException {
+    List<LeafReaderContext> leaves = searcher.getIndexReader().leaves();
+    LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(doc, leaves));
+    BinaryDocValues cids = leaf.reader().getBinaryDocValues(MemoryDocuments.CID);
+    if (cids == null || !cids.advanceExact(doc - leaf.docBase)) {
+      throw new IOException("index document " + doc + " has no CID: run 'mnemo reindex'");
+    }
+    BytesRef bytes = cids.binaryValue();
+    try {
+      return Cid.fromBytes(java.util.Arrays.copyOfRange(bytes.bytes, bytes.offset, bytes.offset + bytes.length));
+    } catch (InvalidFormatException e) {
+      throw new IOException("index holds a malformed CID: run 'mnemo reindex'", e);
+    }
+  }
 
   @Override
   public void close() throws IOException {

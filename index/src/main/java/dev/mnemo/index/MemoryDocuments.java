@@ -41,6 +41,12 @@ final class MemoryDocuments {
   static final String CID = "cid";
   static final String NS = "ns";
   static final String TEXT = "text";
+  /** The memory's text with its predecessor's (see {@link ConversationContext}); for every memory. */
+  static final String CONTEXT_TEXT = "ctext";
+  /** The vector of the memory's text with its predecessor's; only for memories with a context vector. */
+  static final String CONTEXT_VECTOR = "cvec";
+  /** The CID of the memory's predecessor, to find the memories that lose their context when it goes. */
+  static final String CONTEXT_OF = "cof";
   static final String VECTOR = "vec";
   static final String TS = "ts";
   static final String POSITION = "pos";
@@ -57,6 +63,9 @@ final class MemoryDocuments {
 
   private MemoryDocuments() {}
 
+  /** Analyzers are thread-safe: each thread reuses its own token streams. */
+  static final Analyzer ANALYZER = analyzer();
+
   static Document toDocument(IndexedMemory indexed, int dimension) {
     Memory memory = indexed.memory();
     Document doc = new Document();
@@ -65,7 +74,13 @@ final class MemoryDocuments {
     // (the largest cost of a vector recall after the graph search, when profiled).
     doc.add(new BinaryDocValuesField(CID, new BytesRef(indexed.cid().toBytes())));
     doc.add(new StringField(NS, memory.ns(), Field.Store.NO));
-    doc.add(new TextField(TEXT, indexedText(memory), Field.Store.NO));
+    String text = indexedText(memory);
+    NamespaceText.addTo(doc, TEXT, memory.ns(), text, ANALYZER);
+    IndexedMemory.Context context = indexed.context();
+    NamespaceText.addTo(doc, CONTEXT_TEXT, memory.ns(), context == null ? text : text + "\n" + context.text(), ANALYZER);
+    if (context != null) {
+      doc.add(new StringField(CONTEXT_OF, context.cid().toString(), Field.Store.NO));
+    }
     doc.add(new LongPoint(TS, memory.ts()));
     doc.add(new NumericDocValuesField(TS, memory.ts()));
     doc.add(new NumericDocValuesField(POSITION, indexed.position()));
@@ -93,6 +108,11 @@ final class MemoryDocuments {
     float[] vector = usableVector(memory.embedding(), dimension);
     if (vector != null) {
       doc.add(new KnnFloatVectorField(VECTOR, vector, VectorSimilarityFunction.DOT_PRODUCT));
+      float[] contextVector = context == null || context.vector() == null || context.vector().length != dimension
+          ? null : normalized(context.vector());
+      if (contextVector != null) {
+        doc.add(new KnnFloatVectorField(CONTEXT_VECTOR, contextVector, VectorSimilarityFunction.DOT_PRODUCT));
+      }
     }
     return doc;
   }

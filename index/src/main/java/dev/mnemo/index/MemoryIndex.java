@@ -32,6 +32,15 @@ public interface MemoryIndex extends Closeable {
   void remove(String ns, List<Cid> memories) throws IOException;
 
   /**
+   * The namespace's indexed memories whose conversation context is one of {@code predecessors}
+   * (see {@link IndexedMemory.Context}), counting what was added but is not yet visible; none for
+   * an index that keeps no context.
+   */
+  default List<Cid> contextDependents(String ns, List<Cid> predecessors) throws IOException {
+    return List.of();
+  }
+
+  /**
    * True only when the index certainly holds no memory, counting what was added but is not yet
    * visible or committed; an index that cannot tell answers false.
    */

@@ -5,7 +5,7 @@ package dev.mnemo.index;
  * filter, and how much recency counts (0 = not at all, 1 = only recency) with its half-life.
  */
 public record RecallQuery(String ns, String text, float[] vector, int k, RecallMode mode, RecallFilter filter,
-    double recencyWeight, long recencyHalfLifeMillis, long nowMillis) {
+    double recencyWeight, long recencyHalfLifeMillis, long nowMillis, Fusion fusion) {
 
   public static final long DEFAULT_HALF_LIFE = 30L * 24 * 3600 * 1000;
 
@@ -23,6 +23,13 @@ public record RecallQuery(String ns, String text, float[] vector, int k, RecallM
       throw new IllegalArgumentException(mode.name().toLowerCase() + " recall needs a query vector");
     }
     filter = filter == null ? RecallFilter.NONE : filter;
+    fusion = fusion == null ? Fusion.DEFAULT : fusion;
+  }
+
+  /** With the default fusion. */
+  public RecallQuery(String ns, String text, float[] vector, int k, RecallMode mode, RecallFilter filter,
+      double recencyWeight, long recencyHalfLifeMillis, long nowMillis) {
+    this(ns, text, vector, k, mode, filter, recencyWeight, recencyHalfLifeMillis, nowMillis, Fusion.DEFAULT);
   }
 
   public static RecallQuery of(String ns, String text, float[] vector, int k, RecallMode mode) {

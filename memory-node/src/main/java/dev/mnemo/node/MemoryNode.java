@@ -12,6 +12,7 @@ import dev.mnemo.node.auth.HostedAgent;
 import dev.mnemo.node.auth.PeerRequests;
 import dev.mnemo.node.config.NodeConfig;
 import dev.mnemo.node.embed.Embedder;
+import dev.mnemo.node.embed.ContextEmbedders;
 import dev.mnemo.node.embed.Embedders;
 import dev.mnemo.node.ipfs.KuboBlockStore;
 import dev.mnemo.node.ipfs.KuboClient;
@@ -101,13 +102,15 @@ public final class MemoryNode implements AutoCloseable {
       index = LuceneMemoryIndex.open(indexDir(config.dataDir()), config.indexConfig());
       indexer = new LogIndexer(store.log(), index, config.indexCommitIntervalMillis(),
           config.indexOptimizeIdleMillis(), config.indexMaxBehind());
+      // Before catching up: a rebuild embeds each memory's context with the node's model.
+      embedder = Embedders.create(config.embedder(), config.dimension());
+      indexer.useContextEmbedder(ContextEmbedders.of(embedder, config.fusion().context()));
       long behind = store.log().lastPosition() - index.appliedPosition();
       if (behind > 0) {
         LOG.log(System.Logger.Level.INFO, "index is " + behind + " log entries behind; catching up");
       }
       indexer.catchUp(null);
       adoptLegacyNamespaces(store, agents);
-      embedder = Embedders.create(config.embedder(), config.dimension());
       node = new MemoryNode(config, vertx, store, agents, index, indexer, embedder);
       node.listen();
       return node;
@@ -182,6 +185,7 @@ public final class MemoryNode implements AutoCloseable {
 
   private void listen() throws IOException {
     MemoryService service = new MemoryService(store, index, indexer, embedder, config.dimension());
+    service.defaultFusion(config.fusion());
     PeerAuth peerAuth = new PeerAuth(store.nodeKey());
     syncAccess = new SyncAccess(store.log(), replicationPolicy(), peerAuth);
     registerGauges();

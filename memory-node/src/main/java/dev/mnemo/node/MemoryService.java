@@ -62,6 +62,13 @@ public final class MemoryService {
     this.dimension = dimension;
   }
 
+  private volatile dev.mnemo.index.Fusion defaultFusion = dev.mnemo.index.Fusion.DEFAULT;
+
+  /** The fusion a recall gets for whatever it does not choose (the node's configuration). */
+  public void defaultFusion(dev.mnemo.index.Fusion fusion) {
+    this.defaultFusion = java.util.Objects.requireNonNull(fusion);
+  }
+
   /** Called with the namespace after every acknowledged local write (sync announces heads). */
   public void afterWrite(Consumer<String> listener) {
     this.afterWrite = listener;
@@ -133,7 +140,8 @@ public final class MemoryService {
     MemoryIndex.RecallResult found;
     try {
       RecallQuery query = new RecallQuery(embedded.ns(), embedded.text(), embedded.vector(), embedded.k(), embedded.mode(),
-          embedded.filter(), embedded.recencyWeight(), embedded.recencyHalfLifeMillis(), System.currentTimeMillis());
+          embedded.filter(), embedded.recencyWeight(), embedded.recencyHalfLifeMillis(), System.currentTimeMillis(),
+          embedded.fusion().over(defaultFusion));
       // If no recall came lately, writers may have returned before indexing; this one catches up first.
       indexer.beforeSearch();
       found = index.recall(query);

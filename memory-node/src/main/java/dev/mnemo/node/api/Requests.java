@@ -34,9 +34,10 @@ import java.util.Set;
  */
 public final class Requests {
   private static final Set<String> MEMORY_FIELDS = Set.of("text", "metadata", "tags", "vector", "ts", "prev");
-  private static final Set<String> RECALL_FIELDS = Set.of("query", "vector", "k", "mode", "filter", "recency");
+  private static final Set<String> RECALL_FIELDS = Set.of("query", "vector", "k", "mode", "filter", "recency", "fusion");
   private static final Set<String> FILTER_FIELDS = Set.of("metadata", "tags", "after", "before");
   private static final Set<String> RECENCY_FIELDS = Set.of("weight", "halfLifeDays");
+  private static final Set<String> FUSION_FIELDS = Set.of("keyword", "context", "depth");
   private static final Set<String> ACL_CHANGE_FIELDS = Set.of("to", "can");
   private static final String ABILITIES = String.join(", ", java.util.Arrays.stream(Ability.values()).map(Ability::wire).toList());
 
@@ -407,7 +408,41 @@ public final class Requests {
         halfLife = (long) (r.get("halfLifeDays").asDouble() * 24 * 3600 * 1000);
       }
     }
-    return new RecallRequest(ns, text, vector, k, mode, filter, weight, Math.max(halfLife, 1));
+    return new RecallRequest(ns, text, vector, k, mode, filter, weight, Math.max(halfLife, 1), fusion(body.get("fusion")));
+  }
+
+  /** The recall's own fusion settings, each absent one left to the node's configuration. */
+  private RecallRequest.FusionChoice fusion(JsonNode node) {
+    if (node == null) {
+      return RecallRequest.FusionChoice.NODE_DEFAULTS;
+    }
+    if (!node.isObject()) {
+      throw invalid("fusion must be an object {\"keyword\", \"context\", \"depth\"}");
+    }
+    onlyFields((ObjectNode) node, FUSION_FIELDS, "fusion.");
+    return new RecallRequest.FusionChoice(share(node, "keyword"), share(node, "context"), depth(node));
+  }
+
+  private Double share(JsonNode fusion, String field) {
+    if (!fusion.has(field)) {
+      return null;
+    }
+    JsonNode n = fusion.get(field);
+    if (!n.isNumber() || !(n.asDouble() >= 0 && n.asDouble() <= 1)) {
+      throw invalid("fusion." + field + " must be a number from 0 to 1");
+    }
+    return n.asDouble();
+  }
+
+  private Integer depth(JsonNode fusion) {
+    if (!fusion.has("depth")) {
+      return null;
+    }
+    JsonNode n = fusion.get("depth");
+    if (!n.isIntegralNumber() || !n.canConvertToInt() || n.asInt() < 1 || n.asInt() > dev.mnemo.index.Fusion.MAX_DEPTH) {
+      throw invalid("fusion.depth must be an integer from 1 to " + dev.mnemo.index.Fusion.MAX_DEPTH);
+    }
+    return n.asInt();
   }
 
   private RecallFilter filter(JsonNode node) {

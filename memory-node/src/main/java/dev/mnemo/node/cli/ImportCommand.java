@@ -40,7 +40,9 @@ final class ImportCommand implements Callable<Integer> {
         return 1;
       }
       try (LuceneMemoryIndex index = LuceneMemoryIndex.open(MemoryNode.indexDir(data), indexConfig);
-           LogIndexer indexer = new LogIndexer(store.log(), index, 60_000)) {
+           LogIndexer indexer = new LogIndexer(store.log(), index, 60_000);
+           dev.mnemo.node.embed.Embedder embedder = NodeIndexConfig.embedder(config, data)) {
+        indexer.useContextEmbedder(NodeIndexConfig.contextEmbedder(config, data, embedder));
         indexer.catchUp(null);
       }
       System.err.printf("imported %d blocks, %d new entries, roots %s%n", imported.blocks(), imported.entriesApplied(), imported.roots());

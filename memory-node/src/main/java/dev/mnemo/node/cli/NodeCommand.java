@@ -28,7 +28,7 @@ final class NodeCommand implements Callable<Integer> {
   @Option(names = "--tls-cert", description = "PEM certificate: serve the HTTP API over TLS (with --tls-key)") Path tlsCert;
   @Option(names = "--tls-key", description = "PEM private key (PKCS#8) of --tls-cert") Path tlsKey;
   @Option(names = "--tls-ca", description = "PEM certificates trusted when calling peers over https") Path tlsCa;
-  @Option(names = "--embedder", description = "bge-small-en-v1.5 (default), all-minilm-l6-v2 or none") String embedder;
+  @Option(names = "--embedder", description = "bge-small-en-v1.5 (default), e5-small-v2, all-minilm-l6-v2 or none") String embedder;
   @Option(names = "--owner-key", description = "on the first start, make the agent of this key file the owner (as config ownerKeyFile)") Path ownerKey;
   @Option(names = "--insecure-no-auth", description = "DEVELOPMENT ONLY: no API tokens; every caller acts as the owner") boolean insecureNoAuth;
 

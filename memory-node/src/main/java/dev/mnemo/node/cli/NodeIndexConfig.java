@@ -36,4 +36,19 @@ final class NodeIndexConfig {
     }
     return config;
   }
+
+  /**
+   * The node's text embedder, for the memories' context vectors an offline rebuild must
+   * reproduce (see ConversationContext); none when the node embeds nothing.
+   */
+  static dev.mnemo.node.embed.Embedder embedder(Path configFile, Path data) throws ConfigLoader.ConfigException {
+    NodeConfig node = ConfigLoader.load(configFile, System.getenv(), Map.of("data", data.toString()));
+    return dev.mnemo.node.embed.Embedders.create(node.embedder(), node.dimension());
+  }
+
+  static dev.mnemo.index.ContextEmbedder contextEmbedder(Path configFile, Path data, dev.mnemo.node.embed.Embedder embedder)
+      throws ConfigLoader.ConfigException {
+    NodeConfig node = ConfigLoader.load(configFile, System.getenv(), Map.of("data", data.toString()));
+    return dev.mnemo.node.embed.ContextEmbedders.of(embedder, node.fusion().context());
+  }
 }

@@ -22,7 +22,9 @@ final class ReindexCommand implements Callable<Integer> {
     IndexConfig indexConfig = NodeIndexConfig.load(config, data, dimension);
     try (OfflineStore offline = OfflineStore.open(config, data);
          LuceneMemoryIndex index = LuceneMemoryIndex.open(MemoryNode.indexDir(data), indexConfig);
-         LogIndexer indexer = new LogIndexer(offline.store().log(), index, 60_000)) {
+         LogIndexer indexer = new LogIndexer(offline.store().log(), index, 60_000);
+         dev.mnemo.node.embed.Embedder embedder = NodeIndexConfig.embedder(config, data)) {
+      indexer.useContextEmbedder(NodeIndexConfig.contextEmbedder(config, data, embedder));
       ProgressBar bar = new ProgressBar("reindex", "entries");
       long applied = indexer.rebuild(bar::update);
       bar.finish();

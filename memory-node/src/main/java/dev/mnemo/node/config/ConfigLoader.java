@@ -20,6 +20,7 @@ import java.util.Set;
  * ({@code MNEMO_} + the key in upper snake case: {@code MNEMO_PORT}, {@code MNEMO_GOSSIP_PORT}),
  * then flags. Keys: host, port, data, gossipHost (where gossip listens; host unless set), gossipPort, seeds (comma-separated in the environment),
  * embedder, dimension, vectorEncoding (float32|int7), hnswM, hnswBeamWidth, recallDepth,
+ * recallKeywordWeight and recallContextWeight (0-1, see {@link dev.mnemo.index.Fusion}),
  * indexGraphBuild (merge|idle), indexCommitIntervalMs, indexOptimizeIdleMs, indexMaxBehind, memoryCacheMb, workerThreads, replicate (namespaces, comma-separated, or *),
  * replicationPeers (node did:keys trusted with every namespace, comma-separated, or *),
  * advertiseHttp (base URL peers use to reach this node), advertiseGossip (HOST:PORT), antiEntropyMs,
@@ -29,7 +30,7 @@ import java.util.Set;
  */
 public final class ConfigLoader {
   static final Set<String> KEYS = Set.of("host", "port", "data", "gossipHost", "gossipPort", "seeds", "embedder", "dimension",
-      "vectorEncoding", "hnswM", "hnswBeamWidth", "recallDepth", "indexGraphBuild", "indexCommitIntervalMs", "indexOptimizeIdleMs", "indexMaxBehind", "memoryCacheMb", "workerThreads",
+      "vectorEncoding", "hnswM", "hnswBeamWidth", "recallDepth", "recallKeywordWeight", "recallContextWeight", "indexGraphBuild", "indexCommitIntervalMs", "indexOptimizeIdleMs", "indexMaxBehind", "memoryCacheMb", "workerThreads",
       "replicate", "replicationPeers", "advertiseHttp", "advertiseGossip", "antiEntropyMs", "blockStore", "ipfsApi", "ipfsTimeoutMs", "tlsCert", "tlsKey", "tlsCa",
       "auth", "ownerKeyFile", "allowedHosts", "corsOrigins", "authFailuresPerMinute");
 
@@ -54,6 +55,8 @@ public final class ConfigLoader {
     merged.put("hnswM", "16");
     merged.put("hnswBeamWidth", "100");
     merged.put("recallDepth", Integer.toString(NodeConfig.DEFAULT_RECALL_DEPTH));
+    merged.put("recallKeywordWeight", Double.toString(dev.mnemo.index.Fusion.DEFAULT.keyword()));
+    merged.put("recallContextWeight", Double.toString(dev.mnemo.index.Fusion.DEFAULT.context()));
     merged.put("indexGraphBuild", "merge");
     merged.put("indexCommitIntervalMs", "5000");
     merged.put("indexOptimizeIdleMs", "30000");
@@ -126,8 +129,9 @@ public final class ConfigLoader {
 
   private static NodeConfig build(Map<String, String> m) throws ConfigException {
     String embedder = m.get("embedder");
-    if (!List.of("bge-small-en-v1.5", "all-minilm-l6-v2", "none").contains(embedder)) {
-      throw new ConfigException("embedder must be bge-small-en-v1.5, all-minilm-l6-v2 or none, not '" + embedder + "'");
+    if (!dev.mnemo.node.embed.Embedders.names().contains(embedder)) {
+      throw new ConfigException("embedder must be one of " + String.join(", ", dev.mnemo.node.embed.Embedders.names())
+          + ", not '" + embedder + "'");
     }
     int dimension = m.containsKey("dimension") ? integer(m, "dimension", 1, dev.mnemo.index.IndexConfig.MAX_DIMENSION)
         : NodeConfig.DEFAULT_DIMENSION;
@@ -215,7 +219,8 @@ public final class ConfigLoader {
         integer(m, "workerThreads", 1, 1024),
         replicate, replicationPeers, advertiseHttp, advertiseGossip, integer(m, "antiEntropyMs", 100, 3_600_000),
         blockStore, ipfsApi, integer(m, "ipfsTimeoutMs", 100, 600_000), tlsCert, tlsKey, tlsCa,
-        Limits.defaults(), auth(m));
+        Limits.defaults(), auth(m),
+        new dev.mnemo.index.Fusion(weight(m, "recallKeywordWeight"), weight(m, "recallContextWeight"), 0));
   }
 
   private static dev.mnemo.node.auth.AuthConfig auth(Map<String, String> m) throws ConfigException {
@@ -257,6 +262,18 @@ public final class ConfigLoader {
       throw new ConfigException(key + ": '" + value + "' is not a readable file");
     }
     return path;
+  }
+
+  private static double weight(Map<String, String> m, String key) throws ConfigException {
+    try {
+      double w = Double.parseDouble(m.get(key).trim());
+      if (w >= 0 && w <= 1) {
+        return w;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new ConfigException(key + " must be a number from 0 to 1, not '" + m.get(key) + "'");
   }
 
   private static int integer(Map<String, String> m, String key, int min, int max) throws ConfigException {

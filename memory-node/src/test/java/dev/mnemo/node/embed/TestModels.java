@@ -27,6 +27,7 @@ final class TestModels {
     return switch (model) {
       case BGE_SMALL_EN_V15 -> bge();
       case ALL_MINILM_L6_V2 -> miniLm();
+      default -> new OnnxEmbedder(model);
     };
   }
 
