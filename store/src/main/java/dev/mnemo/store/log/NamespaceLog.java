@@ -157,6 +157,37 @@ public final class NamespaceLog implements AutoCloseable {
   }
 
   /**
+   * Ends the validity of live memories of a namespace at {@code at} (epoch millis), without
+   * forgetting them: one signed {@code invalidate} entry by {@code author}, who needs
+   * {@code remember}. Throws {@link MemoryNotFoundException} for any memory that is not live, and
+   * writes nothing then. A memory's validity ends at the earliest time any invalidate names
+   * ({@link #invalidatedAt}), so a later, later-dated invalidate changes nothing.
+   */
+  public Appended invalidate(Author author, String ns, List<Cid> memories, long at) throws IOException, MemoryNotFoundException {
+    requireAuthor(author);
+    Namespace.requireValid(ns);
+    if (memories.isEmpty() || memories.size() > LogEntry.MAX_REFS || new HashSet<>(memories).size() != memories.size()) {
+      throw new IllegalArgumentException("an invalidate names 1-" + LogEntry.MAX_REFS + " distinct memories");
+    }
+    CompletableFuture<Appended> done = new CompletableFuture<>();
+    try {
+      return await(writer.submit(new LogWriter.Invalidate(ns, author, List.copyOf(memories), at, done), done));
+    } catch (WrappedNotFound e) {
+      throw e.notFound;
+    }
+  }
+
+  /**
+   * The earliest time an invalidate applied here ends the memory's validity at, if any has: the
+   * same on every node that holds the same entries, in whatever order they came. The memory's
+   * own {@code validTo} is not counted; it may end sooner.
+   */
+  public OptionalLong invalidatedAt(String ns, Cid memory) throws IOException {
+    byte[] value = storage.get(Family.ACL, LogKeys.invalidatedKey(ns, memory));
+    return value == null ? OptionalLong.empty() : OptionalLong.of(LogKeys.invalidatedAt(value));
+  }
+
+  /**
    * Creates a namespace owned by {@code author}: its root entry. Throws
    * {@link dev.mnemo.store.acl.NamespaceExistsException} if it has a root here already.
    */
