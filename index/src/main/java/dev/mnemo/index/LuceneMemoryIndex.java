@@ -65,7 +65,7 @@ import org.apache.lucene.util.QueryBuilder;
  */
 public final class LuceneMemoryIndex implements MemoryIndex {
   /** Bumped when the schema changes; an index of another version must be rebuilt (mnemo reindex). */
-  public static final String SCHEMA_VERSION = "4";
+  public static final String SCHEMA_VERSION = "5";
   private static final String POSITION_KEY = "mnemo.position";
   private static final String VERSION_KEY = "mnemo.schema";
   private static final String DIMENSION_KEY = "mnemo.dimension";
@@ -185,6 +185,10 @@ public final class LuceneMemoryIndex implements MemoryIndex {
 
     @Override
     public boolean shouldCache(Query query) throws IOException {
+      if (MemoryDocuments.readsValidity(query)) {
+        // Its time is usually "now", new every recall: cached, it would only push out the filters that repeat.
+        return false;
+      }
       return isRecallFilter(query) || usage.shouldCache(query);
     }
 
@@ -348,6 +352,20 @@ public final class LuceneMemoryIndex implements MemoryIndex {
         .add(cids, Occur.FILTER)
         .add(new TermQuery(new Term(MemoryDocuments.NS, ns)), Occur.FILTER)
         .build());
+  }
+
+  @Override
+  public void invalidated(Cid memory, long invalidatedAt) throws IOException {
+    // A memory's CID names its namespace too (the block holds it), so the term finds only its document.
+    try {
+      writer.updateNumericDocValue(new Term(MemoryDocuments.CID, memory.toString()), MemoryDocuments.INVALID_AT, invalidatedAt);
+    } catch (IllegalArgumentException e) {
+      // Lucene refuses an update of a field no document has had since the index was created or
+      // cleared: then there is no document to update either.
+      if (!e.getMessage().contains("doesn't exist")) {
+        throw e;
+      }
+    }
   }
 
   @Override
