@@ -141,6 +141,10 @@ final class LogKeys {
   }
 
   static byte[] invalidatedKey(String ns, Cid memory) {
+    return invalidatedKey(ns, memory.toBytes());
+  }
+
+  static byte[] invalidatedKey(String ns, byte[] memory) {
     return typed(INVALIDATED, nsKey(ns, memory));
   }
 

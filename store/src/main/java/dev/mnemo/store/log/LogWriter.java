@@ -861,7 +861,7 @@ final class LogWriter implements Staging.Committed {
    * void add ({@code isVoid}) stores its memories' blocks, for peers that will need them to apply
    * it, but makes none of them live.
    */
-  private static void stageEntry(Staging s, Cid cid, byte[] entryBytes, LogEntry entry, Map<Cid, Block> memories,
+  private void stageEntry(Staging s, Cid cid, byte[] entryBytes, LogEntry entry, Map<Cid, Block> memories,
       Set<Cid> forgottenLater, boolean isVoid) {
     String ns = entry.ns();
     long position = s.nextPosition++;
@@ -876,6 +876,7 @@ final class LogWriter implements Staging.Committed {
       return;
     }
     if (entry.op() == Op.INVALIDATE) {
+      reads.mayHoldInvalidations(ns);
       stageInvalidations(s, ns, entry.refs(), entry.at());
       return;
     }

@@ -61,6 +61,12 @@ public final class NamespaceLog implements AutoCloseable {
   private final LogWriter writer;
   private final MemoryCache memoryCache;
   private final Author node;
+  /**
+   * The namespaces that may hold invalidations: read from the store at open, grown by the writer
+   * before it commits one. {@link #invalidatedAt} answers the others without a read, so that
+   * indexing and recalling in a namespace that never had an invalidate costs nothing more.
+   */
+  private final Set<String> invalidatedNamespaces = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   public NamespaceLog(RocksStorage storage, BlockStore blocks, AgentKey signer) throws IOException {
     this(storage, blocks, signer, DEFAULT_MEMORY_CACHE_BYTES);
@@ -73,6 +79,7 @@ public final class NamespaceLog implements AutoCloseable {
     this.memoryCache = new MemoryCache(memoryCacheBytes);
     this.node = Author.of(signer);
     boolean blocksInEngine = blocks instanceof RocksBlockStore r && r.isBackedBy(storage);
+    loadInvalidatedNamespaces();
     // Migrates a store of an older layout first (see LogWriter).
     this.writer = new LogWriter(storage, blocks, blocksInEngine, this);
   }
@@ -183,8 +190,35 @@ public final class NamespaceLog implements AutoCloseable {
    * own {@code validTo} is not counted; it may end sooner.
    */
   public OptionalLong invalidatedAt(String ns, Cid memory) throws IOException {
+    if (!invalidatedNamespaces.contains(ns)) {
+      return OptionalLong.empty();
+    }
     byte[] value = storage.get(Family.ACL, LogKeys.invalidatedKey(ns, memory));
     return value == null ? OptionalLong.empty() : OptionalLong.of(LogKeys.invalidatedAt(value));
+  }
+
+  /** Called by the writer before it stages an invalidation in {@code ns}. */
+  void mayHoldInvalidations(String ns) {
+    invalidatedNamespaces.add(ns);
+  }
+
+  /** One seek a namespace: the invalidation records are keyed {@code 'i' ns 0x00 memory-CID}. */
+  private void loadInvalidatedNamespaces() {
+    try (RocksIterator it = storage.iterator(Family.ACL)) {
+      it.seek(new byte[] {LogKeys.INVALIDATED});
+      while (it.isValid() && it.key().length > 0 && it.key()[0] == LogKeys.INVALIDATED) {
+        byte[] key = it.key();
+        int zero = 1;
+        while (zero < key.length && key[zero] != 0) {
+          zero++;
+        }
+        String ns = new String(key, 1, zero - 1, java.nio.charset.StandardCharsets.US_ASCII);
+        invalidatedNamespaces.add(ns);
+        byte[] next = LogKeys.invalidatedKey(ns, new byte[0]);
+        next[next.length - 1] = 1;
+        it.seek(next);
+      }
+    }
   }
 
   /**

@@ -70,6 +70,36 @@ class InvalidateTest {
   }
 
   @Test
+  void invalidationsAreFoundAgainAfterARestartInEveryNamespaceThatHasThem() throws Exception {
+    Path data = dir.resolve("restart");
+    Author owner = Author.of(OWNER);
+    List<String> namespaces = List.of("a", "a.b", "b", "b-", "c");
+    List<Cid> refs = new ArrayList<>();
+    try (MnemoStore store = MnemoStore.open(data)) {
+      for (String ns : namespaces) {
+        for (int i = 0; i < 3; i++) {
+          refs.add(store.log().append(owner, ns, List.of(memory(ns, "fact " + i))).memories().get(0));
+        }
+      }
+      for (int n = 0; n < namespaces.size(); n++) {
+        if (n != 2) {
+          for (int i = 0; i < 3; i++) {
+            store.log().invalidate(owner, namespaces.get(n), List.of(refs.get(3 * n + i)), 100L * n + i);
+          }
+        }
+      }
+    }
+    try (MnemoStore store = MnemoStore.open(data)) {
+      for (int n = 0; n < namespaces.size(); n++) {
+        for (int i = 0; i < 3; i++) {
+          assertThat(store.log().invalidatedAt(namespaces.get(n), refs.get(3 * n + i))).as("%s #%d", namespaces.get(n), i)
+              .isEqualTo(n == 2 ? OptionalLong.empty() : OptionalLong.of(100L * n + i));
+        }
+      }
+    }
+  }
+
+  @Test
   void anUnknownOrForgottenMemoryIsNotFoundAndNothingIsWritten() throws Exception {
     NamespaceLog log = open("missing").log();
     Author owner = Author.of(OWNER);
