@@ -356,16 +356,13 @@ public final class LuceneMemoryIndex implements MemoryIndex {
 
   @Override
   public void invalidated(Cid memory, long invalidatedAt) throws IOException {
-    // A memory's CID names its namespace too (the block holds it), so the term finds only its document.
-    try {
-      writer.updateNumericDocValue(new Term(MemoryDocuments.CID, memory.toString()), MemoryDocuments.INVALID_AT, invalidatedAt);
-    } catch (IllegalArgumentException e) {
-      // Lucene refuses an update of a field no document has had since the index was created or
-      // cleared: then there is no document to update either.
-      if (!e.getMessage().contains("doesn't exist")) {
-        throw e;
-      }
+    if (!writer.getFieldNames().contains(MemoryDocuments.INVALID_AT)) {
+      // No document since the index was created or cleared: none to update, and Lucene refuses
+      // an update of a field it does not know.
+      return;
     }
+    // A memory's CID names its namespace too (the block holds it), so the term finds only its document.
+    writer.updateNumericDocValue(new Term(MemoryDocuments.CID, memory.toString()), MemoryDocuments.INVALID_AT, invalidatedAt);
   }
 
   @Override

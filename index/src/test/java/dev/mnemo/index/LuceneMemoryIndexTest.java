@@ -313,6 +313,17 @@ class LuceneMemoryIndexTest {
     assertThat(index.size()).isEqualTo(2);
   }
 
+  @Test
+  void anInvalidateOfAMemoryNotIndexedIsNothingAlsoInAnEmptyOrClearedIndex() throws Exception {
+    Cid absent = Cid.dagCbor("never indexed".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    index.invalidated(absent, 5);
+    index.add(List.of(valid("Bob lives in Paris", new float[] {1, 0, 0, 0}, null, null, 1)));
+    index.clear();
+    index.invalidated(absent, 5);
+    index.commit();
+    assertThat(index.size()).isZero();
+  }
+
   private static IndexedMemory valid(String text, float[] vector, Long from, Long to, long position) {
     Memory memory = new Memory("alice", text, Map.of(), List.of(), 1, new Embedding("test", vector), null, from, to);
     return new IndexedMemory(Cid.dagCbor(memory.encode()), position, memory);
