@@ -190,6 +190,33 @@ class InvalidateTest {
     assertThat(log.heads(NS)).containsExactly(add.cid());
   }
 
+  /**
+   * As a forget, an invalidate is decided by its causal past alone: one concurrent with a revoke
+   * of its author's remember is taken in either order (only adds are voided by a revoke).
+   */
+  @Test
+  void anInvalidateConcurrentWithItsAuthorsRevokeAppliesInEitherOrder() throws Exception {
+    Block root = block(LogEntry.signed(Author.of(OWNER), NS, Op.CREATE, List.of(), List.of(), 1, null, null));
+    Block grant = block(LogEntry.signed(Author.of(OWNER), NS, Op.GRANT, List.of(), List.of(root.cid()), 2, WRITER.did(),
+        Set.of(Ability.REMEMBER)));
+    Memory m = memory(NS, "owner's");
+    Block memoryBlock = Block.dagCbor(m.encode());
+    Block add = block(LogEntry.signed(OWNER, NS, Op.ADD, List.of(memoryBlock.cid()), List.of(grant.cid()), 3));
+    Block revoke = block(LogEntry.signed(Author.of(OWNER), NS, Op.REVOKE, List.of(), List.of(add.cid()), 4, WRITER.did(),
+        Set.of(Ability.REMEMBER)));
+    Block byWriter = invalidate(WRITER, memoryBlock.cid(), add.cid(), 4, 77);
+    for (List<Block> order : List.of(List.of(revoke, byWriter), List.of(byWriter, revoke))) {
+      NamespaceLog log = open("revoke-" + order.get(0).cid()).log();
+      assertThat(log.applyBlocks(List.of(root, grant, add, memoryBlock))).isEqualTo(3);
+      for (Block entry : order) {
+        assertThat(log.applyBlocks(List.of(entry))).isEqualTo(1);
+      }
+      assertThat(log.invalidatedAt(NS, memoryBlock.cid())).hasValue(77);
+      assertThat(log.state(NS, memoryBlock.cid())).isEqualTo(MemoryState.LIVE);
+      assertThat(log.acl(NS).can(WRITER.did(), Ability.REMEMBER)).isFalse();
+    }
+  }
+
   private MnemoStore open(String name) throws Exception {
     MnemoStore store = MnemoStore.open(dir.resolve(name));
     opened.add(store);
