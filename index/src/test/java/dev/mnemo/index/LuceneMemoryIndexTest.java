@@ -324,6 +324,15 @@ class LuceneMemoryIndexTest {
     assertThat(index.size()).isZero();
   }
 
+  @Test
+  void onlyAFilterWithValidAtReadsTheValidityFieldsAndSoStaysOutOfTheFilterCache() {
+    RecallFilter plain = new RecallFilter(Map.of("source", "chat"), Map.of(), List.of("t"), 1L, 2L);
+    RecallFilter timed = new RecallFilter(Map.of("source", "chat"), Map.of(), List.of("t"), 1L, 2L, 5L);
+    assertThat(MemoryDocuments.readsValidity(MemoryDocuments.filterQuery("alice", plain))).isFalse();
+    assertThat(MemoryDocuments.readsValidity(MemoryDocuments.filterQuery("alice", timed))).isTrue();
+    assertThat(MemoryDocuments.readsValidity(MemoryDocuments.filterQuery("alice", RecallFilter.NONE))).isFalse();
+  }
+
   private static IndexedMemory valid(String text, float[] vector, Long from, Long to, long position) {
     Memory memory = new Memory("alice", text, Map.of(), List.of(), 1, new Embedding("test", vector), null, from, to);
     return new IndexedMemory(Cid.dagCbor(memory.encode()), position, memory);
