@@ -42,8 +42,9 @@ import org.rocksdb.RocksIterator;
 
 /**
  * The namespace logs of one node: append-only Merkle-DAGs of signed entries, and the state they
- * imply (memories added by entries that are not void and not forgotten; forget wins), and who may
- * write what ({@link #acl}): each namespace has an owner, and grants and revokes in its log.
+ * imply (memories added by entries that are not void and not forgotten; forget wins; and when
+ * invalidates end their validity, {@link #invalidatedAt}), and who may write what ({@link #acl}):
+ * each namespace has an owner, and grants and revokes in its log.
  *
  * <p>A write returns once its memory blocks, its signed entry and the namespace's new heads are
  * durable in one atomic batch. Every applied entry gets the next local apply position, a counter
