@@ -4,13 +4,19 @@ import dev.mnemo.store.cid.Cid;
 import dev.mnemo.store.model.Memory;
 
 /**
- * A memory as the index takes it: its CID, the log position that added it, the memory, and its
- * conversation context (null when it has none).
+ * A memory as the index takes it: its CID, the log position that added it, the memory, the
+ * earliest time an invalidate ends its validity at (null if none has), and its conversation
+ * context (null when it has none).
  */
-public record IndexedMemory(Cid cid, long position, Memory memory, Context context) {
+public record IndexedMemory(Cid cid, long position, Memory memory, Long invalidatedAt, Context context) {
 
+  /** A memory no invalidate names, without context. */
   public IndexedMemory(Cid cid, long position, Memory memory) {
-    this(cid, position, memory, null);
+    this(cid, position, memory, null, null);
+  }
+
+  public IndexedMemory(Cid cid, long position, Memory memory, Long invalidatedAt) {
+    this(cid, position, memory, invalidatedAt, null);
   }
 
   /**
@@ -20,6 +26,6 @@ public record IndexedMemory(Cid cid, long position, Memory memory, Context conte
   public record Context(Cid cid, String text, float[] vector) {}
 
   IndexedMemory withContext(Context context) {
-    return new IndexedMemory(cid, position, memory, context);
+    return new IndexedMemory(cid, position, memory, invalidatedAt, context);
   }
 }

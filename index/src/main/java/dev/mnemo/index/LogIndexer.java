@@ -523,6 +523,11 @@ public final class LogIndexer implements AutoCloseable {
         }
         continue;
       }
+      if (positioned.entry().op() == Op.INVALIDATE) {
+        flush(adds, removes);
+        invalidate(ns, positioned.position(), positioned.entry().refs());
+        continue;
+      }
       List<Cid> refs = positioned.entry().refs();
       for (int r = 0; r < refs.size(); r++) {
         Cid ref = refs.get(r);
@@ -536,7 +541,8 @@ public final class LogIndexer implements AutoCloseable {
           if (log.liveSince(ns, ref) == positioned.position()) {
             Optional<Memory> memory = handed != null ? Optional.of(handed) : log.memoryUncached(ref);
             if (memory.isPresent()) {
-              adds.add(withContext(new IndexedMemory(ref, positioned.position(), memory.get()), positioned.entry(), r));
+              adds.add(withContext(new IndexedMemory(ref, positioned.position(), memory.get(), invalidatedAt(ns, ref)),
+                  positioned.entry(), r));
             } else {
               // Live but without its block: say so, rather than leave it out of recall unseen.
               System.getLogger(LogIndexer.class.getName()).log(System.Logger.Level.WARNING,
@@ -552,6 +558,31 @@ public final class LogIndexer implements AutoCloseable {
     }
     flush(adds, removes);
     index.markApplied(page.get(page.size() - 1).position());
+  }
+
+  /**
+   * The earliest invalidate of a memory, as the log holds it now: possibly from an entry past this
+   * page (the log runs ahead of the index), which the index would reach with the same result,
+   * since the earliest time only ever moves earlier. An invalidate may also precede the add.
+   */
+  private Long invalidatedAt(String ns, Cid memory) throws IOException {
+    java.util.OptionalLong at = log.invalidatedAt(ns, memory);
+    return at.isPresent() ? at.getAsLong() : null;
+  }
+
+  /**
+   * Brings the index's end of validity of the memories an invalidate at {@code position} names up
+   * to the log's, for those made live before it. One made live later (its add came after the
+   * invalidate) is indexed with it then; one not live has no document this entry may touch.
+   */
+  private void invalidate(String ns, long position, List<Cid> refs) throws IOException {
+    for (Cid ref : refs) {
+      long since = log.liveSince(ns, ref);
+      Long at = since >= 0 && since < position ? invalidatedAt(ns, ref) : null;
+      if (at != null) {
+        index.invalidated(ref, at);
+      }
+    }
   }
 
   private IndexedMemory withContext(IndexedMemory memory, LogEntry entry, int ref) throws IOException {
@@ -600,7 +631,7 @@ public final class LogIndexer implements AutoCloseable {
       long since = log.liveSince(ns, dependent);
       Optional<Memory> memory = since < 0 ? Optional.empty() : log.memory(dependent);
       if (memory.isPresent()) {
-        readd.add(new IndexedMemory(dependent, since, memory.get()));
+        readd.add(new IndexedMemory(dependent, since, memory.get(), invalidatedAt(ns, dependent)));
       }
     }
     if (!readd.isEmpty()) {

@@ -180,6 +180,10 @@ public final class LuceneMemoryIndex implements MemoryIndex {
 
     @Override
     public boolean shouldCache(Query query) throws IOException {
+      if (MemoryDocuments.readsValidity(query)) {
+        // Its time is usually "now", new every recall: cached, it would only push out the filters that repeat.
+        return false;
+      }
       return isRecallFilter(query) || usage.shouldCache(query);
     }
 
@@ -366,6 +370,17 @@ public final class LuceneMemoryIndex implements MemoryIndex {
     } finally {
       searchers.release(searcher);
     }
+  }
+
+  @Override
+  public void invalidated(Cid memory, long invalidatedAt) throws IOException {
+    if (!writer.getFieldNames().contains(MemoryDocuments.INVALID_AT)) {
+      // No document since the index was created or cleared: none to update, and Lucene refuses
+      // an update of a field it does not know.
+      return;
+    }
+    // A memory's CID names its namespace too (the block holds it), so the term finds only its document.
+    writer.updateNumericDocValue(new Term(MemoryDocuments.CID, memory.toString()), MemoryDocuments.INVALID_AT, invalidatedAt);
   }
 
   @Override

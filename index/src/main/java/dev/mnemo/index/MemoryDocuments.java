@@ -51,6 +51,16 @@ final class MemoryDocuments {
   static final String TS = "ts";
   static final String POSITION = "pos";
   static final String TAG = "tag";
+  /**
+   * Validity bounds, doc values only: {@code validTo} is the memory's own, {@code invalidAt} the
+   * earliest invalidate's, updated in place when one arrives (Lucene updates doc values of
+   * doc-values-only fields, never points). A missing bound is stored as the open end
+   * (Long.MIN_VALUE, Long.MAX_VALUE), so every document has all three and a range query needs
+   * no special case for it.
+   */
+  static final String VALID_FROM = "validFrom";
+  static final String VALID_TO = "validTo";
+  static final String INVALID_AT = "invalidAt";
   private static final String META = "m.";
   private static final String NUMERIC = "#n";
   /**
@@ -84,6 +94,9 @@ final class MemoryDocuments {
     doc.add(new LongPoint(TS, memory.ts()));
     doc.add(new NumericDocValuesField(TS, memory.ts()));
     doc.add(new NumericDocValuesField(POSITION, indexed.position()));
+    doc.add(new NumericDocValuesField(VALID_FROM, memory.validFrom() == null ? Long.MIN_VALUE : memory.validFrom()));
+    doc.add(new NumericDocValuesField(VALID_TO, memory.validTo() == null ? Long.MAX_VALUE : memory.validTo()));
+    doc.add(new NumericDocValuesField(INVALID_AT, indexed.invalidatedAt() == null ? Long.MAX_VALUE : indexed.invalidatedAt()));
     for (String tag : memory.tags()) {
       addExact(doc, TAG, tag);
     }
@@ -255,7 +268,40 @@ final class MemoryDocuments {
       long hi = filter.before() == null ? Long.MAX_VALUE : filter.before() - 1;
       b.add(LongPoint.newRangeQuery(TS, lo, hi), Occur.FILTER);
     }
-    return b.build();
+    if (filter.validAt() == null) {
+      return b.build();
+    }
+    // Apart from the rest, so that the rest stays one cacheable filter: the time differs from
+    // recall to recall (it is usually now), and the invalidAt values change in place.
+    long t = filter.validAt();
+    if (t == Long.MAX_VALUE) {
+      // Nothing is valid after the largest time (validTo is exclusive); t + 1 would wrap round.
+      return new BooleanQuery.Builder().add(new MatchNoDocsQuery(), Occur.FILTER).build();
+    }
+    return new BooleanQuery.Builder()
+        .add(b.build(), Occur.FILTER)
+        .add(NumericDocValuesField.newSlowRangeQuery(VALID_FROM, Long.MIN_VALUE, t), Occur.FILTER)
+        .add(NumericDocValuesField.newSlowRangeQuery(VALID_TO, t + 1, Long.MAX_VALUE), Occur.FILTER)
+        .add(NumericDocValuesField.newSlowRangeQuery(INVALID_AT, t + 1, Long.MAX_VALUE), Occur.FILTER)
+        .build();
+  }
+
+  /** Whether a query reads the validity fields: a recall filter with {@code validAt}, not worth caching. */
+  static boolean readsValidity(Query query) {
+    boolean[] found = {false};
+    query.visit(new org.apache.lucene.search.QueryVisitor() {
+      @Override
+      public boolean acceptField(String field) {
+        found[0] |= field.equals(VALID_FROM) || field.equals(VALID_TO) || field.equals(INVALID_AT);
+        return true;
+      }
+
+      @Override
+      public org.apache.lucene.search.QueryVisitor getSubVisitor(Occur occur, Query parent) {
+        return this;
+      }
+    });
+    return found[0];
   }
 
   private static Query metadataEquals(String key, Object value) {

@@ -41,6 +41,13 @@ public interface MemoryIndex extends Closeable {
   }
 
   /**
+   * Records that an indexed memory's validity ends at {@code invalidatedAt} (the earliest time
+   * of the invalidates that name it, as the log holds it), in place: the memory is not indexed
+   * again. A memory not indexed is left alone.
+   */
+  void invalidated(Cid memory, long invalidatedAt) throws IOException;
+
+  /**
    * True only when the index certainly holds no memory, counting what was added but is not yet
    * visible or committed; an index that cannot tell answers false.
    */

@@ -15,6 +15,7 @@ class ForwardingIndex implements MemoryIndex {
   @Override public void add(List<IndexedMemory> memories) throws IOException { real.add(memories); }
   @Override public void addNew(List<IndexedMemory> memories) throws IOException { real.addNew(memories); }
   @Override public void remove(String ns, List<Cid> memories) throws IOException { real.remove(ns, memories); }
+  @Override public void invalidated(Cid memory, long invalidatedAt) throws IOException { real.invalidated(memory, invalidatedAt); }
   @Override public boolean isEmpty() throws IOException { return real.isEmpty(); }
   @Override public void markApplied(long position) { real.markApplied(position); }
   @Override public long appliedPosition() { return real.appliedPosition(); }

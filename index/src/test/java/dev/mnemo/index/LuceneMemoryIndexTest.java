@@ -269,6 +269,82 @@ class LuceneMemoryIndexTest {
     }
   }
 
+  @Test
+  void validAtKeepsOnlyWhatHoldsThenInKeywordAndVectorSearch() throws Exception {
+    IndexedMemory paris = valid("Bob lives in Paris", new float[] {1, 0, 0, 0}, 1_000L, 5_000L, 1);
+    IndexedMemory berlin = valid("Bob lives in Berlin", new float[] {0.9f, 0.1f, 0, 0}, 5_000L, null, 2);
+    IndexedMemory always = valid("Bob lives somewhere", new float[] {0.8f, 0.2f, 0, 0}, null, null, 3);
+    index.add(List.of(paris, berlin, always));
+    index.refresh();
+    for (RecallMode mode : List.of(RecallMode.KEYWORD, RecallMode.VECTOR, RecallMode.HYBRID)) {
+      assertThat(validAt(mode, 999L)).as(mode + " before Paris").containsExactly(always.cid());
+      assertThat(validAt(mode, 1_000L)).as(mode + " validFrom is inclusive").containsExactlyInAnyOrder(paris.cid(), always.cid());
+      assertThat(validAt(mode, 5_000L)).as(mode + " validTo is exclusive").containsExactlyInAnyOrder(berlin.cid(), always.cid());
+      assertThat(validAt(mode, Long.MAX_VALUE)).as(mode.name()).isEmpty();
+      assertThat(validAt(mode, Long.MIN_VALUE)).as(mode.name()).containsExactly(always.cid());
+      assertThat(validAt(mode, null)).as(mode + " without validAt").hasSize(3);
+    }
+  }
+
+  @Test
+  void anInvalidateEndsValidityInPlaceWithoutIndexingAgain() throws Exception {
+    IndexedMemory paris = valid("Bob lives in Paris", new float[] {1, 0, 0, 0}, 1_000L, 9_000L, 1);
+    IndexedMemory ended = new IndexedMemory(Cid.dagCbor(new Memory("alice", "Bob lives in Rome", 1).encode()), 2,
+        new Memory("alice", "Bob lives in Rome", 1).withEmbedding(new Embedding("test", new float[] {0, 1, 0, 0})), 3_000L);
+    index.add(List.of(paris, ended));
+    index.refresh();
+    assertThat(validAt(RecallMode.KEYWORD, 2_999L)).containsExactlyInAnyOrder(paris.cid(), ended.cid());
+    assertThat(validAt(RecallMode.KEYWORD, 3_000L)).as("added already invalidated").containsExactly(paris.cid());
+
+    index.invalidated(paris.cid(), 4_000);
+    index.invalidated(Cid.dagCbor("not indexed".getBytes(java.nio.charset.StandardCharsets.UTF_8)), 0);
+    index.refresh();
+    for (RecallMode mode : List.of(RecallMode.KEYWORD, RecallMode.VECTOR)) {
+      assertThat(validAt(mode, 3_999L)).as(mode.name()).containsExactly(paris.cid());
+      assertThat(validAt(mode, 4_000L)).as(mode.name()).isEmpty();
+      assertThat(validAt(mode, null)).as(mode + ": invalidated, not forgotten").hasSize(2);
+    }
+    // Its own validTo still ends it where that is sooner.
+    index.invalidated(paris.cid(), 20_000);
+    index.refresh();
+    assertThat(validAt(RecallMode.KEYWORD, 8_999L)).containsExactly(paris.cid());
+    assertThat(validAt(RecallMode.KEYWORD, 9_000L)).isEmpty();
+    index.commit();
+    assertThat(index.size()).isEqualTo(2);
+  }
+
+  @Test
+  void anInvalidateOfAMemoryNotIndexedIsNothingAlsoInAnEmptyOrClearedIndex() throws Exception {
+    Cid absent = Cid.dagCbor("never indexed".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    index.invalidated(absent, 5);
+    index.add(List.of(valid("Bob lives in Paris", new float[] {1, 0, 0, 0}, null, null, 1)));
+    index.clear();
+    index.invalidated(absent, 5);
+    index.commit();
+    assertThat(index.size()).isZero();
+  }
+
+  @Test
+  void onlyAFilterWithValidAtReadsTheValidityFieldsAndSoStaysOutOfTheFilterCache() {
+    RecallFilter plain = new RecallFilter(Map.of("source", "chat"), Map.of(), List.of("t"), 1L, 2L);
+    RecallFilter timed = new RecallFilter(Map.of("source", "chat"), Map.of(), List.of("t"), 1L, 2L, 5L);
+    assertThat(MemoryDocuments.readsValidity(MemoryDocuments.filterQuery("alice", plain))).isFalse();
+    assertThat(MemoryDocuments.readsValidity(MemoryDocuments.filterQuery("alice", timed))).isTrue();
+    assertThat(MemoryDocuments.readsValidity(MemoryDocuments.filterQuery("alice", RecallFilter.NONE))).isFalse();
+  }
+
+  private static IndexedMemory valid(String text, float[] vector, Long from, Long to, long position) {
+    Memory memory = new Memory("alice", text, Map.of(), List.of(), 1, new Embedding("test", vector), null, from, to);
+    return new IndexedMemory(Cid.dagCbor(memory.encode()), position, memory);
+  }
+
+  private List<Cid> validAt(RecallMode mode, Long t) throws Exception {
+    RecallFilter filter = new RecallFilter(Map.of(), Map.of(), List.of(), null, null, t);
+    return index.recall(new RecallQuery("alice", mode == RecallMode.VECTOR ? null : "Bob lives",
+        mode == RecallMode.KEYWORD ? null : new float[] {1, 0, 0, 0}, 10, mode, filter, 0, RecallQuery.DEFAULT_HALF_LIFE,
+        System.currentTimeMillis())).hits().stream().map(RecallHit::cid).toList();
+  }
+
   private static RecallQuery query(String ns, float[] vector, RecallFilter filter) {
     return new RecallQuery(ns, null, vector, 5, RecallMode.VECTOR, filter, 0, RecallQuery.DEFAULT_HALF_LIFE, System.currentTimeMillis());
   }

@@ -94,8 +94,12 @@ public final class MemoryService {
     for (int i = 0; i < request.memories().size(); i++) {
       NewMemory item = request.memories().get(i);
       Embedding embedding = new Embedding(item.vector() != null ? "client" : embedder.model(), vectors.get(i));
-      memories.add(new Memory(ns, item.text(), item.metadata(), item.tags(), item.ts() == null ? now : item.ts(),
-          embedding, item.prev()));
+      try {
+        memories.add(new Memory(ns, item.text(), item.metadata(), item.tags(), item.ts() == null ? now : item.ts(),
+            embedding, item.prev(), item.validFrom(), item.validTo()));
+      } catch (IllegalArgumentException e) {
+        throw new InvalidRequestException(e.getMessage(), e);
+      }
     }
     // The log checks the author's ability again, in the writer thread, as every replica does.
     boolean creates = !log.acl(ns).exists();
@@ -152,7 +156,10 @@ public final class MemoryService {
     List<Recalled> out = new ArrayList<>(found.hits().size());
     for (RecallHit hit : found.hits()) {
       // A memory forgotten between the search and here is simply left out.
-      log.memory(hit.cid()).ifPresent(memory -> out.add(new Recalled(hit, memory)));
+      Optional<Memory> memory = log.memory(hit.cid());
+      if (memory.isPresent()) {
+        out.add(new Recalled(hit, memory.get(), invalidatedAt(memory.get().ns(), hit.cid())));
+      }
     }
     return new RecallResult(out, found.tookMillis());
   }
@@ -166,16 +173,34 @@ public final class MemoryService {
     return memory;
   }
 
-  /** The chain of versions through {@code prev}, newest first, at most {@code max} long. */
+  /** As {@link #get}, with the earliest time an invalidate ends the memory's validity at. */
+  public Optional<MemoryVersion> version(Caller caller, Cid cid) throws IOException {
+    Optional<Memory> memory = get(caller, cid);
+    return memory.isEmpty() ? Optional.empty() : Optional.of(versionOf(cid, memory.get()));
+  }
+
+  private MemoryVersion versionOf(Cid cid, Memory memory) throws IOException {
+    return new MemoryVersion(cid, memory, invalidatedAt(memory.ns(), cid));
+  }
+
+  private Long invalidatedAt(String ns, Cid cid) throws IOException {
+    java.util.OptionalLong at = log.invalidatedAt(ns, cid);
+    return at.isPresent() ? at.getAsLong() : null;
+  }
+
+  /**
+   * The chain of versions through {@code prev}, newest first, at most {@code max} long, each with
+   * its invalidation, so a history shows which versions were ended and when.
+   */
   public List<MemoryVersion> history(Caller caller, Cid cid, int max) throws IOException {
     Memory first = get(caller, cid).orElseThrow(() -> new NotFoundException("no memory " + cid));
     List<MemoryVersion> chain = new ArrayList<>();
-    chain.add(new MemoryVersion(cid, first));
+    chain.add(versionOf(cid, first));
     Set<Cid> seen = new HashSet<>(Set.of(cid));
     Cid prev = first.prev();
     while (prev != null && chain.size() < max && seen.add(prev)) {
       Optional<Memory> older = get(caller, prev);
-      chain.add(new MemoryVersion(prev, older.orElse(null)));
+      chain.add(older.isPresent() ? versionOf(prev, older.get()) : new MemoryVersion(prev, null));
       prev = older.map(Memory::prev).orElse(null);
     }
     return chain;
@@ -191,7 +216,10 @@ public final class MemoryService {
     }
     List<MemoryVersion> memories = new ArrayList<>(page.memories().size());
     for (Cid cid : page.memories()) {
-      log.memory(cid).ifPresent(m -> memories.add(new MemoryVersion(cid, m)));
+      Optional<Memory> memory = log.memory(cid);
+      if (memory.isPresent()) {
+        memories.add(versionOf(cid, memory.get()));
+      }
     }
     return new ListedPage(memories, page.next());
   }
@@ -203,6 +231,25 @@ public final class MemoryService {
       indexer.awaitApplied(appended.position());
       afterWrite.accept(ns);
       return new Forgotten(cid, appended.entry());
+    } catch (MemoryNotFoundException e) {
+      throw new NotFoundException(e.getMessage());
+    }
+  }
+
+  /**
+   * Ends a live memory's validity at {@code at} (now when null) without forgetting it: one signed
+   * {@code invalidate} entry that every replica applies. Needs {@code remember} (an invalidate
+   * erases nothing; it says something new about the world, as a remember with {@code prev}
+   * does). A memory that is not live here, never added or forgotten, is not found.
+   */
+  public Invalidated invalidate(Caller caller, String ns, Cid cid, Long at) throws IOException {
+    authorize(caller, ns, Ability.REMEMBER);
+    long when = at == null ? System.currentTimeMillis() : at;
+    try {
+      Appended appended = log.invalidate(caller.author(), ns, List.of(cid), when);
+      indexer.awaitApplied(appended.position());
+      afterWrite.accept(ns);
+      return new Invalidated(cid, appended.entry(), log.invalidatedAt(ns, cid).orElse(when));
     } catch (MemoryNotFoundException e) {
       throw new NotFoundException(e.getMessage());
     }

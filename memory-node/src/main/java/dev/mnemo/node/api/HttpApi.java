@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mnemo.node.Caller;
 import dev.mnemo.node.Forgotten;
+import dev.mnemo.node.Invalidated;
 import dev.mnemo.node.InvalidCursorException;
 import dev.mnemo.node.InvalidRequestException;
 import dev.mnemo.node.ListedPage;
@@ -119,6 +120,8 @@ public final class HttpApi {
     router.get("/v1/namespaces/:ns/memories").handler(ctx -> json(ctx, "list", this::list));
     router.post("/v1/namespaces/:ns/recall").handler(requireType(JSON)).handler(jsonBody).handler(this::recall);
     router.delete("/v1/namespaces/:ns/memories/:cid").handler(ctx -> json(ctx, "forget", this::forget));
+    router.post("/v1/namespaces/:ns/memories/:cid/invalidate").handler(requireTypeOfAnyBody(JSON)).handler(jsonBody)
+        .handler(ctx -> json(ctx, "invalidate", this::invalidate));
     router.get("/v1/namespaces/:ns/export").handler(ctx -> blocking(ctx, "export", () -> export(ctx)));
     router.post("/v1/namespaces/:ns/import").handler(requireType(CAR, "application/octet-stream")).handler(carBody).handler(ctx -> blocking(ctx, "import", () -> importCar(ctx)));
     router.put("/v1/namespaces/:ns").handler(ctx -> json(ctx, "create", this::create));
@@ -277,7 +280,7 @@ public final class HttpApi {
     ListedPage page = service.list(caller(ctx), requests.list(ns, ctx.queryParams().get("cursor"), ctx.queryParams().get("limit")));
     ObjectNode out = responses.object();
     ArrayNode array = out.putArray("memories");
-    page.memories().forEach(v -> array.add(responses.memory(v.cid(), v.memory())));
+    page.memories().forEach(v -> array.add(responses.memory(v.cid(), v.memory(), v.invalidatedAt())));
     if (page.next() != null) {
       out.put("next", page.next());
     } else {
@@ -288,8 +291,8 @@ public final class HttpApi {
 
   private Object get(RoutingContext ctx) throws Exception {
     Cid cid = Requests.cid(ctx.pathParam("cid"));
-    Memory memory = service.get(caller(ctx), cid).orElseThrow(() -> new NotFoundException("no memory " + cid));
-    return responses.memory(cid, memory);
+    MemoryVersion found = service.version(caller(ctx), cid).orElseThrow(() -> new NotFoundException("no memory " + cid));
+    return responses.memory(cid, found.memory(), found.invalidatedAt());
   }
 
   private Object history(RoutingContext ctx) throws Exception {
@@ -303,7 +306,7 @@ public final class HttpApi {
         gone.put("forgotten", true);
         array.add(gone);
       } else {
-        array.add(responses.memory(v.cid(), v.memory()));
+        array.add(responses.memory(v.cid(), v.memory(), v.invalidatedAt()));
       }
     }
     return out;
@@ -318,6 +321,19 @@ public final class HttpApi {
     out.put("cid", forgotten.memory().toString());
     out.put("forgotten", true);
     out.put("entry", forgotten.entry().toString());
+    return out;
+  }
+
+  private Object invalidate(RoutingContext ctx) throws Exception {
+    String ns = namespace(ctx);
+    Cid cid = Requests.cid(ctx.pathParam("cid"));
+    Long at = requests.invalidation(bytes(ctx));
+    Invalidated invalidated = service.invalidate(caller(ctx), ns, cid, at);
+    metrics.count("mnemo_memories_invalidated_total", "Memories whose validity an invalidate ended", "", 1);
+    ObjectNode out = responses.object();
+    out.put("cid", invalidated.memory().toString());
+    out.put("invalidatedAt", invalidated.invalidatedAt());
+    out.put("entry", invalidated.entry().toString());
     return out;
   }
 
@@ -441,6 +457,24 @@ public final class HttpApi {
           }
         }
         ctx.fail(new ApiException(415, "unsupported_media_type", "send the body as " + String.join(" or ", types)));
+      }
+    };
+  }
+
+  /** As {@link #requireType}, for a route whose body is optional: a request without one passes. */
+  private static io.vertx.ext.web.handler.PlatformHandler requireTypeOfAnyBody(String... types) {
+    io.vertx.ext.web.handler.PlatformHandler typed = requireType(types);
+    return new io.vertx.ext.web.handler.PlatformHandler() {
+      @Override
+      public void handle(RoutingContext ctx) {
+        String length = ctx.request().getHeader("Content-Length");
+        boolean bodiless = ctx.request().getHeader("Transfer-Encoding") == null
+            && (length == null || length.strip().equals("0"));
+        if (bodiless && ctx.request().getHeader("Content-Type") == null) {
+          ctx.next();
+        } else {
+          typed.handle(ctx);
+        }
       }
     };
   }

@@ -33,9 +33,10 @@ import java.util.Set;
  * documented limit are all refused before anything is written.
  */
 public final class Requests {
-  private static final Set<String> MEMORY_FIELDS = Set.of("text", "metadata", "tags", "vector", "ts", "prev");
+  private static final Set<String> MEMORY_FIELDS = Set.of("text", "metadata", "tags", "vector", "ts", "prev",
+      "validFrom", "validTo");
   private static final Set<String> RECALL_FIELDS = Set.of("query", "vector", "k", "mode", "filter", "recency", "fusion");
-  private static final Set<String> FILTER_FIELDS = Set.of("metadata", "tags", "after", "before");
+  private static final Set<String> FILTER_FIELDS = Set.of("metadata", "tags", "after", "before", "validAt");
   private static final Set<String> RECENCY_FIELDS = Set.of("weight", "halfLifeDays");
   private static final Set<String> FUSION_FIELDS = Set.of("keyword", "context", "depth");
   private static final Set<String> ACL_CHANGE_FIELDS = Set.of("to", "can");
@@ -135,7 +136,47 @@ public final class Requests {
       ts = node.get("ts").asLong();
     }
     Cid prev = node.has("prev") ? cid(node.get("prev"), at + "prev") : null;
-    return new NewMemory(text.asText(), metadata, tags, vector, ts, prev);
+    Long validFrom = instant(node.get("validFrom"), at + "validFrom");
+    Long validTo = instant(node.get("validTo"), at + "validTo");
+    if (validFrom != null && validTo != null && validFrom >= validTo) {
+      throw invalid(at + "validFrom must be before validTo (the fact holds from validFrom up to, not including, validTo)");
+    }
+    return new NewMemory(text.asText(), metadata, tags, vector, ts, prev, validFrom, validTo);
+  }
+
+  /**
+   * A time in the world (validFrom, validTo, validAt, an invalidate's at): epoch milliseconds, an
+   * integer as {@code ts} is, or an ISO-8601 instant string ({@code 2024-03-02T10:00:00Z}, an
+   * offset such as {@code +01:00} allowed). Null when absent.
+   */
+  static Long instant(JsonNode node, String at) {
+    if (node == null || node.isNull()) {
+      return null;
+    }
+    if (node.isIntegralNumber()) {
+      if (!node.canConvertToLong()) {
+        throw invalid(at + " is outside the 64-bit range of epoch milliseconds");
+      }
+      return node.asLong();
+    }
+    if (node.isTextual()) {
+      try {
+        return java.time.Instant.parse(node.asText()).toEpochMilli();
+      } catch (java.time.format.DateTimeParseException | ArithmeticException e) {
+        throw invalid(at + " is not an ISO-8601 instant such as 2024-03-02T10:00:00Z: \"" + node.asText() + "\"");
+      }
+    }
+    throw invalid(at + " must be epoch milliseconds (an integer) or an ISO-8601 instant string");
+  }
+
+  /** An invalidate's body: none, or {@code {"at": time}} (absent: now). */
+  public Long invalidation(byte[] body) {
+    if (body == null || body.length == 0) {
+      return null;
+    }
+    ObjectNode node = parseObject(body);
+    onlyFields(node, Set.of("at"), "");
+    return instant(node.get("at"), "at");
   }
 
   private Map<String, Object> metadata(JsonNode node, String at) {
@@ -478,7 +519,8 @@ public final class Requests {
     List<String> tags = tags(node.get("tags"), "filter.tags");
     Long after = time(node.get("after"), "filter.after");
     Long before = time(node.get("before"), "filter.before");
-    return new RecallFilter(equals, ranges, tags, after, before);
+    Long validAt = instant(node.get("validAt"), "filter.validAt");
+    return new RecallFilter(equals, ranges, tags, after, before, validAt);
   }
 
   private static RecallFilter.NumericRange range(ObjectNode node, String at) {

@@ -45,6 +45,29 @@ final class Responses {
     return node;
   }
 
+  /** A memory as {@link #memory(Cid, Memory)}, with its validity: validFrom, validTo, invalidatedAt where set. */
+  ObjectNode memory(Cid cid, Memory memory, Long invalidatedAt) {
+    return validity(memory(cid, memory), memory, invalidatedAt);
+  }
+
+  /**
+   * Adds what the API says of when a memory's fact holds: its own {@code validFrom} and
+   * {@code validTo}, and {@code invalidatedAt}, the earliest invalidate of it; each only when set.
+   * It holds at t when validFrom <= t < min(validTo, invalidatedAt).
+   */
+  private static ObjectNode validity(ObjectNode node, Memory memory, Long invalidatedAt) {
+    if (memory.validFrom() != null) {
+      node.put("validFrom", memory.validFrom());
+    }
+    if (memory.validTo() != null) {
+      node.put("validTo", memory.validTo());
+    }
+    if (invalidatedAt != null) {
+      node.put("invalidatedAt", invalidatedAt);
+    }
+    return node;
+  }
+
   ObjectNode metadata(Map<String, Object> metadata) {
     ObjectNode node = object();
     metadata.forEach((k, v) -> {
@@ -79,7 +102,7 @@ final class Responses {
     ArrayNode tags = node.putArray("tags");
     r.memory().tags().forEach(tags::add);
     node.put("ts", r.memory().ts());
-    return node;
+    return validity(node, r.memory(), r.invalidatedAt());
   }
 
   /** {@code {"entry": cid}}: the log entry a grant or revoke wrote. */

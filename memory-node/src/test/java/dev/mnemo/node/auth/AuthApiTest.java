@@ -54,6 +54,7 @@ class AuthApiTest {
         new Call("POST", "/v1/namespaces/notes/recall", "application/json", recall),
         new Call("GET", "/v1/namespaces/notes/memories", null, null),
         new Call("DELETE", "/v1/namespaces/notes/memories/" + cid, null, null),
+        new Call("POST", "/v1/namespaces/notes/memories/" + cid + "/invalidate", "application/json", "{}".getBytes(StandardCharsets.UTF_8)),
         new Call("GET", "/v1/namespaces/notes/export", null, null),
         new Call("POST", "/v1/namespaces/notes/import", "application/vnd.ipld.car", new byte[] {1, 2, 3}),
         new Call("PUT", "/v1/namespaces/created", null, null),

@@ -122,6 +122,7 @@ class AuthFuzzTest {
         {"POST", "/v1/namespaces/" + ns + "/recall"},
         {"GET", "/v1/namespaces/" + ns + "/memories?limit=" + random.nextInt(5)},
         {"DELETE", "/v1/namespaces/" + ns + "/memories/" + someCid},
+        {"POST", "/v1/namespaces/" + ns + "/memories/" + someCid + "/invalidate"},
         {"GET", "/v1/namespaces/" + ns + "/export"},
         {"POST", "/v1/namespaces/" + ns + "/import"},
         {"PUT", "/v1/namespaces/" + ns},

@@ -31,6 +31,10 @@ final class LogKeys {
    *   <li>{@code 'x' entry-CID} → version: an add that is void (stored, served, makes nothing live).
    *   <li>{@code 'v' position(8)} → version, count(4), memory CIDs (len-prefixed): the memories
    *       that the entry applied at that position made void (the index drops them there).
+   *   <li>{@code 'i' ns 0x00 memory-CID} → version, at(8): the earliest {@code at} of the
+   *       invalidate entries that name the memory, whatever its state (an invalidate may come
+   *       before the add it is about). Not access control, but a small record of the same
+   *       per-entry bookkeeping, staged and committed with it; the minimum makes it convergent.
    * </ul>
    * A frontier is count(4) then apply positions (8 each).
    */
@@ -41,6 +45,7 @@ final class LogKeys {
   static final byte ACL_VOIDED = 'v';
   static final byte ACL_ALSO_ADDED = 'd';
   static final byte ACL_VOID_ENTRY = 'x';
+  static final byte INVALIDATED = 'i';
 
   private LogKeys() {}
 
@@ -133,6 +138,22 @@ final class LogKeys {
 
   static byte[] voidEntryKey(Cid entry) {
     return typed(ACL_VOID_ENTRY, entry.toBytes());
+  }
+
+  static byte[] invalidatedKey(String ns, Cid memory) {
+    return invalidatedKey(ns, memory.toBytes());
+  }
+
+  static byte[] invalidatedKey(String ns, byte[] memory) {
+    return typed(INVALIDATED, nsKey(ns, memory));
+  }
+
+  static byte[] invalidatedValue(long at) {
+    return ByteBuffer.allocate(1 + 8).put(ACL_RECORD_VERSION).putLong(at).array();
+  }
+
+  static long invalidatedAt(byte[] value) throws java.io.IOException {
+    return versioned(value, "invalidated").getLong();
   }
 
   static byte[] voidedKey(long position) {

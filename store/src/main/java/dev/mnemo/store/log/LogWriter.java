@@ -52,11 +52,14 @@ final class LogWriter implements Staging.Committed {
   /** At most this many requests share one commit, bounding the batch and the latency of its first. */
   private static final int MAX_GROUP = 512;
 
-  sealed interface Request permits Add, Forget, Control, Apply {}
+  sealed interface Request permits Add, Forget, Invalidate, Control, Apply {}
 
   record Add(String ns, Author author, List<Block> memories, CompletableFuture<Appended> done) implements Request {}
 
   record Forget(String ns, Author author, List<Cid> refs, CompletableFuture<Appended> done) implements Request {}
+
+  /** Ends the validity of live memories at {@code at}: one entry a request, never coalesced (each has its own time). */
+  record Invalidate(String ns, Author author, List<Cid> refs, long at, CompletableFuture<Appended> done) implements Request {}
 
   /** A create, grant or revoke written here ({@code to} and {@code can} null for a create). */
   record Control(String ns, Author author, Op op, DidKey to, Set<Ability> can, CompletableFuture<Appended> done)
@@ -172,6 +175,7 @@ final class LogWriter implements Staging.Committed {
         switch (request) {
           case Add add -> stageAdds(root, run, onCommit);
           case Forget forget -> stageForgets(root, run, onCommit);
+          case Invalidate invalidate -> stageInvalidate(root, invalidate, onCommit);
           case Control control -> stageControl(root, control, onCommit);
           case Apply apply -> stageApply(root, apply, onCommit);
         }
@@ -294,6 +298,26 @@ final class LogWriter implements Staging.Committed {
     for (Forget forget : accepted) {
       onCommit.add(() -> forget.done().complete(new Appended(entryBlock.cid(), position, forget.refs())));
     }
+  }
+
+  /** As a forget: every memory named must be live here (else not found, and nothing is written). */
+  private void stageInvalidate(Staging root, Invalidate request, List<Runnable> onCommit) {
+    String ns = request.ns();
+    Cid missing = request.refs().stream().filter(ref -> !isLive(root, ns, ref)).findFirst().orElse(null);
+    if (missing != null) {
+      onCommit.add(() -> request.done().completeExceptionally(new MemoryNotFoundException(ns, missing)));
+      return;
+    }
+    Staging s = root.child();
+    Local local = prepareLocal(s, ns, request.author(), Op.INVALIDATE);
+    LogEntry entry = LogEntry.signed(request.author(), ns, Op.INVALIDATE, request.refs(), local.parents, local.clock,
+        null, null, request.at());
+    Block entryBlock = Block.dagCbor(entry.encode());
+    long position = s.nextPosition;
+    stageEntry(s, entryBlock.cid(), entryBlock.data(), entry, Map.of(), Set.of(), false);
+    recordAcl(s, entryBlock.cid(), position, entry, local.frontier, false, local.coversAll);
+    s.mergeIntoParent();
+    onCommit.add(() -> request.done().complete(new Appended(entryBlock.cid(), position, request.refs())));
   }
 
   private void stageApply(Staging root, Apply apply, List<Runnable> onCommit) {
@@ -837,7 +861,7 @@ final class LogWriter implements Staging.Committed {
    * void add ({@code isVoid}) stores its memories' blocks, for peers that will need them to apply
    * it, but makes none of them live.
    */
-  private static void stageEntry(Staging s, Cid cid, byte[] entryBytes, LogEntry entry, Map<Cid, Block> memories,
+  private void stageEntry(Staging s, Cid cid, byte[] entryBytes, LogEntry entry, Map<Cid, Block> memories,
       Set<Cid> forgottenLater, boolean isVoid) {
     String ns = entry.ns();
     long position = s.nextPosition++;
@@ -849,6 +873,11 @@ final class LogWriter implements Staging.Committed {
     s.heads.put(ns, heads);
     s.clocks.put(ns, Math.max(s.clock(ns), entry.clock()));
     if (!entry.op().touchesMemories()) {
+      return;
+    }
+    if (entry.op() == Op.INVALIDATE) {
+      reads.mayHoldInvalidations(ns);
+      stageInvalidations(s, ns, entry.refs(), entry.at());
       return;
     }
     List<Cid> refs = entry.refs();
@@ -891,6 +920,25 @@ final class LogWriter implements Staging.Committed {
           s.blocks.put(ref, null);
         }
         s.states.put(new Staging.Key(stateKey), LogKeys.forgottenState());
+      }
+    }
+  }
+
+  /**
+   * Keeps, per memory, the earliest time any invalidate ends it: a minimum, so replicas that
+   * apply the same invalidates in any order, before or after the memory's add, hold the same.
+   * A memory's state is left alone: it stays live (or not) as it was.
+   */
+  private static void stageInvalidations(Staging s, String ns, List<Cid> refs, long at) {
+    for (Cid ref : refs) {
+      byte[] key = LogKeys.invalidatedKey(ns, ref);
+      byte[] earlier = s.aclRecord(key);
+      try {
+        if (earlier == null || LogKeys.invalidatedAt(earlier) > at) {
+          s.acl.put(new Staging.Key(key), LogKeys.invalidatedValue(at));
+        }
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
       }
     }
   }
@@ -1024,6 +1072,7 @@ final class LogWriter implements Staging.Committed {
     return switch (request) {
       case Add add -> add.memories().size();
       case Forget forget -> forget.refs().size();
+      case Invalidate invalidate -> invalidate.refs().size();
       case Control control -> 1;
       case Apply apply -> apply.entries().size();
     };
@@ -1033,6 +1082,7 @@ final class LogWriter implements Staging.Committed {
     return switch (request) {
       case Add add -> add.ns();
       case Forget forget -> forget.ns();
+      case Invalidate invalidate -> invalidate.ns();
       case Control control -> control.ns();
       case Apply apply -> "";
     };
@@ -1042,6 +1092,7 @@ final class LogWriter implements Staging.Committed {
     return switch (request) {
       case Add add -> add.done();
       case Forget forget -> forget.done();
+      case Invalidate invalidate -> invalidate.done();
       case Control control -> control.done();
       case Apply apply -> apply.done();
     };
@@ -1051,6 +1102,7 @@ final class LogWriter implements Staging.Committed {
     return switch (request) {
       case Add add -> add.author();
       case Forget forget -> forget.author();
+      case Invalidate invalidate -> invalidate.author();
       case Control control -> control.author();
       case Apply apply -> null;
     };

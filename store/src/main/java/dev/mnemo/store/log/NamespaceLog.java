@@ -42,8 +42,9 @@ import org.rocksdb.RocksIterator;
 
 /**
  * The namespace logs of one node: append-only Merkle-DAGs of signed entries, and the state they
- * imply (memories added by entries that are not void and not forgotten; forget wins), and who may
- * write what ({@link #acl}): each namespace has an owner, and grants and revokes in its log.
+ * imply (memories added by entries that are not void and not forgotten; forget wins; and when
+ * invalidates end their validity, {@link #invalidatedAt}), and who may write what ({@link #acl}):
+ * each namespace has an owner, and grants and revokes in its log.
  *
  * <p>A write returns once its memory blocks, its signed entry and the namespace's new heads are
  * durable in one atomic batch. Every applied entry gets the next local apply position, a counter
@@ -61,6 +62,12 @@ public final class NamespaceLog implements AutoCloseable {
   private final LogWriter writer;
   private final MemoryCache memoryCache;
   private final Author node;
+  /**
+   * The namespaces that may hold invalidations: read from the store at open, grown by the writer
+   * before it commits one. {@link #invalidatedAt} answers the others without a read, so that
+   * indexing and recalling in a namespace that never had an invalidate costs nothing more.
+   */
+  private final Set<String> invalidatedNamespaces = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   public NamespaceLog(RocksStorage storage, BlockStore blocks, AgentKey signer) throws IOException {
     this(storage, blocks, signer, DEFAULT_MEMORY_CACHE_BYTES);
@@ -73,6 +80,7 @@ public final class NamespaceLog implements AutoCloseable {
     this.memoryCache = new MemoryCache(memoryCacheBytes);
     this.node = Author.of(signer);
     boolean blocksInEngine = blocks instanceof RocksBlockStore r && r.isBackedBy(storage);
+    loadInvalidatedNamespaces();
     // Migrates a store of an older layout first (see LogWriter).
     this.writer = new LogWriter(storage, blocks, blocksInEngine, this);
   }
@@ -154,6 +162,64 @@ public final class NamespaceLog implements AutoCloseable {
     }
     CompletableFuture<Appended> done = new CompletableFuture<>();
     return writer.submit(new LogWriter.Forget(ns, author, List.copyOf(memories), done), done);
+  }
+
+  /**
+   * Ends the validity of live memories of a namespace at {@code at} (epoch millis), without
+   * forgetting them: one signed {@code invalidate} entry by {@code author}, who needs
+   * {@code remember}. Throws {@link MemoryNotFoundException} for any memory that is not live, and
+   * writes nothing then. A memory's validity ends at the earliest time any invalidate names
+   * ({@link #invalidatedAt}), so a later, later-dated invalidate changes nothing.
+   */
+  public Appended invalidate(Author author, String ns, List<Cid> memories, long at) throws IOException, MemoryNotFoundException {
+    requireAuthor(author);
+    Namespace.requireValid(ns);
+    if (memories.isEmpty() || memories.size() > LogEntry.MAX_REFS || new HashSet<>(memories).size() != memories.size()) {
+      throw new IllegalArgumentException("an invalidate names 1-" + LogEntry.MAX_REFS + " distinct memories");
+    }
+    CompletableFuture<Appended> done = new CompletableFuture<>();
+    try {
+      return await(writer.submit(new LogWriter.Invalidate(ns, author, List.copyOf(memories), at, done), done));
+    } catch (WrappedNotFound e) {
+      throw e.notFound;
+    }
+  }
+
+  /**
+   * The earliest time an invalidate applied here ends the memory's validity at, if any has: the
+   * same on every node that holds the same entries, in whatever order they came. The memory's
+   * own {@code validTo} is not counted; it may end sooner.
+   */
+  public OptionalLong invalidatedAt(String ns, Cid memory) throws IOException {
+    if (!invalidatedNamespaces.contains(ns)) {
+      return OptionalLong.empty();
+    }
+    byte[] value = storage.get(Family.ACL, LogKeys.invalidatedKey(ns, memory));
+    return value == null ? OptionalLong.empty() : OptionalLong.of(LogKeys.invalidatedAt(value));
+  }
+
+  /** Called by the writer before it stages an invalidation in {@code ns}. */
+  void mayHoldInvalidations(String ns) {
+    invalidatedNamespaces.add(ns);
+  }
+
+  /** One seek a namespace: the invalidation records are keyed {@code 'i' ns 0x00 memory-CID}. */
+  private void loadInvalidatedNamespaces() {
+    try (RocksIterator it = storage.iterator(Family.ACL)) {
+      it.seek(new byte[] {LogKeys.INVALIDATED});
+      while (it.isValid() && it.key().length > 0 && it.key()[0] == LogKeys.INVALIDATED) {
+        byte[] key = it.key();
+        int zero = 1;
+        while (zero < key.length && key[zero] != 0) {
+          zero++;
+        }
+        String ns = new String(key, 1, zero - 1, java.nio.charset.StandardCharsets.US_ASCII);
+        invalidatedNamespaces.add(ns);
+        byte[] next = LogKeys.invalidatedKey(ns, new byte[0]);
+        next[next.length - 1] = 1;
+        it.seek(next);
+      }
+    }
   }
 
   /**

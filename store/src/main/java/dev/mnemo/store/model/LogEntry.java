@@ -18,10 +18,14 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * One signed entry of a namespace's Merkle-DAG log. Version 2, written by this build:
- * {@code {v: 2, ns, op, refs, parents, clock, author, sig}}, plus {@code to} and {@code can} for
- * {@code grant} and {@code revoke}, plus an optional {@code proof}. Version 1 (no access-control
- * ops, no {@code to}, {@code can} or {@code proof}) is still read, and verified over its own bytes.
+ * One signed entry of a namespace's Merkle-DAG log:
+ * {@code {v, ns, op, refs, parents, clock, author, sig}}, plus {@code to} and {@code can} for
+ * {@code grant} and {@code revoke}, plus {@code at} for {@code invalidate}, plus an optional
+ * {@code proof}. Version 3 added the {@code invalidate} op and its {@code at}; version 2 the
+ * access-control ops, {@code to}, {@code can} and {@code proof}; version 1 (add and forget only)
+ * is still read, and verified over its own bytes. An entry is written in the oldest version that
+ * has its op ({@link #versionFor}): an invalidate is version 3, every other entry version 2, so a
+ * node of the build before invalidate still reads every entry but those.
  *
  * <p>{@code refs} links the memories an {@code add} or {@code forget} entry names, in the order
  * they were written; it is empty for {@code create}, {@code grant} and {@code revoke}. DESIGN.md
@@ -38,12 +42,16 @@ import java.util.TreeSet;
  * {@link Delegation} to a node, and {@code sig} is that node's (the delegation's audience).
  *
  * <p>{@code to} is the {@code did:key} a grant or revoke is about; {@code can} its abilities, as
- * sorted unique wire names.
+ * sorted unique wire names. {@code at} (epoch millis) is when the memories an invalidate names
+ * stop holding; a memory's validity ends at the earliest {@code at} of the invalidates naming it,
+ * or its own {@code validTo} if that is sooner, whatever order they arrive in.
  */
 public record LogEntry(long version, String ns, Op op, List<Cid> refs, List<Cid> parents, long clock, DidKey author,
-    DidKey to, Set<Ability> can, byte[] proof, byte[] sig) {
-  /** The version this build writes. */
-  public static final long VERSION = 2;
+    DidKey to, Set<Ability> can, Long at, byte[] proof, byte[] sig) {
+  /** The newest version this build reads (and writes, for an invalidate: see {@link #versionFor}). */
+  public static final long VERSION = 3;
+  /** The version of every entry this build writes but an invalidate. */
+  static final long VERSION_ACL = 2;
   /** The oldest version this build reads. */
   public static final long VERSION_START = 1;
   /** The most memories one entry may reference (a batch is at most this large). */
@@ -52,7 +60,7 @@ public record LogEntry(long version, String ns, Op op, List<Cid> refs, List<Cid>
   public static final int MAX_PARENTS = 1_024;
   static final String FORMAT = "log entry";
   private static final Set<String> FIELDS = Set.of("v", "ns", "op", "refs", "parents", "clock", "author", "sig",
-      "to", "can", "proof");
+      "to", "can", "proof", "at");
 
   public LogEntry {
     if (version < VERSION_START || version > VERSION) {
@@ -64,6 +72,13 @@ public record LogEntry(long version, String ns, Op op, List<Cid> refs, List<Cid>
     }
     if (version == 1 && (!op.touchesMemories() || to != null || can != null || proof != null)) {
       throw new IllegalArgumentException("a version 1 entry adds or forgets, and has no to, can or proof");
+    }
+    if ((op == Op.INVALIDATE) != (at != null)) {
+      throw new IllegalArgumentException("invalidate entries, and only they, say when ('at') the memories stop holding");
+    }
+    if ((op == Op.INVALIDATE) != (version == 3)) {
+      // One encoding an entry: each op has the version it was introduced in (see versionFor).
+      throw new IllegalArgumentException("version 3 entries, and only they, invalidate");
     }
     refs = refs == null ? List.of() : refs;
     if (op.touchesMemories()) {
@@ -106,9 +121,23 @@ public record LogEntry(long version, String ns, Op op, List<Cid> refs, List<Cid>
     sig = sig == null ? null : sig.clone();
   }
 
+  /** An entry of any op but invalidate (no {@code at}). */
+  public LogEntry(long version, String ns, Op op, List<Cid> refs, List<Cid> parents, long clock, DidKey author,
+      DidKey to, Set<Ability> can, byte[] proof, byte[] sig) {
+    this(version, ns, op, refs, parents, clock, author, to, can, null, proof, sig);
+  }
+
   /** A version 2 add or forget entry without proof (how entries were built before access control). */
   public LogEntry(String ns, Op op, List<Cid> refs, List<Cid> parents, long clock, DidKey author, byte[] sig) {
-    this(VERSION, ns, op, refs, parents, clock, author, null, null, null, sig);
+    this(VERSION_ACL, ns, op, refs, parents, clock, author, null, null, null, sig);
+  }
+
+  /**
+   * The version an entry of {@code op} is written in: the oldest that has the op, so that the
+   * entries of every other op keep the form (and readers) they had before it.
+   */
+  public static long versionFor(Op op) {
+    return op == Op.INVALIDATE ? VERSION : VERSION_ACL;
   }
 
   /** Builds and signs an add or forget entry by {@code key} itself. */
@@ -122,12 +151,19 @@ public record LogEntry(long version, String ns, Op op, List<Cid> refs, List<Cid>
    */
   public static LogEntry signed(Author author, String ns, Op op, List<Cid> refs, List<Cid> parents, long clock,
       DidKey to, Set<Ability> can) {
-    LogEntry unsigned = new LogEntry(VERSION, ns, op, refs, parents, clock, author.did(), to, can, author.proof(), null);
+    return signed(author, ns, op, refs, parents, clock, to, can, null);
+  }
+
+  /** As {@link #signed(Author, String, Op, List, List, long, DidKey, Set)}, with {@code at} for an invalidate. */
+  public static LogEntry signed(Author author, String ns, Op op, List<Cid> refs, List<Cid> parents, long clock,
+      DidKey to, Set<Ability> can, Long at) {
+    LogEntry unsigned = new LogEntry(versionFor(op), ns, op, refs, parents, clock, author.did(), to, can, at,
+        author.proof(), null);
     return unsigned.withSig(author.signer().sign(unsigned.signingBytes()));
   }
 
   private LogEntry withSig(byte[] signature) {
-    return new LogEntry(version, ns, op, refs, parents, clock, author, to, can, proof, signature);
+    return new LogEntry(version, ns, op, refs, parents, clock, author, to, can, at, proof, signature);
   }
 
   /** Whether the entry is a root (it has no parents): a create, or a namespace's first write. */
@@ -219,6 +255,9 @@ public record LogEntry(long version, String ns, Op op, List<Cid> refs, List<Cid>
       map.put("to", to.toString());
       map.put("can", Ability.wireList(can));
     }
+    if (at != null) {
+      map.put("at", at);
+    }
     if (proof != null) {
       map.put("proof", proof);
     }
@@ -237,7 +276,7 @@ public record LogEntry(long version, String ns, Op op, List<Cid> refs, List<Cid>
   }
 
   /**
-   * Decodes an entry block (version 1 or 2). Checks its structure, not its signature: callers that
+   * Decodes an entry block (version 1 to 3). Checks its structure, not its signature: callers that
    * accept blocks from outside call {@link #signatureProblem()}.
    */
   public static LogEntry decode(byte[] block) throws InvalidFormatException {
@@ -262,8 +301,9 @@ public record LogEntry(long version, String ns, Op op, List<Cid> refs, List<Cid>
     try {
       Set<Ability> can = fields.has("can") ? Ability.fromWireList(fields.list("can")) : null;
       byte[] proof = fields.has("proof") ? fields.bytes("proof") : null;
+      Long at = fields.has("at") ? fields.integer("at") : null;
       LogEntry entry = new LogEntry(version, fields.string("ns"), Op.fromWire(fields.string("op")),
-          fields.listOf("refs", Cid.class, "link"), parents, fields.integer("clock"), author, to, can, proof, sig);
+          fields.listOf("refs", Cid.class, "link"), parents, fields.integer("clock"), author, to, can, at, proof, sig);
       if (!entry.parents.equals(parents)) {
         throw fields.invalid("parents must be sorted and unique");
       }
@@ -285,7 +325,8 @@ public record LogEntry(long version, String ns, Op op, List<Cid> refs, List<Cid>
   public boolean equals(Object o) {
     return o instanceof LogEntry e && e.version == version && e.ns.equals(ns) && e.op == op && e.refs.equals(refs)
         && e.parents.equals(parents) && e.clock == clock && e.author.equals(author) && Objects.equals(e.to, to)
-        && Objects.equals(e.can, can) && Arrays.equals(e.proof, proof) && Arrays.equals(e.sig, sig);
+        && Objects.equals(e.can, can) && Objects.equals(e.at, at) && Arrays.equals(e.proof, proof)
+        && Arrays.equals(e.sig, sig);
   }
 
   @Override
@@ -295,7 +336,7 @@ public record LogEntry(long version, String ns, Op op, List<Cid> refs, List<Cid>
 
   @Override
   public String toString() {
-    String what = op.touchesMemories() ? refs.size() + " refs" : to != null ? to + " " + Ability.wireList(can) : "root";
+    String what = op.touchesMemories() ? refs.size() + " refs" + (at != null ? " at " + at : "") : to != null ? to + " " + Ability.wireList(can) : "root";
     return "LogEntry[" + ns + " " + op.wire() + " " + what + ", clock " + clock + ", " + parents.size() + " parents]";
   }
 }

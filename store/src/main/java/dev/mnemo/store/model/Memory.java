@@ -14,20 +14,30 @@ import java.util.TreeSet;
 
 /**
  * One memory: a short text with metadata, as an agent remembered it. Its DAG-CBOR block is
- * {@code {v, ns, text, metadata, tags, ts, embedding?, prev?}}; absent optionals are left out,
- * never written as null, so the same memory always has the same CID.
+ * {@code {v, ns, text, metadata, tags, ts, embedding?, prev?, validFrom?, validTo?}}; absent
+ * optionals are left out, never written as null, so the same memory always has the same CID.
  *
  * <p>{@code metadata} maps keys to strings, 64-bit integers, finite doubles or booleans (the
- * values filters compare). {@code tags} are a set, kept sorted. {@code ts} is Unix epoch millis.
- * {@code prev} links the memory this one updates.
+ * values filters compare). {@code tags} are a set, kept sorted. {@code ts} is Unix epoch millis,
+ * when the memory was recorded. {@code prev} links the memory this one updates.
+ *
+ * <p>{@code validFrom} and {@code validTo} (epoch millis, either may be absent for an open end,
+ * {@code validFrom < validTo}) say when the fact holds in the world: from {@code validFrom}
+ * inclusive to {@code validTo} exclusive. A block is written in the oldest version that has its
+ * fields: version 2 only when it has a validity bound, so every other memory keeps the bytes and
+ * CID it had, and a node that reads only version 1 still reads it.
  */
 public record Memory(
     String ns, String text, Map<String, Object> metadata, List<String> tags, long ts,
-    Embedding embedding, Cid prev) {
+    Embedding embedding, Cid prev, Long validFrom, Long validTo) {
 
-  public static final long VERSION = 1;
+  /** The newest version this build reads (and writes, for a memory with a validity bound). */
+  public static final long VERSION = 2;
+  /** The oldest version this build reads; what a memory without validity bounds is written as. */
+  public static final long VERSION_START = 1;
   static final String FORMAT = "memory block";
-  private static final Set<String> FIELDS = Set.of("v", "ns", "text", "metadata", "tags", "ts", "embedding", "prev");
+  private static final Set<String> FIELDS = Set.of("v", "ns", "text", "metadata", "tags", "ts", "embedding", "prev",
+      "validFrom", "validTo");
   private static final Set<String> EMBEDDING_FIELDS = Set.of("model", "dim", "vec");
 
   public Memory {
@@ -37,10 +47,29 @@ public record Memory(
     }
     metadata = normalizeMetadata(metadata);
     tags = normalizeTags(tags);
+    if (validFrom != null && validTo != null && validFrom >= validTo) {
+      throw new IllegalArgumentException("validFrom (" + validFrom + ") must be before validTo (" + validTo + ")");
+    }
+  }
+
+  /** A memory without validity bounds: it holds at every time. */
+  public Memory(String ns, String text, Map<String, Object> metadata, List<String> tags, long ts, Embedding embedding,
+      Cid prev) {
+    this(ns, text, metadata, tags, ts, embedding, prev, null, null);
   }
 
   public Memory(String ns, String text, long ts) {
     this(ns, text, Map.of(), List.of(), ts, null, null);
+  }
+
+  /** The block version this memory is written in: the oldest that has its fields. */
+  public long version() {
+    return validFrom == null && validTo == null ? VERSION_START : VERSION;
+  }
+
+  /** Whether the fact holds at {@code time}: validFrom <= time < validTo, a missing bound open. */
+  public boolean validAt(long time) {
+    return (validFrom == null || validFrom <= time) && (validTo == null || time < validTo);
   }
 
   private static Map<String, Object> normalizeMetadata(Map<String, Object> metadata) {
@@ -88,12 +117,12 @@ public record Memory(
   }
 
   public Memory withEmbedding(Embedding e) {
-    return new Memory(ns, text, metadata, tags, ts, e, prev);
+    return new Memory(ns, text, metadata, tags, ts, e, prev, validFrom, validTo);
   }
 
   public Map<String, Object> toIpld() {
     Map<String, Object> map = new LinkedHashMap<>();
-    map.put("v", VERSION);
+    map.put("v", version());
     map.put("ns", ns);
     map.put("text", text);
     map.put("metadata", metadata);
@@ -104,6 +133,12 @@ public record Memory(
     }
     if (prev != null) {
       map.put("prev", prev);
+    }
+    if (validFrom != null) {
+      map.put("validFrom", validFrom);
+    }
+    if (validTo != null) {
+      map.put("validTo", validTo);
     }
     return map;
   }
@@ -120,18 +155,28 @@ public record Memory(
       throw new InvalidFormatException(FORMAT, e.getMessage(), e);
     }
     IpldFields fields = new IpldFields(FORMAT, map, FIELDS);
-    fields.requireVersion(VERSION);
+    long version = fields.integer("v");
+    if (version < VERSION_START || version > VERSION) {
+      throw fields.invalid("unsupported version " + version + " (this node reads " + VERSION_START + "-" + VERSION + ")");
+    }
     List<String> tags = fields.listOf("tags", String.class, "string");
     Embedding embedding = null;
     if (fields.has("embedding")) {
       embedding = Embedding.fromIpld(new IpldFields(FORMAT, fields.map("embedding"), EMBEDDING_FIELDS));
     }
     Cid prev = fields.has("prev") ? fields.link("prev") : null;
+    Long validFrom = fields.has("validFrom") ? fields.integer("validFrom") : null;
+    Long validTo = fields.has("validTo") ? fields.integer("validTo") : null;
     try {
       Memory memory = new Memory(fields.string("ns"), fields.string("text"), fields.map("metadata"),
-          new ArrayList<>(tags), fields.integer("ts"), embedding, prev);
+          new ArrayList<>(tags), fields.integer("ts"), embedding, prev, validFrom, validTo);
       if (!memory.tags.equals(tags)) {
         throw fields.invalid("tags must be sorted and unique");
+      }
+      if (memory.version() != version) {
+        // One memory, one encoding: the version follows from the fields, so its CID does too.
+        throw fields.invalid("a memory " + (version == VERSION_START ? "of version 1 has no validity bounds"
+            : "without validity bounds is version 1, not " + version));
       }
       return memory;
     } catch (IllegalArgumentException e) {

@@ -3,8 +3,9 @@ package dev.mnemo.store.model;
 import dev.mnemo.store.acl.Ability;
 
 /**
- * What a log entry does: to the memories it references ({@code add}, {@code forget}), or to the
- * namespace's access control ({@code create}, {@code grant}, {@code revoke}).
+ * What a log entry does: to the memories it references ({@code add}, {@code forget},
+ * {@code invalidate}), or to the namespace's access control ({@code create}, {@code grant},
+ * {@code revoke}).
  */
 public enum Op {
   ADD("add", Ability.REMEMBER),
@@ -12,7 +13,13 @@ public enum Op {
   /** The namespace's root entry: makes its author the owner. Needs no ability. */
   CREATE("create", null),
   GRANT("grant", Ability.ADMIN),
-  REVOKE("revoke", Ability.ADMIN);
+  REVOKE("revoke", Ability.ADMIN),
+  /**
+   * Ends the validity of memories at a time ({@code at}) without forgetting them. It needs
+   * {@code remember}, not {@code forget}: like a remember with {@code prev}, it states something
+   * new about the world and erases nothing; the memory and its text stay.
+   */
+  INVALIDATE("invalidate", Ability.REMEMBER);
 
   private final String wire;
   private final Ability needs;
@@ -33,7 +40,7 @@ public enum Op {
 
   /** Whether entries of this op reference memories (in {@code refs}). */
   public boolean touchesMemories() {
-    return this == ADD || this == FORGET;
+    return this == ADD || this == FORGET || this == INVALIDATE;
   }
 
   /** Whether entries of this op change who may do what ({@code to} and {@code can} for grant and revoke). */

@@ -60,7 +60,10 @@ public final class RocksStorage implements AutoCloseable {
     STATES("states"),
     /** small named values: format version, per-namespace clocks. */
     META("meta"),
-    /** access control: each namespace's ACL entries, entries' ACL frontiers, non-owners' adds, voided memories (see LogKeys). */
+    /**
+     * typed per-entry records: each namespace's ACL entries, entries' ACL frontiers, non-owners'
+     * adds, voided memories, and each memory's earliest invalidate (see LogKeys).
+     */
     ACL("acl");
 
     final String cfName;

@@ -126,7 +126,12 @@ class AclConvergenceTest {
           if (!live.isEmpty()) {
             log.forget(authors.get(i), NS, List.of(live.get(random.nextInt(live.size()))));
           }
-        } else if (roll < 62) {
+        } else if (roll < 50) {
+          List<Cid> live = ConvergenceTest.live(log);
+          if (!live.isEmpty()) {
+            log.invalidate(authors.get(i), NS, List.of(live.get(random.nextInt(live.size()))), TS + random.nextInt(100));
+          }
+        } else if (roll < 65) {
           int j = 1 + random.nextInt(nodes.size() - 1);
           Set<Ability> can = EnumSet.noneOf(Ability.class);
           for (Ability a : WRITE_ABILITIES) {
@@ -173,6 +178,12 @@ class AclConvergenceTest {
     }
     assertThat(expected.live).as("the live memories are the rules'").isEqualTo(expectedLive);
     assertThat(expected.acl).as("the access control is the rules'").isEqualTo(expectedAcl);
+    Map<Cid, java.util.OptionalLong> expectedInvalidated = new HashMap<>();
+    for (Cid m : memoryBlocks.keySet()) {
+      expectedInvalidated.put(m, entries.values().stream().filter(e -> e.op() == Op.INVALIDATE && e.refs().contains(m))
+          .mapToLong(LogEntry::at).min());
+    }
+    assertThat(expected.invalidated).as("each memory's validity ends at its earliest invalidate").isEqualTo(expectedInvalidated);
     for (Cid cid : oracle.voidAdds()) {
       for (Cid ref : entries.get(cid).refs()) {
         if (!expectedLive.contains(ref)) {
@@ -478,10 +489,13 @@ class AclConvergenceTest {
   }
 
   /** What one node says of the namespace. */
-  record State(Set<Cid> heads, Set<Cid> live, Map<Cid, MemoryState> states, NamespaceAcl acl) {
+  record State(Set<Cid> heads, Set<Cid> live, Map<Cid, MemoryState> states, NamespaceAcl acl,
+      Map<Cid, java.util.OptionalLong> invalidated) {
     static State of(NamespaceLog log, Set<Cid> memories) throws IOException {
       Map<Cid, MemoryState> states = new HashMap<>();
+      Map<Cid, java.util.OptionalLong> invalidated = new HashMap<>();
       for (Cid m : memories) {
+        invalidated.put(m, log.invalidatedAt(NS, m));
         MemoryState state = log.state(NS, m);
         // Unknown and void are both "not live, not forgotten": a node that never got a void
         // add's block (an export leaves it out) knows it as unknown.
@@ -489,7 +503,7 @@ class AclConvergenceTest {
       }
       List<Cid> live = ConvergenceTest.live(log);
       assertThat(new HashSet<>(live)).as("no memory listed twice").hasSameSizeAs(live);
-      return new State(log.heads(NS), new HashSet<>(live), states, log.acl(NS));
+      return new State(log.heads(NS), new HashSet<>(live), states, log.acl(NS), invalidated);
     }
   }
 

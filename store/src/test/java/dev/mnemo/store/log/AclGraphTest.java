@@ -26,11 +26,11 @@ class AclGraphTest {
   private long position;
 
   private long root() {
-    return add(new LogEntry(LogEntry.VERSION, "ns", Op.CREATE, List.of(), List.of(), 1, OWNER, null, null, null, null));
+    return add(new LogEntry(2, "ns", Op.CREATE, List.of(), List.of(), 1, OWNER, null, null, null, null));
   }
 
   private long control(Op op, DidKey by, DidKey to, Set<Ability> can, long... frontier) {
-    return add(new LogEntry(LogEntry.VERSION, "ns", op, List.of(), List.of(SOME_PARENT), 2, by, to, can, null, null), frontier);
+    return add(new LogEntry(2, "ns", op, List.of(), List.of(SOME_PARENT), 2, by, to, can, null, null), frontier);
   }
 
   private long add(LogEntry entry, long... frontier) {
@@ -101,7 +101,7 @@ class AclGraphTest {
     List<AclGraph.Recorded> recorded = new java.util.ArrayList<>();
     for (AclGraph.Node node : graph.nodes()) {
       long[] frontier = node.past().stream().mapToLong(i -> graph.nodes().get(i).position()).toArray();
-      recorded.add(new AclGraph.Recorded(node.cid(), node.position(), new LogEntry(LogEntry.VERSION, "ns", node.op(),
+      recorded.add(new AclGraph.Recorded(node.cid(), node.position(), new LogEntry(2, "ns", node.op(),
           List.of(), node.isRoot() ? List.of() : List.of(SOME_PARENT), node.isRoot() ? 1 : 2, node.author(), node.to(),
           node.can(), null, null), frontier));
     }

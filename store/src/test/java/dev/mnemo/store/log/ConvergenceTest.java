@@ -295,6 +295,8 @@ class ConvergenceTest {
     final Set<Cid> forgotten = new HashSet<>();
     final Map<Cid, Block> memoryBlocks = new HashMap<>();
     final Map<Cid, Memory> memories = new HashMap<>();
+    /** The earliest time some node invalidated each memory at: what every replica must end up holding. */
+    final Map<Cid, Long> invalidated = new HashMap<>();
     int unique;
     int exchanges;
 
@@ -324,6 +326,8 @@ class ConvergenceTest {
           append(i);
         } else if (roll < 55) {
           forget(i);
+        } else if (roll < 63) {
+          invalidate(i);
         } else {
           int j = (i + 1 + random.nextInt(nodes.size() - 1)) % nodes.size();
           exchange(i, j);
@@ -360,6 +364,18 @@ class ConvergenceTest {
       List<Cid> chosen = live.subList(0, Math.min(live.size(), 1 + random.nextInt(2)));
       nodes.get(i).log().forget(NS, List.copyOf(chosen));
       forgotten.addAll(chosen);
+    }
+
+    /** Ends the validity of one of the node's live memories at a random time (later or earlier than before). */
+    void invalidate(int i) throws Exception {
+      List<Cid> live = live(nodes.get(i).log());
+      if (live.isEmpty()) {
+        return;
+      }
+      Cid chosen = live.get(random.nextInt(live.size()));
+      long at = TS + random.nextInt(1_000);
+      nodes.get(i).log().invalidate(nodes.get(i).log().nodeAuthor(), NS, List.of(chosen), at);
+      invalidated.merge(chosen, at, Math::min);
     }
 
     /** Node {@code to} learns everything node {@code from} holds, by CAR or by raw blocks. */
@@ -428,6 +444,10 @@ class ConvergenceTest {
         assertThat(view.live).as(where).isEqualTo(expectedLive);
         assertThat(live(log)).as(where + ": no memory listed twice").hasSameSizeAs(view.live);
         assertThat(view.states).as(where).isEqualTo(reference.states);
+        assertThat(view.invalidated).as(where).isEqualTo(reference.invalidated);
+        for (Map.Entry<Cid, Long> e : invalidated.entrySet()) {
+          assertThat(log.invalidatedAt(NS, e.getKey())).as(where + ": invalidated " + e.getKey()).hasValue(e.getValue());
+        }
         for (Cid cid : forgotten) {
           assertThat(log.state(NS, cid)).as(where + ": forgotten " + cid).isEqualTo(MemoryState.FORGOTTEN);
           assertThat(node.blocks().has(cid)).as(where + ": block of forgotten " + cid).isFalse();
@@ -443,16 +463,18 @@ class ConvergenceTest {
 
   /** Everything a namespace's state consists of on one node. */
   record View(Set<Cid> heads, long clock, Set<Cid> entries, Set<Cid> live, Map<Cid, MemoryState> states,
-      Map<Cid, Optional<Memory>> memories) {
+      Map<Cid, Optional<Memory>> memories, Map<Cid, java.util.OptionalLong> invalidated) {
     static View of(NamespaceLog log, Set<Cid> refs) throws IOException {
       Map<Cid, MemoryState> states = new HashMap<>();
       Map<Cid, Optional<Memory>> memories = new HashMap<>();
+      Map<Cid, java.util.OptionalLong> invalidated = new HashMap<>();
       for (Cid ref : refs) {
         states.put(ref, log.state(NS, ref));
         memories.put(ref, log.memory(ref));
+        invalidated.put(ref, log.invalidatedAt(NS, ref));
       }
       return new View(log.heads(NS), log.clock(NS), ConvergenceTest.entries(log),
-          new HashSet<>(ConvergenceTest.live(log)), states, memories);
+          new HashSet<>(ConvergenceTest.live(log)), states, memories, invalidated);
     }
   }
 

@@ -61,6 +61,41 @@ class LogEntryV2Test {
   }
 
   @Test
+  void anInvalidateIsVersionThreeWithItsTimeAndEveryOtherEntryStaysVersionTwo() throws Exception {
+    Author agent = Author.of(AGENT);
+    LogEntry invalidate = LogEntry.signed(agent, "notes", Op.INVALIDATE, List.of(M1), List.of(P1), 2, null, null, -42L);
+    byte[] block = invalidate.encode();
+    Map<String, Object> map = DagCbor.decodeMap(block);
+    assertThat(map).containsEntry("v", 3L).containsEntry("op", "invalidate").containsEntry("at", -42L)
+        .containsEntry("refs", List.of(M1)).doesNotContainKeys("to", "can", "proof");
+    LogEntry decoded = LogEntry.decode(block);
+    assertThat(decoded).isEqualTo(invalidate);
+    assertThat(decoded.at()).isEqualTo(-42L);
+    assertThat(decoded.encode()).isEqualTo(block);
+    assertThat(decoded.signatureProblem()).isNull();
+    // The time is signed: another one is another entry, whose signature does not stand.
+    Map<String, Object> moved = new LinkedHashMap<>(map);
+    moved.put("at", 0L);
+    assertThat(LogEntry.decode(DagCbor.encode(moved)).signatureProblem()).contains("bad signature");
+
+    assertThat(DagCbor.decodeMap(LogEntry.signed(agent, "notes", Op.ADD, List.of(M1), List.of(P1), 2, null, null).encode()))
+        .containsEntry("v", 2L).doesNotContainKey("at");
+    assertThat(LogEntry.versionFor(Op.FORGET)).isEqualTo(2);
+    assertThat(LogEntry.versionFor(Op.INVALIDATE)).isEqualTo(3);
+
+    assertThatThrownBy(() -> LogEntry.signed(agent, "notes", Op.INVALIDATE, List.of(M1), List.of(P1), 2, null, null, null))
+        .hasMessageContaining("'at'");
+    assertThatThrownBy(() -> LogEntry.signed(agent, "notes", Op.INVALIDATE, List.of(), List.of(P1), 2, null, null, 1L))
+        .hasMessageContaining("references 1-");
+    assertThatThrownBy(() -> new LogEntry(2, "notes", Op.INVALIDATE, List.of(M1), List.of(P1), 2, AGENT.did(), null, null,
+        1L, null, null)).hasMessageContaining("version 3");
+    Map<String, Object> asVersionTwo = new LinkedHashMap<>(map);
+    asVersionTwo.put("v", 2L);
+    assertThatThrownBy(() -> LogEntry.decode(DagCbor.encode(asVersionTwo)))
+        .isInstanceOf(InvalidFormatException.class).hasMessageContaining("version 3");
+  }
+
+  @Test
   void accessControlEntriesAreWellFormedOrRefused() {
     Author owner = Author.of(OWNER);
     assertThatThrownBy(() -> LogEntry.signed(owner, "n", Op.CREATE, List.of(), List.of(P1), 2, null, null))

@@ -199,6 +199,32 @@ class MemoryTest {
   }
 
   @Test
+  void validityBoundsRoundTripInVersionTwoAndLeaveOtherBlocksAtVersionOne() throws Exception {
+    Memory open = full();
+    Memory bounded = new Memory(open.ns(), open.text(), open.metadata(), open.tags(), open.ts(), open.embedding(),
+        open.prev(), 1_600_000_000_000L, 1_800_000_000_000L);
+    Memory fromOnly = new Memory("n", "t", Map.of(), List.of(), 1, null, null, -5L, null);
+    Memory toOnly = new Memory("n", "t", Map.of(), List.of(), 1, null, null, null, 7L);
+    assertThat(DagCbor.decodeMap(open.encode())).containsEntry("v", 1L).doesNotContainKeys("validFrom", "validTo");
+    assertThat(DagCbor.decodeMap(bounded.encode())).containsEntry("v", 2L)
+        .containsEntry("validFrom", 1_600_000_000_000L).containsEntry("validTo", 1_800_000_000_000L);
+    assertThat(DagCbor.decodeMap(fromOnly.encode())).containsEntry("v", 2L).containsEntry("validFrom", -5L)
+        .doesNotContainKey("validTo");
+    for (Memory memory : List.of(bounded, fromOnly, toOnly)) {
+      byte[] block = memory.encode();
+      assertThat(Memory.decode(block)).isEqualTo(memory);
+      assertThat(Memory.decode(block).encode()).isEqualTo(block);
+    }
+    assertThat(Cid.dagCbor(bounded.encode())).isNotEqualTo(Cid.dagCbor(open.encode()));
+    assertThat(bounded.validAt(1_600_000_000_000L)).isTrue();
+    assertThat(bounded.validAt(1_800_000_000_000L)).as("validTo is exclusive").isFalse();
+    assertThat(fromOnly.validAt(Long.MAX_VALUE)).isTrue();
+    assertThat(toOnly.validAt(Long.MIN_VALUE)).isTrue();
+    assertThatThrownBy(() -> new Memory("n", "t", Map.of(), List.of(), 1, null, null, 7L, 7L))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("must be before validTo");
+  }
+
+  @Test
   void absentOptionalsAreOmittedNotNull() throws Exception {
     Map<String, Object> block = DagCbor.decodeMap(new Memory("n", "t", Map.of(), null, 9, null, null).encode());
 
@@ -212,7 +238,18 @@ class MemoryTest {
 
   static Stream<Arguments> badBlocks() {
     return Stream.of(
-        bad("version 2", b -> b.put("v", 2L), "unsupported version 2"),
+        bad("version 3", b -> b.put("v", 3L), "unsupported version 3"),
+        bad("version 2 without validity bounds", b -> b.put("v", 2L), "without validity bounds is version 1, not 2"),
+        bad("version 1 with a validity bound", b -> b.put("validTo", 5L), "of version 1 has no validity bounds"),
+        bad("validFrom as string", b -> {
+          b.put("v", 2L);
+          b.put("validFrom", "2024-01-01T00:00:00Z");
+        }, "field 'validFrom' must be int"),
+        bad("validFrom not before validTo", b -> {
+          b.put("v", 2L);
+          b.put("validFrom", 10L);
+          b.put("validTo", 10L);
+        }, "validFrom (10) must be before validTo (10)"),
         bad("version 0", b -> b.put("v", 0L), "unsupported version 0"),
         bad("version as string", b -> b.put("v", "1"), "field 'v' must be int"),
         bad("unknown field", b -> b.put("extra", 1L), "unknown field 'extra'"),
