@@ -13,7 +13,7 @@ DATA=$(mktemp -d /tmp/mnemo-recall-quality.XXXXXX)
   --gossip-port $((PORT + 1)) --data "$DATA" ${MNEMO_NODE_FLAGS:-} > "$DATA.log" 2>&1 &
 NODE_PID=$!
 trap 'kill $NODE_PID 2>/dev/null || true; wait $NODE_PID 2>/dev/null || true; rm -rf "$DATA" "$DATA.log"' EXIT
-for _ in $(seq 1 120); do
+for _ in $(seq 1 600); do
   curl -sf "http://127.0.0.1:$PORT/health" > /dev/null && [ -f "$DATA/owner.token" ] && break
   sleep 0.5
 done
