@@ -13,6 +13,7 @@ import dev.mnemo.node.auth.PeerRequests;
 import dev.mnemo.node.config.NodeConfig;
 import dev.mnemo.node.embed.Embedder;
 import dev.mnemo.node.embed.Embedders;
+import dev.mnemo.node.embed.WarmingEmbedder;
 import dev.mnemo.node.ipfs.KuboBlockStore;
 import dev.mnemo.node.ipfs.KuboClient;
 import dev.mnemo.node.metrics.Metrics;
@@ -49,7 +50,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A running memory node: the store, the index kept caught up with it, the embedder, and the HTTP
- * API on Vert.x. {@link #start} returns once the index has caught up and the port is bound;
+ * API on Vert.x. {@link #start} returns once the index has caught up and the port is bound; the
+ * model may still be warming up then (a text call waits for it, and the log says when it is ready).
  * {@link #close} stops taking requests, then closes everything in reverse order.
  */
 public final class MemoryNode implements AutoCloseable {
@@ -83,18 +85,21 @@ public final class MemoryNode implements AutoCloseable {
   }
 
   public static MemoryNode start(NodeConfig config) throws IOException {
+    // First, so that the model loads and runs once on its own thread while the store opens and
+    // the index catches up; text calls wait for it, nothing else does.
+    Embedder embedder = Embedders.warming(config.embedder(), config.dimension());
     Vertx vertx = Vertx.vertx(new VertxOptions().setWorkerPoolSize(config.workerThreads()));
     MnemoStore store;
     try {
       store = openStore(config, vertx);
     } catch (IOException | RuntimeException e) {
+      closeQuietly(embedder);
       vertx.close();
       throw e;
     }
     LuceneMemoryIndex index = null;
     LogIndexer indexer = null;
     MemoryNode node = null;
-    Embedder embedder = null;
     try {
       // After the store: its lock keeps a second node off this data directory and its agents.
       AgentRegistry agents = ApiAuth.openRegistry(config.dataDir(), config.auth());
@@ -107,7 +112,6 @@ public final class MemoryNode implements AutoCloseable {
       }
       indexer.catchUp(null);
       adoptLegacyNamespaces(store, agents);
-      embedder = Embedders.create(config.embedder(), config.dimension());
       node = new MemoryNode(config, vertx, store, agents, index, indexer, embedder);
       node.listen();
       return node;
@@ -211,9 +215,22 @@ public final class MemoryNode implements AutoCloseable {
     startSync(service, peerAuth);
     LOG.log(System.Logger.Level.INFO, "Mnemo node " + store.nodeKey().did() + " listening on " + config.scheme() + "://" + config.host() + ":"
         + port() + " with data in " + config.dataDir().toAbsolutePath().normalize() + " (embedder " + embedder.model()
+        + (embedder.readiness() == Embedder.Readiness.WARMING ? " warming up" : "")
         + ", gossip " + replicator.membership().localAddress() + ")"
         + (config.auth().enabled() ? "; owner token in " + agents.ownerTokenFile().toAbsolutePath().normalize()
             : "; AUTHENTICATION OFF"));
+    if (embedder instanceof WarmingEmbedder warming) {
+      // Registered after the line above, so this one follows it even if the warm-up ended first.
+      warming.whenReady().whenComplete((millis, failure) -> {
+        if (failure == null) {
+          LOG.log(System.Logger.Level.INFO, "Mnemo node ready for text (" + embedder.model() + ", loaded and warmed in "
+              + millis + " ms)");
+        } else {
+          LOG.log(System.Logger.Level.ERROR, "the embedder " + embedder.model() + " failed to load; text calls fail"
+              + " (503) until the node restarts, calls with vectors work: " + rootMessage(failure));
+        }
+      });
+    }
   }
 
   /** The names clients may send as Host: the bind address and the advertised one (IP literals always pass). */
@@ -338,6 +355,10 @@ public final class MemoryNode implements AutoCloseable {
     ObjectNode emb = node.putObject("embedder");
     emb.put("model", embedder.model());
     emb.put("dimension", config.dimension());
+    emb.put("state", embedder.readiness().label());
+    if (embedder instanceof WarmingEmbedder warming && warming.warmMillis() >= 0) {
+      emb.put("warmupMs", warming.warmMillis());
+    }
     ObjectNode idx = node.putObject("index");
     // Exact for an operator: counts every acknowledged write, at the cost of indexing what writers
     // left behind and a refresh, if either is due; done before the positions are read.

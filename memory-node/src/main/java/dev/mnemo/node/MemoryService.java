@@ -67,6 +67,11 @@ public final class MemoryService {
     this.afterWrite = listener;
   }
 
+  /** Whether the node can embed text now, will once its model has warmed up, or cannot. */
+  public Embedder.Readiness embedderReadiness() {
+    return embedder.readiness();
+  }
+
   /** The vector length of this node's memories and queries. */
   public int dimension() {
     return dimension;

@@ -16,6 +16,7 @@ import dev.mnemo.node.RecallResult;
 import dev.mnemo.node.RememberRequest;
 import dev.mnemo.node.Remembered;
 import dev.mnemo.node.UnknownPrevException;
+import dev.mnemo.node.embed.EmbedderFailedException;
 import dev.mnemo.node.embed.EmbedderUnavailableException;
 import dev.mnemo.node.metrics.Metrics;
 import dev.mnemo.store.InvalidFormatException;
@@ -133,7 +134,9 @@ public final class HttpApi {
         () -> new Reply(200, DAG_CBOR, Buffer.buffer(sync.heads(peer(ctx))))));
     router.post("/v1/sync/blocks").handler(requireType(DAG_CBOR)).handler(jsonBody).handler(ctx -> blocking(ctx, "sync_blocks", () -> syncBlocks(ctx)));
     router.get("/v1/node").handler(ctx -> json(ctx, "node", c -> nodeInfo.get()));
-    router.get("/health").handler(ctx -> send(ctx, new Reply(200, JSON, Buffer.buffer("{\"status\":\"ok\"}"))));
+    // Alive even while the model warms up: everything but text works; "embedder" says when text does.
+    router.get("/health").handler(ctx -> send(ctx, new Reply(200, JSON,
+        Buffer.buffer("{\"status\":\"ok\",\"embedder\":\"" + service.embedderReadiness().label() + "\"}"))));
     // On a worker: the gauges read the log's position and the index's searcher.
     router.get("/metrics").handler(ctx -> blocking(ctx, "metrics", () -> new Reply(200, "text/plain; version=0.0.4; charset=utf-8",
         Buffer.buffer(metrics.render()))));
@@ -515,6 +518,11 @@ public final class HttpApi {
         status = 422;
         code = "no_embedder";
         message = none.getMessage();
+      }
+      case EmbedderFailedException failed -> {
+        status = 503;
+        code = "embedder_failed";
+        message = failed.getMessage() + "; calls with vectors work";
       }
       case PeerAuth.RejectedException unsigned -> {
         status = 401;
