@@ -185,7 +185,7 @@ public final class MemoryNode implements AutoCloseable {
   }
 
   private void listen() throws IOException {
-    MemoryService service = new MemoryService(store, index, indexer, embedder, config.dimension());
+    MemoryService service = new MemoryService(store, index, indexer, embedder, config.dimension(), config.embedContext());
     PeerAuth peerAuth = new PeerAuth(store.nodeKey());
     syncAccess = new SyncAccess(store.log(), replicationPolicy(), peerAuth);
     registerGauges();

@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mnemo.index.RecallFilter;
 import dev.mnemo.index.RecallMode;
 import dev.mnemo.index.RecallQuery;
+import dev.mnemo.node.EmbedContext;
 import dev.mnemo.node.ListRequest;
 import dev.mnemo.node.NewMemory;
 import dev.mnemo.node.RecallRequest;
@@ -33,7 +34,7 @@ import java.util.Set;
  * documented limit are all refused before anything is written.
  */
 public final class Requests {
-  private static final Set<String> MEMORY_FIELDS = Set.of("text", "metadata", "tags", "vector", "ts", "prev");
+  private static final Set<String> MEMORY_FIELDS = Set.of("text", "metadata", "tags", "vector", "ts", "prev", "embedContext");
   private static final Set<String> RECALL_FIELDS = Set.of("query", "vector", "k", "mode", "filter", "recency");
   private static final Set<String> FILTER_FIELDS = Set.of("metadata", "tags", "after", "before");
   private static final Set<String> RECENCY_FIELDS = Set.of("weight", "halfLifeDays");
@@ -134,7 +135,30 @@ public final class Requests {
       ts = node.get("ts").asLong();
     }
     Cid prev = node.has("prev") ? cid(node.get("prev"), at + "prev") : null;
-    return new NewMemory(text.asText(), metadata, tags, vector, ts, prev);
+    EmbedContext context = node.has("embedContext") ? embedContext(node.get("embedContext"), vector != null, at + "embedContext") : null;
+    return new NewMemory(text.asText(), metadata, tags, vector, ts, prev, context);
+  }
+
+  /** Distinct metadata keys; {@code []} embeds the text alone whatever the node's default. */
+  private EmbedContext embedContext(JsonNode node, boolean hasVector, String at) {
+    if (hasVector) {
+      throw invalid(at + " applies only to text the node embeds; this memory brings its vector");
+    }
+    if (!node.isArray() || node.size() > limits.maxMetadataKeys()) {
+      throw invalid(at + " must be an array of at most " + limits.maxMetadataKeys() + " metadata keys");
+    }
+    List<String> keys = new ArrayList<>(node.size());
+    for (JsonNode key : node) {
+      if (!key.isTextual()) {
+        throw invalid(at + " must hold metadata key strings");
+      }
+      requireMetadataKey(key.asText(), at);
+      if (keys.contains(key.asText())) {
+        throw invalid(at + " repeats " + key.asText());
+      }
+      keys.add(key.asText());
+    }
+    return new EmbedContext(keys);
   }
 
   private Map<String, Object> metadata(JsonNode node, String at) {
