@@ -135,7 +135,7 @@ public final class Requests {
       ts = node.get("ts").asLong();
     }
     Cid prev = node.has("prev") ? cid(node.get("prev"), at + "prev") : null;
-    EmbedContext context = node.has("embedContext") ? embedContext(node.get("embedContext"), vector != null, at + "embedContext") : null;
+    EmbedContext context = node.hasNonNull("embedContext") ? embedContext(node.get("embedContext"), vector != null, at + "embedContext") : null;
     return new NewMemory(text.asText(), metadata, tags, vector, ts, prev, context);
   }
 
