@@ -96,6 +96,9 @@ class TextEmbeddingApiTest {
     assertError(api.post(path, Map.of("text", "x", "embedContext", List.of("a#n"))), 422, "validation_failed");
     assertError(api.post(path, Map.of("memories", List.of(Map.of("text", "x", "embedContext", List.of(""))))), 422,
         "validation_failed");
+    // null is as absent, as for metadata and tags
+    assertThat(api.postRaw(path, ApiClient.JSON_TYPE, "{\"text\": \"x\", \"embedContext\": null, \"vector\": \""
+        + TestVectors.base64(TestVectors.random(5)) + "\"}").status()).isEqualTo(201);
   }
 
   @Test
