@@ -322,6 +322,8 @@ public final class MemoryNode implements AutoCloseable {
   }
 
   private void registerGauges() {
+    metrics.gauge("mnemo_embedder_ready", "1 once the embedder has loaded and run its warm-up (text calls no longer wait), else 0",
+        () -> embedder.readiness() == Embedder.Readiness.READY ? 1 : 0);
     metrics.gauge("mnemo_log_position", "Position of the last entry applied to the log", store.log()::lastPosition);
     metrics.gauge("mnemo_index_position", "Log position the recall index has applied", indexer::appliedPosition);
     metrics.gauge("mnemo_index_visible_position", "Log position recall sees (the next recall refreshes up to mnemo_index_position)",
@@ -382,6 +384,8 @@ public final class MemoryNode implements AutoCloseable {
     if (embedder instanceof WarmingEmbedder warming && warming.warmMillis() >= 0) {
       emb.put("warmupMs", warming.warmMillis());
     }
+    ArrayNode context = emb.putArray("embedContext");
+    config.embedContext().keys().forEach(context::add);
     ObjectNode idx = node.putObject("index");
     // Exact for an operator: counts every acknowledged write, at the cost of indexing what writers
     // left behind and a refresh, if either is due; done before the positions are read.

@@ -60,6 +60,8 @@ class EmbedderWarmupApiTest {
       assertThat(embedder.path("state").asText()).isEqualTo("ready");
       long warmupMs = embedder.path("warmupMs").asLong(-1);
       assertThat(warmupMs).isPositive();
+      assertThat(embedder.path("embedContext").isArray() && embedder.path("embedContext").isEmpty()).as("%s", embedder).isTrue();
+      assertThat(api.get("/metrics").text()).contains("mnemo_embedder_ready 1");
 
       // The ready line follows the listening line, and names the same warm-up time.
       long deadline = System.nanoTime() + 5_000_000_000L;
@@ -85,6 +87,7 @@ class EmbedderWarmupApiTest {
       JsonNode embedder = node.api().getJson("/v1/node").path("embedder");
       assertThat(embedder.path("state").asText()).isEqualTo("none");
       assertThat(embedder.has("warmupMs")).isFalse();
+      assertThat(node.api().get("/metrics").text()).contains("mnemo_embedder_ready 0");
     }
   }
 

@@ -106,6 +106,7 @@ class TextEmbeddingApiTest {
     try (TestNode withDefault = TestNode.start(dir.resolve("default"), TestNode.BGE,
         Map.of("embedContext", "session_date,speaker"))) {
       ApiClient other = withDefault.api();
+      assertThat(other.getJson("/v1/node").path("embedder").path("embedContext").toString()).isEqualTo("[\"session_date\",\"speaker\"]");
       // Each its own ts: equal text and metadata would otherwise be one memory.
       String byDefault = other.remember("context", Map.of("text", TEXT, "metadata", TURN, "ts", 1));
       String optedOut = other.remember("context", Map.of("text", TEXT, "metadata", TURN, "ts", 2, "embedContext", List.of()));
