@@ -136,7 +136,10 @@ public final class WarmingEmbedder implements Embedder {
    * (on the warm-up thread), so that stopping a node does not wait for a model it never used.
    */
   @Override
-  public void close() {
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
     closed = true;
     loaded.thenAccept(Embedder::close);
   }
