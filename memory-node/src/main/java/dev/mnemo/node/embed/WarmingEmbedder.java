@@ -32,7 +32,7 @@ public final class WarmingEmbedder implements Embedder {
    * @param model the name the loaded embedder will report, known before it loads
    * @param load builds the embedder stack (blocking); its first passage embedding is the warm-up
    */
-  WarmingEmbedder(String model, int dimension, Supplier<Embedder> load) {
+  public WarmingEmbedder(String model, int dimension, Supplier<Embedder> load) {
     this.model = model;
     this.dimension = dimension;
     Thread.ofPlatform().name("mnemo-embed-warmup").daemon(true).start(() -> warm(load));
