@@ -14,6 +14,7 @@ import dev.mnemo.node.config.NodeConfig;
 import dev.mnemo.node.embed.Embedder;
 import dev.mnemo.node.embed.ContextEmbedders;
 import dev.mnemo.node.embed.Embedders;
+import dev.mnemo.node.embed.WarmingEmbedder;
 import dev.mnemo.node.ipfs.KuboBlockStore;
 import dev.mnemo.node.ipfs.KuboClient;
 import dev.mnemo.node.metrics.Metrics;
@@ -50,7 +51,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A running memory node: the store, the index kept caught up with it, the embedder, and the HTTP
- * API on Vert.x. {@link #start} returns once the index has caught up and the port is bound;
+ * API on Vert.x. {@link #start} returns once the index has caught up and the port is bound; the
+ * model may still be warming up then (a text call waits for it, and the log says when it is ready).
  * {@link #close} stops taking requests, then closes everything in reverse order.
  */
 public final class MemoryNode implements AutoCloseable {
@@ -84,18 +86,21 @@ public final class MemoryNode implements AutoCloseable {
   }
 
   public static MemoryNode start(NodeConfig config) throws IOException {
+    // First, so that the model loads and runs once on its own thread while the store opens and
+    // the index catches up; text calls wait for it, nothing else does.
+    Embedder embedder = Embedders.warming(config.embedder(), config.dimension());
     Vertx vertx = Vertx.vertx(new VertxOptions().setWorkerPoolSize(config.workerThreads()));
     MnemoStore store;
     try {
       store = openStore(config, vertx);
     } catch (IOException | RuntimeException e) {
+      closeQuietly(embedder);
       vertx.close();
       throw e;
     }
     LuceneMemoryIndex index = null;
     LogIndexer indexer = null;
     MemoryNode node = null;
-    Embedder embedder = null;
     try {
       // After the store: its lock keeps a second node off this data directory and its agents.
       AgentRegistry agents = ApiAuth.openRegistry(config.dataDir(), config.auth());
@@ -103,7 +108,6 @@ public final class MemoryNode implements AutoCloseable {
       indexer = new LogIndexer(store.log(), index, config.indexCommitIntervalMillis(),
           config.indexOptimizeIdleMillis(), config.indexMaxBehind());
       // Before catching up: a rebuild embeds each memory's context with the node's model.
-      embedder = Embedders.create(config.embedder(), config.dimension());
       indexer.useContextEmbedder(ContextEmbedders.of(embedder, config.fusion().context()));
       long behind = store.log().lastPosition() - index.appliedPosition();
       if (behind > 0) {
@@ -184,7 +188,7 @@ public final class MemoryNode implements AutoCloseable {
   }
 
   private void listen() throws IOException {
-    MemoryService service = new MemoryService(store, index, indexer, embedder, config.dimension());
+    MemoryService service = new MemoryService(store, index, indexer, embedder, config.dimension(), config.embedContext());
     service.defaultFusion(config.fusion());
     PeerAuth peerAuth = new PeerAuth(store.nodeKey());
     syncAccess = new SyncAccess(store.log(), replicationPolicy(), peerAuth);
@@ -213,11 +217,47 @@ public final class MemoryNode implements AutoCloseable {
       throw new IOException("cannot listen on " + config.host() + ":" + config.port() + ": " + rootMessage(e), e);
     }
     startSync(service, peerAuth);
+    vertx.executeBlocking(this::warmRecall, false);
     LOG.log(System.Logger.Level.INFO, "Mnemo node " + store.nodeKey().did() + " listening on " + config.scheme() + "://" + config.host() + ":"
         + port() + " with data in " + config.dataDir().toAbsolutePath().normalize() + " (embedder " + embedder.model()
+        + (embedder.readiness() == Embedder.Readiness.WARMING ? " warming up" : "")
         + ", gossip " + replicator.membership().localAddress() + ")"
         + (config.auth().enabled() ? "; owner token in " + agents.ownerTokenFile().toAbsolutePath().normalize()
             : "; AUTHENTICATION OFF"));
+    if (embedder instanceof WarmingEmbedder warming) {
+      // Registered after the line above, so this one follows it even if the warm-up ended first.
+      warming.whenReady().whenComplete((millis, failure) -> {
+        if (failure == null) {
+          LOG.log(System.Logger.Level.INFO, "Mnemo node ready for text (" + embedder.model() + ", loaded and warmed in "
+              + millis + " ms)");
+        } else {
+          LOG.log(System.Logger.Level.ERROR, "the embedder " + embedder.model() + " failed to load; text calls fail"
+              + " (503) until the node restarts, calls with vectors work: " + rootMessage(failure));
+        }
+      });
+    }
+  }
+
+  /**
+   * Runs one search of each mode and throws the results away, on a worker while the node already
+   * serves. A node's first search loads hundreds of classes (Lucene's codecs and queries, the JDK's
+   * vector API): restarted on data, its first recall searched for 85-235 ms where the next took
+   * one; after this warm-up, 17-30 ms (2 busy cores). Reads only, in a namespace of this node's
+   * if it has one, so that its segments are opened as a recall will use them.
+   */
+  private Void warmRecall() {
+    String ns = store.log().namespaces().stream().findFirst().orElse("mnemo-warm-up");
+    float[] vector = new float[config.dimension()];
+    vector[0] = 1;
+    try {
+      for (dev.mnemo.index.RecallMode mode : dev.mnemo.index.RecallMode.values()) {
+        index.recall(dev.mnemo.index.RecallQuery.of(ns, "warm up", vector, 1, mode));
+      }
+    } catch (IOException | RuntimeException e) {
+      // Only a head start for the first recall; a node closing meanwhile is no fault.
+      LOG.log(System.Logger.Level.DEBUG, "recall warm-up: " + e);
+    }
+    return null;
   }
 
   /** The names clients may send as Host: the bind address and the advertised one (IP literals always pass). */
@@ -286,6 +326,8 @@ public final class MemoryNode implements AutoCloseable {
   }
 
   private void registerGauges() {
+    metrics.gauge("mnemo_embedder_ready", "1 once the embedder has loaded and run its warm-up (text calls no longer wait), else 0",
+        () -> embedder.readiness() == Embedder.Readiness.READY ? 1 : 0);
     metrics.gauge("mnemo_log_position", "Position of the last entry applied to the log", store.log()::lastPosition);
     metrics.gauge("mnemo_index_position", "Log position the recall index has applied", indexer::appliedPosition);
     metrics.gauge("mnemo_index_visible_position", "Log position recall sees (the next recall refreshes up to mnemo_index_position)",
@@ -342,6 +384,12 @@ public final class MemoryNode implements AutoCloseable {
     ObjectNode emb = node.putObject("embedder");
     emb.put("model", embedder.model());
     emb.put("dimension", config.dimension());
+    emb.put("state", embedder.readiness().label());
+    if (embedder instanceof WarmingEmbedder warming && warming.warmMillis() >= 0) {
+      emb.put("warmupMs", warming.warmMillis());
+    }
+    ArrayNode context = emb.putArray("embedContext");
+    config.embedContext().keys().forEach(context::add);
     ObjectNode idx = node.putObject("index");
     // Exact for an operator: counts every acknowledged write, at the cost of indexing what writers
     // left behind and a refresh, if either is due; done before the positions are read.

@@ -51,9 +51,17 @@ public final class MemoryService {
   private final LogIndexer indexer;
   private final Embedder embedder;
   private final int dimension;
+  private final EmbedContext defaultContext;
   private volatile Consumer<String> afterWrite = ns -> {};
 
   public MemoryService(MnemoStore store, MemoryIndex index, LogIndexer indexer, Embedder embedder, int dimension) {
+    this(store, index, indexer, embedder, dimension, EmbedContext.NONE);
+  }
+
+  /** @param defaultContext the metadata a text is embedded with when its memory names none */
+  public MemoryService(MnemoStore store, MemoryIndex index, LogIndexer indexer, Embedder embedder, int dimension,
+      EmbedContext defaultContext) {
+    this.defaultContext = defaultContext;
     this.store = store;
     this.log = store.log();
     this.index = index;
@@ -74,6 +82,11 @@ public final class MemoryService {
     this.afterWrite = listener;
   }
 
+  /** Whether the node can embed text now, will once its model has warmed up, or cannot. */
+  public Embedder.Readiness embedderReadiness() {
+    return embedder.readiness();
+  }
+
   /** The vector length of this node's memories and queries. */
   public int dimension() {
     return dimension;
@@ -88,7 +101,9 @@ public final class MemoryService {
         throw new UnknownPrevException(ns, item.prev());
       }
     }
+    long embedStart = System.nanoTime();
     List<float[]> vectors = vectorsFor(request.memories());
+    double embedMillis = request.memories().stream().allMatch(m -> m.vector() != null) ? 0 : (System.nanoTime() - embedStart) / 1e6;
     long now = System.currentTimeMillis();
     List<Memory> memories = new ArrayList<>(request.memories().size());
     for (int i = 0; i < request.memories().size(); i++) {
@@ -109,15 +124,16 @@ public final class MemoryService {
       replicateHere(caller, ns);
     }
     afterWrite.accept(ns);
-    return new Remembered(appended.memories(), appended.entry());
+    return new Remembered(appended.memories(), appended.entry(), embedMillis);
   }
 
-  /** Client vectors where given; the rest embedded in one batch. */
+  /** Client vectors where given; the rest embedded in one batch, each with its {@link EmbedContext}. */
   private List<float[]> vectorsFor(List<NewMemory> items) {
     List<String> toEmbed = new ArrayList<>();
     for (NewMemory item : items) {
       if (item.vector() == null) {
-        toEmbed.add(item.text());
+        EmbedContext context = item.embedContext() != null ? item.embedContext() : defaultContext;
+        toEmbed.add(context.compose(item.text(), item.metadata()));
       }
     }
     List<float[]> embedded = toEmbed.isEmpty() ? List.of() : embedder.embedPassages(toEmbed);

@@ -251,6 +251,7 @@ public final class ApiClient {
     JsonNode body = r.json();
     assertThat(body.path("results").isArray()).as("%s", r).isTrue();
     assertThat(body.path("tookMs").isNumber()).as("%s", r).isTrue();
+    assertThat(body.path("embedMs").isNumber() && body.path("embedMs").asDouble() >= 0).as("%s", r).isTrue();
     return body.path("results");
   }
 

@@ -17,6 +17,7 @@ import dev.mnemo.node.RecallResult;
 import dev.mnemo.node.RememberRequest;
 import dev.mnemo.node.Remembered;
 import dev.mnemo.node.UnknownPrevException;
+import dev.mnemo.node.embed.EmbedderFailedException;
 import dev.mnemo.node.embed.EmbedderUnavailableException;
 import dev.mnemo.node.metrics.Metrics;
 import dev.mnemo.store.InvalidFormatException;
@@ -136,7 +137,9 @@ public final class HttpApi {
         () -> new Reply(200, DAG_CBOR, Buffer.buffer(sync.heads(peer(ctx))))));
     router.post("/v1/sync/blocks").handler(requireType(DAG_CBOR)).handler(jsonBody).handler(ctx -> blocking(ctx, "sync_blocks", () -> syncBlocks(ctx)));
     router.get("/v1/node").handler(ctx -> json(ctx, "node", c -> nodeInfo.get()));
-    router.get("/health").handler(ctx -> send(ctx, new Reply(200, JSON, Buffer.buffer("{\"status\":\"ok\"}"))));
+    // Alive even while the model warms up: everything but text works; "embedder" says when text does.
+    router.get("/health").handler(ctx -> send(ctx, new Reply(200, JSON,
+        Buffer.buffer("{\"status\":\"ok\",\"embedder\":\"" + service.embedderReadiness().label() + "\"}"))));
     // On a worker: the gauges read the log's position and the index's searcher.
     router.get("/metrics").handler(ctx -> blocking(ctx, "metrics", () -> new Reply(200, "text/plain; version=0.0.4; charset=utf-8",
         Buffer.buffer(metrics.render()))));
@@ -241,6 +244,7 @@ public final class HttpApi {
     } else {
       out.put("cid", cids.get(0).toString());
     }
+    out.put("embedMs", millis(remembered.embedMillis()));
     return new Reply(201, JSON, Buffer.buffer(requests.mapper().writeValueAsBytes(out)));
   }
 
@@ -256,23 +260,35 @@ public final class HttpApi {
     Caller caller = caller(ctx);
     Future<RecallStep> searched = searches.executeBlocking(() -> {
       RecallRequest request = requests.recall(namespace(ctx), requests.parseObject(bytes(ctx)));
-      return request.needsEmbedding() ? new RecallStep(null, request) : new RecallStep(recallReply(service.recall(caller, request)), null);
+      return request.needsEmbedding() ? new RecallStep(null, request) : new RecallStep(recallReply(service.recall(caller, request), 0), null);
     }, false);
     respond(ctx, "recall", start, searched.compose(step -> step.reply() != null ? Future.succeededFuture(step.reply())
         : embedThenRecall(caller, step.toEmbed())));
   }
 
   private Future<Reply> embedThenRecall(Caller caller, RecallRequest request) {
+    // Timed here, where the query's embedding is its own step: waiting for the batcher (and for
+    // the warm-up, right after a start) is part of what a client waits for.
+    long start = System.nanoTime();
     return vertx.executeBlocking(() -> service.embedQuery(caller, request), false)
-        .compose(embedded -> searches.executeBlocking(() -> recallReply(service.recall(caller, embedded)), false));
+        .compose(embedded -> {
+          double embedMillis = (System.nanoTime() - start) / 1e6;
+          return searches.executeBlocking(() -> recallReply(service.recall(caller, embedded), embedMillis), false);
+        });
   }
 
-  private Reply recallReply(RecallResult result) throws Exception {
+  /** {@code tookMs} is the index search alone; {@code embedMs} the query's embedding (0 if none was needed). */
+  private Reply recallReply(RecallResult result, double embedMillis) throws Exception {
     ObjectNode out = responses.object();
     ArrayNode array = out.putArray("results");
     result.results().forEach(r -> array.add(responses.recalled(r)));
-    out.put("tookMs", Math.round(result.tookMillis() * 1000) / 1000.0);
+    out.put("tookMs", millis(result.tookMillis()));
+    out.put("embedMs", millis(embedMillis));
     return new Reply(200, JSON, Buffer.buffer(requests.mapper().writeValueAsBytes(out)));
+  }
+
+  private static double millis(double millis) {
+    return Math.round(millis * 1000) / 1000.0;
   }
 
   private Object list(RoutingContext ctx) throws Exception {
@@ -549,6 +565,11 @@ public final class HttpApi {
         status = 422;
         code = "no_embedder";
         message = none.getMessage();
+      }
+      case EmbedderFailedException failed -> {
+        status = 503;
+        code = "embedder_failed";
+        message = failed.getMessage() + "; calls with vectors work";
       }
       case PeerAuth.RejectedException unsigned -> {
         status = 401;

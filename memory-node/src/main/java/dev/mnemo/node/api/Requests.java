@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mnemo.index.RecallFilter;
 import dev.mnemo.index.RecallMode;
 import dev.mnemo.index.RecallQuery;
+import dev.mnemo.node.EmbedContext;
 import dev.mnemo.node.ListRequest;
 import dev.mnemo.node.NewMemory;
 import dev.mnemo.node.RecallRequest;
@@ -34,7 +35,7 @@ import java.util.Set;
  */
 public final class Requests {
   private static final Set<String> MEMORY_FIELDS = Set.of("text", "metadata", "tags", "vector", "ts", "prev",
-      "validFrom", "validTo");
+      "validFrom", "validTo", "embedContext");
   private static final Set<String> RECALL_FIELDS = Set.of("query", "vector", "k", "mode", "filter", "recency", "fusion");
   private static final Set<String> FILTER_FIELDS = Set.of("metadata", "tags", "after", "before", "validAt");
   private static final Set<String> RECENCY_FIELDS = Set.of("weight", "halfLifeDays");
@@ -141,7 +142,8 @@ public final class Requests {
     if (validFrom != null && validTo != null && validFrom >= validTo) {
       throw invalid(at + "validFrom must be before validTo (the fact holds from validFrom up to, not including, validTo)");
     }
-    return new NewMemory(text.asText(), metadata, tags, vector, ts, prev, validFrom, validTo);
+    EmbedContext context = node.hasNonNull("embedContext") ? embedContext(node.get("embedContext"), vector != null, at + "embedContext") : null;
+    return new NewMemory(text.asText(), metadata, tags, vector, ts, prev, validFrom, validTo, context);
   }
 
   /**
@@ -177,6 +179,29 @@ public final class Requests {
     ObjectNode node = parseObject(body);
     onlyFields(node, Set.of("at"), "");
     return instant(node.get("at"), "at");
+
+  }
+
+  /** Distinct metadata keys; {@code []} embeds the text alone whatever the node's default. */
+  private EmbedContext embedContext(JsonNode node, boolean hasVector, String at) {
+    if (hasVector) {
+      throw invalid(at + " applies only to text the node embeds; this memory brings its vector");
+    }
+    if (!node.isArray() || node.size() > limits.maxMetadataKeys()) {
+      throw invalid(at + " must be an array of at most " + limits.maxMetadataKeys() + " metadata keys");
+    }
+    List<String> keys = new ArrayList<>(node.size());
+    for (JsonNode key : node) {
+      if (!key.isTextual()) {
+        throw invalid(at + " must hold metadata key strings");
+      }
+      requireMetadataKey(key.asText(), at);
+      if (keys.contains(key.asText())) {
+        throw invalid(at + " repeats " + key.asText());
+      }
+      keys.add(key.asText());
+    }
+    return new EmbedContext(keys);
   }
 
   private Map<String, Object> metadata(JsonNode node, String at) {

@@ -26,13 +26,14 @@ import java.util.Set;
  * advertiseHttp (base URL peers use to reach this node), advertiseGossip (HOST:PORT), antiEntropyMs,
  * tlsCert, tlsKey (PEM files: the HTTP API serves TLS), tlsCa (PEM certificates trusted for peers),
  * blockStore (embedded|ipfs), ipfsApi (the Kubo RPC base URL), ipfsTimeoutMs, auth (true|false),
- * ownerKeyFile, allowedHosts and corsOrigins (comma-separated), authFailuresPerMinute. Unknown keys in the file are an error, not a silent typo.
+ * ownerKeyFile, allowedHosts and corsOrigins (comma-separated), authFailuresPerMinute, embedContext (metadata keys,
+ * comma-separated). Unknown keys in the file are an error, not a silent typo.
  */
 public final class ConfigLoader {
   static final Set<String> KEYS = Set.of("host", "port", "data", "gossipHost", "gossipPort", "seeds", "embedder", "dimension",
       "vectorEncoding", "hnswM", "hnswBeamWidth", "recallDepth", "recallKeywordWeight", "recallContextWeight", "indexGraphBuild", "indexCommitIntervalMs", "indexOptimizeIdleMs", "indexMaxBehind", "memoryCacheMb", "workerThreads",
       "replicate", "replicationPeers", "advertiseHttp", "advertiseGossip", "antiEntropyMs", "blockStore", "ipfsApi", "ipfsTimeoutMs", "tlsCert", "tlsKey", "tlsCa",
-      "auth", "ownerKeyFile", "allowedHosts", "corsOrigins", "authFailuresPerMinute");
+      "auth", "ownerKeyFile", "allowedHosts", "corsOrigins", "authFailuresPerMinute", "embedContext");
 
   /** A configuration mistake, with the key and layer at fault. */
   public static final class ConfigException extends Exception {
@@ -73,6 +74,7 @@ public final class ConfigLoader {
     merged.put("allowedHosts", "");
     merged.put("corsOrigins", "");
     merged.put("authFailuresPerMinute", Integer.toString(dev.mnemo.node.auth.AuthConfig.DEFAULT_FAILURES_PER_MINUTE));
+    merged.put("embedContext", "");
     if (file != null) {
       merged.putAll(readFile(file));
     }
@@ -219,8 +221,24 @@ public final class ConfigLoader {
         integer(m, "workerThreads", 1, 1024),
         replicate, replicationPeers, advertiseHttp, advertiseGossip, integer(m, "antiEntropyMs", 100, 3_600_000),
         blockStore, ipfsApi, integer(m, "ipfsTimeoutMs", 100, 600_000), tlsCert, tlsKey, tlsCa,
-        Limits.defaults(), auth(m),
+        Limits.defaults(), auth(m), embedContext(m.get("embedContext")),
         new dev.mnemo.index.Fusion(weight(m, "recallKeywordWeight"), weight(m, "recallContextWeight"), 0));
+  }
+
+  /** Metadata keys as a remember's {@code embedContext} takes them: distinct, and keys a memory can hold. */
+  private static dev.mnemo.node.EmbedContext embedContext(String value) throws ConfigException {
+    List<String> keys = list(value);
+    Limits limits = Limits.defaults();
+    if (keys.size() > limits.maxMetadataKeys() || keys.size() != new java.util.HashSet<>(keys).size()) {
+      throw new ConfigException("embedContext: at most " + limits.maxMetadataKeys() + " distinct metadata keys, not '" + value + "'");
+    }
+    for (String key : keys) {
+      if (key.length() > limits.maxKeyChars() || key.indexOf('#') >= 0) {
+        throw new ConfigException("embedContext: '" + key + "' is not a metadata key (1-" + limits.maxKeyChars()
+            + " characters, no '#')");
+      }
+    }
+    return new dev.mnemo.node.EmbedContext(keys);
   }
 
   private static dev.mnemo.node.auth.AuthConfig auth(Map<String, String> m) throws ConfigException {

@@ -32,6 +32,8 @@ import java.util.List;
  * @param memoryCacheMb heap for recently read memories, hash-verified and decoded, so that a
  *     recall of hot memories skips the block store (0: none)
  * @param auth API tokens, served host names, CORS origins, the failed-attempt limit
+ * @param embedContext the metadata a memory's text is embedded with when the client names none
+ *     (default: none, the text alone)
  * @param fusion how hybrid recall weighs keyword against vector, and each memory's conversation
  *     context against the memory alone, unless a recall says otherwise
  */
@@ -67,6 +69,7 @@ public record NodeConfig(
     Path tlsCa,
     Limits limits,
     dev.mnemo.node.auth.AuthConfig auth,
+    dev.mnemo.node.EmbedContext embedContext,
     dev.mnemo.index.Fusion fusion) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";

@@ -26,6 +26,26 @@ public interface Embedder extends AutoCloseable {
   /** The length of every vector this embedder returns. */
   int dimension();
 
+  /** Whether texts can be embedded: a model may still be loading ({@link WarmingEmbedder}). */
+  enum Readiness {
+    /** Loading or running its first text: a text call waits. */
+    WARMING,
+    READY,
+    /** The model could not be loaded: text calls fail. */
+    FAILED,
+    /** No model at all: clients send vectors ({@link EmbedderUnavailableException}). */
+    NONE;
+
+    /** The name in {@code /health} and {@code /v1/node}. */
+    public String label() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+
+  default Readiness readiness() {
+    return Readiness.READY;
+  }
+
   /** Embeds texts to be stored (passages), in order. */
   List<float[]> embedPassages(List<String> texts);
 

@@ -36,6 +36,26 @@ public final class Embedders {
     if (NONE.equals(name)) {
       return new NoEmbedder(dimension);
     }
+    return stack(model(name, dimension));
+  }
+
+  /**
+   * As {@link #create}, but a model loads and runs once on a thread of its own ({@link
+   * WarmingEmbedder}) and this returns at once; a bad name or dimension still fails here.
+   */
+  public static Embedder warming(String name, int dimension) {
+    if (NONE.equals(name)) {
+      return new NoEmbedder(dimension);
+    }
+    OnnxEmbedder.Model model = model(name, dimension);
+    return new WarmingEmbedder(model.modelName(), model.dimension(), () -> stack(model));
+  }
+
+  private static Embedder stack(OnnxEmbedder.Model model) {
+    return new CachingEmbedder(new BatchingEmbedder(new OnnxEmbedder(model)));
+  }
+
+  private static OnnxEmbedder.Model model(String name, int dimension) {
     OnnxEmbedder.Model model =
         OnnxEmbedder.Model.named(name)
             .orElseThrow(
@@ -50,6 +70,6 @@ public final class Embedders {
               + "-dimension vectors, but the node is configured for "
               + dimension);
     }
-    return new CachingEmbedder(new BatchingEmbedder(new OnnxEmbedder(model)));
+    return model;
   }
 }

@@ -25,6 +25,11 @@ final class NoEmbedder implements Embedder {
   }
 
   @Override
+  public Readiness readiness() {
+    return Readiness.NONE;
+  }
+
+  @Override
   public List<float[]> embedPassages(List<String> texts) {
     throw new EmbedderUnavailableException(dimension);
   }

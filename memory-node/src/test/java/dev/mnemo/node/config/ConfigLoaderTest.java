@@ -32,6 +32,20 @@ class ConfigLoaderTest {
     assertThat(config.indexConfig().searchDepth()).isEqualTo(64);
     assertThat(config.blockStore()).isEqualTo("embedded");
     assertThat(config.seeds()).isEmpty();
+    assertThat(config.embedContext().isNone()).as("text embedded alone unless configured").isTrue();
+  }
+
+  @Test
+  void embedContextIsDistinctMetadataKeys() throws Exception {
+    assertThat(ConfigLoader.load(null, Map.of("MNEMO_EMBED_CONTEXT", "session_date, speaker"), Map.of()).embedContext().keys())
+        .containsExactly("session_date", "speaker");
+    Path file = dir.resolve("context.json");
+    Files.writeString(file, "{\"embedContext\": [\"speaker\"]}");
+    assertThat(ConfigLoader.load(file, Map.of(), Map.of()).embedContext().keys()).containsExactly("speaker");
+    for (String bad : List.of("speaker,speaker", "a#n")) {
+      assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), Map.of("embedContext", bad)))
+          .as(bad).isInstanceOf(ConfigLoader.ConfigException.class).hasMessageContaining("embedContext");
+    }
   }
 
   @Test
