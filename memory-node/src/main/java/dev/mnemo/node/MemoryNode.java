@@ -85,6 +85,50 @@ public final class MemoryNode implements AutoCloseable {
     this.embedder = embedder;
   }
 
+  /** Namespaces whose first memory is checked against the configured model at start. */
+  private static final int MODEL_CHECK_NAMESPACES = 100;
+
+  /**
+   * Refuses to start a node on data whose memories its own model did not embed: query vectors
+   * of one model compared with memory vectors of another rank at random, silently. The usual
+   * cause is a node started before the default became E5 (it embedded with BGE); it must keep its
+   * model. Memories with client vectors, and nodes that embed nothing, are not checked.
+   */
+  static void refuseAnotherModelsMemories(MnemoStore store, Embedder embedder, String configured) throws IOException {
+    if (Embedders.NONE.equals(configured)) {
+      return;
+    }
+    int checked = 0;
+    for (String ns : store.log().namespaces()) {
+      if (checked++ == MODEL_CHECK_NAMESPACES) {
+        return;
+      }
+      List<dev.mnemo.store.cid.Cid> first;
+      try {
+        first = store.log().list(ns, null, 1).memories();
+      } catch (dev.mnemo.store.InvalidFormatException e) {
+        throw new IOException(e);
+      }
+      for (dev.mnemo.store.cid.Cid cid : first) {
+        String model = store.log().memory(cid).map(m -> m.embedding() == null ? null : m.embedding().model()).orElse(null);
+        if (model != null && !model.equals("client") && !model.equals(embedder.model())) {
+          throw new IllegalStateException("the memories in this data directory were embedded with " + model
+              + ", not with this node's embedder " + embedder.model() + " (" + configured + "); start the node with the"
+              + " embedder that made them (e.g. --embedder " + configName(model) + ")");
+        }
+      }
+    }
+  }
+
+  private static String configName(String modelName) {
+    for (dev.mnemo.node.embed.OnnxEmbedder.Model m : dev.mnemo.node.embed.OnnxEmbedder.Model.values()) {
+      if (m.modelName().equals(modelName)) {
+        return m.configName();
+      }
+    }
+    return modelName;
+  }
+
   public static MemoryNode start(NodeConfig config) throws IOException {
     // First, so that the model loads and runs once on its own thread while the store opens and
     // the index catches up; text calls wait for it, nothing else does.
@@ -104,6 +148,7 @@ public final class MemoryNode implements AutoCloseable {
     try {
       // After the store: its lock keeps a second node off this data directory and its agents.
       AgentRegistry agents = ApiAuth.openRegistry(config.dataDir(), config.auth());
+      refuseAnotherModelsMemories(store, embedder, config.embedder());
       index = LuceneMemoryIndex.open(indexDir(config.dataDir()), config.indexConfig());
       indexer = new LogIndexer(store.log(), index, config.indexCommitIntervalMillis(),
           config.indexOptimizeIdleMillis(), config.indexMaxBehind());

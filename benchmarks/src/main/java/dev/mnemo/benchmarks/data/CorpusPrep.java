@@ -66,7 +66,7 @@ public final class CorpusPrep {
     System.err.printf("wordnet: %d definitions, %d examples; embedding %d documents and %d queries%n",
         definitions.size(), examples.size(), docTexts.size(), queryTexts.size());
 
-    try (Embedder embedder = Embedders.create(Embedders.DEFAULT, 0)) {
+    try (Embedder embedder = Embedders.create("bge-small-en-v1.5", 0)) {
       float[][] docVectors = embed(embedder, docTexts, "documents");
       float[][] queryVectors = embed(embedder, queryTexts, "queries");
       new Corpus(docTexts, docVectors, queryTexts, queryVectors).write(out);

@@ -76,7 +76,7 @@ public final class DebianCorpusPrep {
     List<String> queryTexts = sentences.subList(0, queries);
     List<String> docTexts = sentences.subList(queries, sentences.size());
 
-    try (Embedder embedder = Embedders.create(Embedders.DEFAULT, 0)) {
+    try (Embedder embedder = Embedders.create("bge-small-en-v1.5", 0)) {
       Path vectorFile = work.resolve("vectors.f32");
       embedResumably(embedder, sentences, vectorFile);
       float[][] vectors = readVectors(vectorFile, sentences.size(), embedder.dimension());

@@ -28,7 +28,7 @@ final class NodeCommand implements Callable<Integer> {
   @Option(names = "--tls-cert", description = "PEM certificate: serve the HTTP API over TLS (with --tls-key)") Path tlsCert;
   @Option(names = "--tls-key", description = "PEM private key (PKCS#8) of --tls-cert") Path tlsKey;
   @Option(names = "--tls-ca", description = "PEM certificates trusted when calling peers over https") Path tlsCa;
-  @Option(names = "--embedder", description = "bge-small-en-v1.5 (default), e5-small-v2, all-minilm-l6-v2 or none") String embedder;
+  @Option(names = "--embedder", description = "e5-small-v2 (default), bge-small-en-v1.5, all-minilm-l6-v2 or none") String embedder;
   @Option(names = "--embed-context", description = "metadata keys a memory's text is embedded with unless its remember names others,"
       + " comma-separated (e.g. session_date,speaker; default: none)") String embedContext;
   @Option(names = "--owner-key", description = "on the first start, make the agent of this key file the owner (as config ownerKeyFile)") Path ownerKey;

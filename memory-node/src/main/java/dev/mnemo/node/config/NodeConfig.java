@@ -9,7 +9,7 @@ import java.util.List;
  * Everything a node is started with. Built by {@link ConfigLoader} from defaults, a JSON config
  * file, {@code MNEMO_*} environment variables and command-line flags, later ones winning.
  *
- * @param embedder {@code bge-small-en-v1.5} (default), {@code all-minilm-l6-v2}, or {@code none}
+ * @param embedder {@code e5-small-v2} (default), {@code bge-small-en-v1.5}, {@code all-minilm-l6-v2}, or {@code none}
  *     (clients send vectors)
  * @param dimension vector length; must match the embedder's unless the embedder is {@code none}
  * @param recallDepth the least number of candidates a vector search collects (HNSW k); more
@@ -76,7 +76,7 @@ public record NodeConfig(
   public static final int DEFAULT_PORT = 7700;
   public static final int DEFAULT_GOSSIP_PORT = 7701;
   public static final String DEFAULT_DATA = "./mnemo-data";
-  public static final String DEFAULT_EMBEDDER = "bge-small-en-v1.5";
+  public static final String DEFAULT_EMBEDDER = dev.mnemo.node.embed.Embedders.DEFAULT;
   public static final int DEFAULT_DIMENSION = 384;
   /**
    * Candidates a vector search collects by default: recall@10 of about 0.95 at 100k memories;

@@ -5,8 +5,8 @@ import java.util.List;
 
 /** Builds the embedder a node runs, from the names used in configuration. */
 public final class Embedders {
-  /** The default model: BGE-small-en-v1.5, quantized. */
-  public static final String DEFAULT = OnnxEmbedder.Model.BGE_SMALL_EN_V15.configName();
+  /** The default model: E5-small-v2, quantized. */
+  public static final String DEFAULT = OnnxEmbedder.Model.E5_SMALL_V2.configName();
 
   /** No embedder: clients send vectors. */
   public static final String NONE = "none";

@@ -22,7 +22,7 @@ class ConfigLoaderTest {
     assertThat(config.port()).isEqualTo(7700);
     assertThat(config.gossipPort()).isEqualTo(7701);
     assertThat(config.dataDir()).isEqualTo(Path.of("./mnemo-data"));
-    assertThat(config.embedder()).isEqualTo("bge-small-en-v1.5");
+    assertThat(config.embedder()).isEqualTo("e5-small-v2");
     assertThat(config.dimension()).isEqualTo(384);
     assertThat(config.indexOptimizeIdleMillis()).isEqualTo(30_000);
     assertThat(config.recallDepth()).isEqualTo(64);

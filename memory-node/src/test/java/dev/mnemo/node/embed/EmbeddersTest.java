@@ -10,13 +10,13 @@ import org.junit.jupiter.api.Test;
 class EmbeddersTest {
 
   @Test
-  void theDefaultIsBgeBehindACacheAndABatcher() {
-    assertThat(Embedders.DEFAULT).isEqualTo("bge-small-en-v1.5");
-    assertThat(Embedders.names()).containsExactly("bge-small-en-v1.5", "all-minilm-l6-v2", "none");
+  void theDefaultIsE5BehindACacheAndABatcher() {
+    assertThat(Embedders.DEFAULT).isEqualTo("e5-small-v2");
+    assertThat(Embedders.names()).containsExactly("e5-small-v2", "bge-small-en-v1.5", "all-minilm-l6-v2", "none");
     Embedder embedder = Embedders.create(Embedders.DEFAULT, 384);
     try {
       assertThat(embedder).isInstanceOf(CachingEmbedder.class);
-      assertThat(embedder.model()).isEqualTo("bge-small-en-v1.5-q");
+      assertThat(embedder.model()).isEqualTo("e5-small-v2-q");
       assertThat(embedder.dimension()).isEqualTo(384);
       List<float[]> memories =
           embedder.embedPassages(List.of("Bob prefers tea", "the car needs new tires"));
