@@ -65,7 +65,7 @@ import org.apache.lucene.util.QueryBuilder;
  */
 public final class LuceneMemoryIndex implements MemoryIndex {
   /** Bumped when the schema changes; an index of another version must be rebuilt (mnemo reindex). */
-  public static final String SCHEMA_VERSION = "4";
+  public static final String SCHEMA_VERSION = "5";
   private static final String POSITION_KEY = "mnemo.position";
   private static final String VERSION_KEY = "mnemo.schema";
   private static final String DIMENSION_KEY = "mnemo.dimension";
@@ -193,8 +193,8 @@ public final class LuceneMemoryIndex implements MemoryIndex {
         return term.getTerm().field().equals(MemoryDocuments.NS);
       }
       if (query instanceof BooleanQuery bool) {
-        return bool.clauses().stream().allMatch(c -> c.occur() == Occur.FILTER)
-            && bool.clauses().stream().anyMatch(c -> isRecallFilter(c.query()));
+        return bool.clauses().stream().allMatch(c -> c.occur() == Occur.FILTER || c.occur() == Occur.MUST_NOT)
+            && bool.clauses().stream().anyMatch(c -> c.occur() == Occur.FILTER && isRecallFilter(c.query()));
       }
       return false;
     }
@@ -509,7 +509,7 @@ public final class LuceneMemoryIndex implements MemoryIndex {
     Recall(IndexSearcher searcher, RecallQuery query) {
       this.searcher = searcher;
       this.query = query;
-      this.filter = MemoryDocuments.filterQuery(query.ns(), query.filter());
+      this.filter = MemoryDocuments.filterQuery(query.ns(), query.filter(), query.includeSuperseded());
       // Fusion and HNSW recall both want more candidates than the k asked for. For fusion the
       // measured optimum is flat: hybrid recall@5 on the recall-quality dev questions is
       // 0.919-0.935 from 40 to 200 candidates a signal (0.935 at 64), 0.903 at 10 and 0.911 at

@@ -45,6 +45,8 @@ final class MemoryDocuments {
   static final String TS = "ts";
   static final String POSITION = "pos";
   static final String TAG = "tag";
+  /** "1" on a memory that a live memory of its namespace names as prev; absent otherwise. */
+  static final String SUPERSEDED = "sup";
   private static final String META = "m.";
   private static final String NUMERIC = "#n";
   /**
@@ -69,6 +71,9 @@ final class MemoryDocuments {
     doc.add(new LongPoint(TS, memory.ts()));
     doc.add(new NumericDocValuesField(TS, memory.ts()));
     doc.add(new NumericDocValuesField(POSITION, indexed.position()));
+    if (indexed.superseded()) {
+      doc.add(new StringField(SUPERSEDED, "1", Field.Store.NO));
+    }
     for (String tag : memory.tags()) {
       addExact(doc, TAG, tag);
     }
@@ -210,10 +215,17 @@ final class MemoryDocuments {
     return out;
   }
 
-  /** The filter as a query of FILTER clauses (no scoring), always including the namespace. */
-  static Query filterQuery(String ns, RecallFilter filter) {
+  /**
+   * The filter as a query of FILTER clauses (no scoring), always including the namespace, and
+   * leaving out superseded memories unless {@code includeSuperseded}: a clause of the filter, so
+   * both searches still find k current ones.
+   */
+  static Query filterQuery(String ns, RecallFilter filter, boolean includeSuperseded) {
     BooleanQuery.Builder b = new BooleanQuery.Builder();
     b.add(new TermQuery(new Term(NS, ns)), Occur.FILTER);
+    if (!includeSuperseded) {
+      b.add(new TermQuery(new Term(SUPERSEDED, "1")), Occur.MUST_NOT);
+    }
     for (Map.Entry<String, Object> e : filter.metadata().entrySet()) {
       b.add(metadataEquals(e.getKey(), e.getValue()), Occur.FILTER);
     }
