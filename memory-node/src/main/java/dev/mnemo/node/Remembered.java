@@ -1,7 +1,26 @@
 package dev.mnemo.node;
 
 import dev.mnemo.store.cid.Cid;
+import java.util.Collections;
 import java.util.List;
 
-/** A durable remember: the memories' CIDs in request order, and the log entry that added them. */
-public record Remembered(List<Cid> cids, Cid entry) {}
+/**
+ * A durable remember: the memories' CIDs in request order, and the log entry that added them (null
+ * when every memory folded into a live one). {@code deduplicated} says which CIDs are of live
+ * memories that a request's memory duplicated, rather than of memories this call stored.
+ */
+public record Remembered(List<Cid> cids, Cid entry, List<Boolean> deduplicated) {
+  public Remembered {
+    cids = List.copyOf(cids);
+    deduplicated = List.copyOf(deduplicated);
+  }
+
+  public Remembered(List<Cid> cids, Cid entry) {
+    this(cids, entry, Collections.nCopies(cids.size(), false));
+  }
+
+  /** Whether any memory of the request was stored. */
+  public boolean storedAny() {
+    return deduplicated.contains(false);
+  }
+}

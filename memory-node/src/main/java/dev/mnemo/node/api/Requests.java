@@ -14,6 +14,7 @@ import dev.mnemo.index.RecallQuery;
 import dev.mnemo.node.ListRequest;
 import dev.mnemo.node.NewMemory;
 import dev.mnemo.node.RecallRequest;
+import dev.mnemo.node.RememberRequest;
 import dev.mnemo.store.InvalidFormatException;
 import dev.mnemo.store.acl.Ability;
 import dev.mnemo.store.cid.Cid;
@@ -34,7 +35,10 @@ import java.util.Set;
  */
 public final class Requests {
   private static final Set<String> MEMORY_FIELDS = Set.of("text", "metadata", "tags", "vector", "ts", "prev");
-  private static final Set<String> RECALL_FIELDS = Set.of("query", "vector", "k", "mode", "filter", "recency");
+  private static final Set<String> SINGLE_MEMORY_FIELDS = Set.of("text", "metadata", "tags", "vector", "ts", "prev", "dedup");
+  private static final Set<String> BATCH_FIELDS = Set.of("memories", "dedup");
+  private static final Set<String> RECALL_FIELDS = Set.of("query", "vector", "k", "mode", "filter", "recency",
+      "includeSuperseded");
   private static final Set<String> FILTER_FIELDS = Set.of("metadata", "tags", "after", "before");
   private static final Set<String> RECENCY_FIELDS = Set.of("weight", "halfLifeDays");
   private static final Set<String> ACL_CHANGE_FIELDS = Set.of("to", "can");
@@ -88,9 +92,7 @@ public final class Requests {
   /** A remember body: one memory, or {@code {"memories": [...]}}. */
   public List<NewMemory> memories(ObjectNode body) {
     if (body.has("memories")) {
-      if (body.size() != 1) {
-        throw invalid("a batch body holds only \"memories\"");
-      }
+      onlyFields(body, BATCH_FIELDS, "");
       JsonNode list = body.get("memories");
       if (!list.isArray() || list.isEmpty()) {
         throw invalid("\"memories\" must be a non-empty array");
@@ -103,15 +105,31 @@ public final class Requests {
         if (!list.get(i).isObject()) {
           throw invalid("memories[" + i + "] must be an object");
         }
-        out.add(memory((ObjectNode) list.get(i), "memories[" + i + "]."));
+        out.add(memory((ObjectNode) list.get(i), "memories[" + i + "].", MEMORY_FIELDS));
       }
       return out;
     }
-    return List.of(memory(body, ""));
+    return List.of(memory(body, "", SINGLE_MEMORY_FIELDS));
   }
 
-  private NewMemory memory(ObjectNode node, String at) {
-    onlyFields(node, MEMORY_FIELDS, at);
+  /** A remember body's {@code dedup} ("exact", "near" or "none"), for the whole request; null when absent. */
+  public RememberRequest.Dedup dedup(ObjectNode body) {
+    JsonNode dedup = body.get("dedup");
+    if (dedup == null) {
+      return null;
+    }
+    try {
+      if (dedup.isTextual()) {
+        return RememberRequest.Dedup.parse(dedup.asText());
+      }
+    } catch (IllegalArgumentException e) {
+      // said below
+    }
+    throw invalid("dedup must be \"exact\", \"near\" or \"none\"");
+  }
+
+  private NewMemory memory(ObjectNode node, String at, Set<String> fields) {
+    onlyFields(node, fields, at);
     JsonNode text = node.get("text");
     if (text == null || !text.isTextual()) {
       throw invalid(at + "text is required and must be a string");
@@ -386,6 +404,13 @@ public final class Requests {
       k = kn.asInt();
     }
     RecallFilter filter = filter(body.get("filter"));
+    boolean includeSuperseded = false;
+    if (body.has("includeSuperseded")) {
+      if (!body.get("includeSuperseded").isBoolean()) {
+        throw invalid("includeSuperseded must be true or false");
+      }
+      includeSuperseded = body.get("includeSuperseded").asBoolean();
+    }
     double weight = 0;
     long halfLife = RecallQuery.DEFAULT_HALF_LIFE;
     if (body.has("recency")) {
@@ -407,7 +432,7 @@ public final class Requests {
         halfLife = (long) (r.get("halfLifeDays").asDouble() * 24 * 3600 * 1000);
       }
     }
-    return new RecallRequest(ns, text, vector, k, mode, filter, weight, Math.max(halfLife, 1));
+    return new RecallRequest(ns, text, vector, k, mode, filter, weight, Math.max(halfLife, 1), includeSuperseded);
   }
 
   private RecallFilter filter(JsonNode node) {
