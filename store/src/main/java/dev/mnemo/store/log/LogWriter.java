@@ -354,6 +354,7 @@ final class LogWriter implements Staging.Committed {
 
   private void stageApply(Staging root, Apply apply, List<Runnable> onCommit) {
     Staging s = root.child();
+    s.broughtLinks.putAll(apply.links());
     Map<Cid, LogEntry> batch = new HashMap<>();
     apply.entries().forEach(v -> batch.put(v.block().cid(), v.entry()));
     Map<Cid, Cid> missingUnlessVoided = new LinkedHashMap<>();
@@ -858,7 +859,14 @@ final class LogWriter implements Staging.Committed {
         }
         String ns = new String(key, 0, zero, java.nio.charset.StandardCharsets.US_ASCII);
         Cid memory = Cid.fromBytes(it.value());
-        MemoryLinks.becameLive(s, ns, memory, 0, storedLink(memory));
+        java.util.Optional<dev.mnemo.store.model.Memory> block = reads.memoryUncached(memory);
+        if (block.isEmpty()) {
+          // As the index does: a live memory without its block is said, not a reason not to open.
+          System.getLogger(LogWriter.class.getName()).log(System.Logger.Level.WARNING,
+              "memory " + memory + " is live in namespace " + ns + " but its block is missing; it is not linked");
+          continue;
+        }
+        MemoryLinks.becameLive(s, ns, memory, 0, MemoryLinks.Link.of(block.get()));
         if (++staged % 10_000 == 0) {
           // In bounded memory: what is written here is what the next lot reads its lists from.
           writeLinks(s);
