@@ -99,6 +99,43 @@ class LogIndexerSupersedeTest {
     }
   }
 
+  @Test
+  void anUpdateARevokeMakesVoidSupersedesNothing() throws Exception {
+    try (MnemoStore owner = MnemoStore.open(dir.resolve("owner"));
+         MnemoStore agent = MnemoStore.open(dir.resolve("agent"));
+         LuceneMemoryIndex index = LuceneMemoryIndex.open(dir.resolve("index"), IndexConfig.defaults(DIM))) {
+      NamespaceLog o = owner.log();
+      NamespaceLog a = agent.log();
+      Cid fact = o.append(NS, List.of(memory("Bob drinks tea", new float[] {1, 0, 0, 0}, 1, null))).memories().get(0);
+      o.grant(o.nodeAuthor(), NS, agent.nodeKey().did(), Set.of(dev.mnemo.store.acl.Ability.REMEMBER));
+      copy(owner, agent);
+      LogIndexer indexer = new LogIndexer(a, index, 60_000);
+      indexer.catchUp(null);
+
+      // The agent updates the fact while the owner, not knowing, revokes it.
+      var update = a.append(NS, List.of(memory("Bob drinks coffee", new float[] {0, 1, 0, 0}, 2, fact)));
+      indexer.awaitApplied(update.position());
+      indexer.awaitVisible();
+      assertThat(cids(index.recall(keywordQuery("tea", 3, false)))).isEmpty();
+      o.revoke(o.nodeAuthor(), NS, agent.nodeKey().did(), Set.of(dev.mnemo.store.acl.Ability.REMEMBER));
+
+      copy(owner, agent);
+      assertThat(a.state(NS, update.memories().get(0))).isEqualTo(dev.mnemo.store.log.MemoryState.VOID);
+      assertThat(a.isSuperseded(NS, fact)).isFalse();
+      indexer.catchUp(null);
+      assertThat(cids(index.recall(keywordQuery("tea", 3, false)))).containsExactly(fact);
+      indexer.rebuild(null);
+      assertThat(cids(index.recall(keywordQuery("tea", 3, false)))).containsExactly(fact);
+      indexer.close();
+    }
+  }
+
+  private static void copy(MnemoStore from, MnemoStore to) throws java.io.IOException {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    dev.mnemo.store.car.NamespaceCar.export(from.log(), NS, out);
+    dev.mnemo.store.car.NamespaceCar.importCar(to.log(), new java.io.ByteArrayInputStream(out.toByteArray()));
+  }
+
   /**
    * Random updates (prev naming any earlier memory, also one not written yet), forgets, and
    * catch-ups at random points; after each catch-up and after a rebuild, recall finds exactly the
