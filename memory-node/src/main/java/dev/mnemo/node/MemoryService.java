@@ -27,12 +27,19 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
+import java.util.regex.MatchResult;
+import java.util.regex.Pattern;
 
 /**
  * What the node does for agents, the one front door every API (HTTP, and any later one) calls:
@@ -85,9 +92,15 @@ public final class MemoryService {
   public static final double NEAR_DUPLICATE_COSINE = 0.97;
   /** Candidates a near-duplicate search looks at: those that pass the vector but differ in metadata or prev are skipped. */
   private static final int NEAR_CANDIDATES = 8;
-  /** One near-duplicate remember at a time per namespace: its lookup must see the one before it. */
-  private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.locks.ReentrantLock> nearLocks =
-      new java.util.concurrent.ConcurrentHashMap<>();
+  /**
+   * One near-duplicate remember at a time per namespace (striped: namespaces share a lock by hash),
+   * so that its lookup sees the one before it.
+   */
+  private final ReentrantLock[] nearLocks = new ReentrantLock[64];
+
+  {
+    Arrays.setAll(nearLocks, i -> new ReentrantLock());
+  }
 
   /**
    * Remembers a batch, all or nothing, in one log entry; the CIDs come in request order. A memory
@@ -105,7 +118,7 @@ public final class MemoryService {
     List<float[]> vectors = vectorsFor(request.memories());
     long now = System.currentTimeMillis();
     List<Memory> memories = new ArrayList<>(request.memories().size());
-    java.util.BitSet foldEqual = new java.util.BitSet();
+    BitSet foldEqual = new BitSet();
     boolean near = false;
     for (int i = 0; i < request.memories().size(); i++) {
       NewMemory item = request.memories().get(i);
@@ -120,7 +133,7 @@ public final class MemoryService {
     if (!near) {
       return append(caller, ns, memories, foldEqual);
     }
-    java.util.concurrent.locks.ReentrantLock lock = nearLocks.computeIfAbsent(ns, n -> new java.util.concurrent.locks.ReentrantLock());
+    ReentrantLock lock = nearLocks[Math.floorMod(ns.hashCode(), nearLocks.length)];
     lock.lock();
     try {
       return rememberNear(caller, ns, memories, foldEqual);
@@ -134,15 +147,15 @@ public final class MemoryService {
    * the namespace found by a vector search, and appends the rest. Under the namespace's lock and
    * after the index holds every acknowledged write, so a near duplicate written just before is found.
    */
-  private Remembered rememberNear(Caller caller, String ns, List<Memory> memories, java.util.BitSet foldEqual)
+  private Remembered rememberNear(Caller caller, String ns, List<Memory> memories, BitSet foldEqual)
       throws IOException {
     indexer.awaitAcknowledged();
     int n = memories.size();
     Cid[] folded = new Cid[n];
     int[] sameAs = new int[n];
-    java.util.Arrays.fill(sameAs, -1);
+    Arrays.fill(sameAs, -1);
     List<Memory> rest = new ArrayList<>();
-    java.util.BitSet restFold = new java.util.BitSet();
+    BitSet restFold = new BitSet();
     int[] restIndex = new int[n];
     for (int i = 0; i < n; i++) {
       Memory memory = memories.get(i);
@@ -182,7 +195,7 @@ public final class MemoryService {
   /** A live memory of the namespace with the same metadata, tags and prev, and a vector at least as close as the threshold. */
   private Cid nearDuplicate(String ns, Memory memory) throws IOException {
     float[] vector = memory.embedding().vector();
-    Map<String, Object> metadata = new java.util.HashMap<>(memory.metadata());
+    Map<String, Object> metadata = new HashMap<>(memory.metadata());
     RecallFilter filter = new RecallFilter(metadata, Map.of(), memory.tags(), null, null);
     RecallQuery query = new RecallQuery(ns, null, vector, NEAR_CANDIDATES, RecallMode.VECTOR, filter, 0,
         RecallQuery.DEFAULT_HALF_LIFE, System.currentTimeMillis(), true);
@@ -204,14 +217,14 @@ public final class MemoryService {
    * 8 May 2023" scored 0.973).
    */
   private static boolean sameSetting(Memory a, Memory b) {
-    return a.metadata().equals(b.metadata()) && a.tags().equals(b.tags()) && java.util.Objects.equals(a.prev(), b.prev())
+    return a.metadata().equals(b.metadata()) && a.tags().equals(b.tags()) && Objects.equals(a.prev(), b.prev())
         && numbers(a.text()).equals(numbers(b.text()));
   }
 
-  private static final java.util.regex.Pattern DIGITS = java.util.regex.Pattern.compile("\\d+");
+  private static final Pattern DIGITS = Pattern.compile("\\d+");
 
   private static List<String> numbers(String text) {
-    return DIGITS.matcher(text).results().map(java.util.regex.MatchResult::group).toList();
+    return DIGITS.matcher(text).results().map(MatchResult::group).toList();
   }
 
   private static double cosine(float[] a, float[] b) {
@@ -227,7 +240,7 @@ public final class MemoryService {
   }
 
   /** Appends, folding those {@code foldEqual} names into live memories of equal content (in the log's writer thread). */
-  private Remembered append(Caller caller, String ns, List<Memory> memories, java.util.BitSet foldEqual) throws IOException {
+  private Remembered append(Caller caller, String ns, List<Memory> memories, BitSet foldEqual) throws IOException {
     // The log checks the author's ability again, in the writer thread, as every replica does.
     boolean creates = !log.acl(ns).exists();
     Appended appended = log.append(caller.author(), ns, memories, foldEqual);

@@ -17,8 +17,8 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.BitSet;
+import java.util.Arrays;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -59,7 +59,7 @@ final class LogWriter implements Staging.Committed {
    * {@code foldEqual} is not added when a live memory of the namespace has its content (see
    * {@link MemoryLinks}): the write answers that memory instead.
    */
-  record Add(String ns, Author author, List<Block> memories, List<MemoryLinks.Link> links, java.util.BitSet foldEqual,
+  record Add(String ns, Author author, List<Block> memories, List<MemoryLinks.Link> links, BitSet foldEqual,
       CompletableFuture<Appended> done) implements Request {}
 
   record Forget(String ns, Author author, List<Cid> refs, CompletableFuture<Appended> done) implements Request {}

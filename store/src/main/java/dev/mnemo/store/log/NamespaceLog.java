@@ -24,6 +24,7 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.Collection;
 import java.util.Deque;
 import java.util.HashMap;
@@ -108,7 +109,7 @@ public final class NamespaceLog implements AutoCloseable {
   }
 
   public CompletableFuture<Appended> appendAsync(Author author, String ns, List<Memory> memories) {
-    return appendAsync(author, ns, memories, new java.util.BitSet());
+    return appendAsync(author, ns, memories, new BitSet());
   }
 
   /**
@@ -118,11 +119,11 @@ public final class NamespaceLog implements AutoCloseable {
    * marks it {@link Appended#deduplicated}. Decided in the writer thread, so two concurrent equal
    * writes leave one memory.
    */
-  public Appended append(Author author, String ns, List<Memory> memories, java.util.BitSet foldEqual) throws IOException {
+  public Appended append(Author author, String ns, List<Memory> memories, BitSet foldEqual) throws IOException {
     return await(appendAsync(author, ns, memories, foldEqual));
   }
 
-  public CompletableFuture<Appended> appendAsync(Author author, String ns, List<Memory> memories, java.util.BitSet foldEqual) {
+  public CompletableFuture<Appended> appendAsync(Author author, String ns, List<Memory> memories, BitSet foldEqual) {
     requireAuthor(author);
     Namespace.requireValid(ns);
     if (memories.isEmpty() || memories.size() > LogEntry.MAX_REFS) {
@@ -140,7 +141,7 @@ public final class NamespaceLog implements AutoCloseable {
     }
     CompletableFuture<Appended> done = new CompletableFuture<>();
     return writer.submit(new LogWriter.Add(ns, author, List.copyOf(encoded), List.copyOf(links),
-        (java.util.BitSet) foldEqual.clone(), done), done);
+        (BitSet) foldEqual.clone(), done), done);
   }
 
   /** Forgets memories as the node itself; see {@link #forget(Author, String, List)}. */
