@@ -59,16 +59,28 @@ class LogIndexerSupersedeTest {
       }
       log.append(NS, others);
       var b = log.append(NS, List.of(memory("Bob drinks coffee", new float[] {0, 0, 1, 0}, 2, a)));
-      indexer.awaitApplied(b.position());
+      // A chain of versions, each closer to the query than any current memory, each superseded by the next.
+      Cid version = log.append(NS, List.of(memory("Bob's mug v0", new float[] {1, 0.01f, 0, 0}, 20, null))).memories().get(0);
+      List<Cid> versions = new ArrayList<>(List.of(version));
+      for (int v = 1; v < 6; v++) {
+        version = log.append(NS, List.of(memory("Bob's mug v" + v, new float[] {1, 0.01f * (v + 1), 0, 0}, 20 + v, version)))
+            .memories().get(0);
+        versions.add(version);
+      }
+      indexer.awaitApplied(log.lastPosition());
       indexer.beforeSearch();
 
+      // Inside the search: k current memories come back although the k nearest are all superseded.
       MemoryIndex.RecallResult current = index.recall(vectorQuery(q, 3, false));
       assertThat(current.hits()).hasSize(3);
-      assertThat(cids(current)).doesNotContain(a);
+      assertThat(cids(current)).doesNotContain(a).doesNotContainAnyElementsOf(versions.subList(0, 5))
+          .contains(versions.get(5));
+      assertThat(cids(index.recall(vectorQuery(q, 3, true)))).doesNotContain(versions.get(5));
       assertThat(cids(index.recall(vectorQuery(q, 3, true)))).contains(a);
       assertThat(cids(index.recall(keywordQuery("tea", 3, false)))).isEmpty();
       assertThat(cids(index.recall(keywordQuery("tea", 3, true)))).containsExactly(a);
       assertThat(cids(index.recall(keywordQuery("drinks", 5, false)))).containsExactly(b.memories().get(0));
+      assertThat(cids(index.recall(keywordQuery("mug", 3, false)))).containsExactly(versions.get(5));
 
       // Forgetting the only successor makes the memory current again.
       var forgotten = log.forget(NS, List.of(b.memories().get(0)));
