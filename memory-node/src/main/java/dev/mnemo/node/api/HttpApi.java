@@ -231,7 +231,11 @@ public final class HttpApi {
     boolean batch = body.has("memories");
     Remembered remembered = service.remember(caller(ctx), new RememberRequest(ns, requests.memories(body), requests.dedup(body)));
     List<Cid> cids = remembered.cids();
-    metrics.count("mnemo_memories_remembered_total", "Memories durably remembered", "", cids.size());
+    long folded = remembered.deduplicated().stream().filter(d -> d).count();
+    metrics.count("mnemo_memories_remembered_total", "Memories durably remembered", "", cids.size() - folded);
+    if (folded > 0) {
+      metrics.count("mnemo_memories_deduplicated_total", "Memories answered with a live memory they duplicate", "", folded);
+    }
     ObjectNode out = responses.object();
     if (batch) {
       out.set("cids", responses.strings(cids));

@@ -163,6 +163,7 @@ class SupersedeDedupApiTest {
           .isEqualTo(200);
     }
     assertThat(api.listAll(ns)).as("the other source, Sundays, and the new copy").hasSize(3);
+    assertThat(api.get("/metrics").text()).containsPattern("(?m)^mnemo_memories_deduplicated_total [1-9]");
   }
 
   @Test
