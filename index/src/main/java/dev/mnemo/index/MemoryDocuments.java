@@ -45,7 +45,12 @@ final class MemoryDocuments {
   static final String TS = "ts";
   static final String POSITION = "pos";
   static final String TAG = "tag";
-  /** "1" on a memory that a live memory of its namespace names as prev; absent otherwise. */
+  /**
+   * "1" on a memory that a live memory of its namespace names as prev; absent otherwise. A term,
+   * set by indexing the memory again when its successors change (rare: once per update), rather
+   * than a numeric doc value updated in place: Lucene does not cache a filter on a doc-values field
+   * with updates, and the recall filter is cached per segment for the kNN search.
+   */
   static final String SUPERSEDED = "sup";
   private static final String META = "m.";
   private static final String NUMERIC = "#n";
