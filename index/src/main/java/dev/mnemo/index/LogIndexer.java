@@ -12,6 +12,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.Executors;
@@ -511,8 +514,15 @@ public final class LogIndexer implements AutoCloseable {
   private void applyPage(List<PositionedEntry> page) throws IOException {
     List<IndexedMemory> adds = new ArrayList<>();
     Map<String, List<Cid>> removes = new LinkedHashMap<>();
+    // Memories whose successors an entry of the page changed, and those the page adds.
+    Map<String, Set<Cid>> restatus = new LinkedHashMap<>();
+    Set<Cid> addedHere = new HashSet<>();
     for (PositionedEntry positioned : page) {
       String ns = positioned.entry().ns();
+      List<Cid> changed = log.successorsChangedAt(positioned.position());
+      if (!changed.isEmpty()) {
+        restatus.computeIfAbsent(ns, n -> new LinkedHashSet<>()).addAll(changed);
+      }
       if (positioned.entry().op() == Op.REVOKE) {
         // A revoke that won over concurrent adds took their memories out of the live set.
         List<Cid> voided = log.voidedBy(positioned.position());
@@ -541,8 +551,11 @@ public final class LogIndexer implements AutoCloseable {
           if (log.liveSince(ns, ref) == positioned.position()) {
             Optional<Memory> memory = handed != null ? Optional.of(handed) : log.memoryUncached(ref);
             if (memory.isPresent()) {
-              adds.add(withContext(new IndexedMemory(ref, positioned.position(), memory.get(), invalidatedAt(ns, ref)),
-                  positioned.entry(), r));
+              // As the store says now: a later change of its successors is at a later position,
+              // where this memory is looked at again.
+              adds.add(withContext(new IndexedMemory(ref, positioned.position(), memory.get(), invalidatedAt(ns, ref),
+                  log.isSuperseded(ns, ref), null), positioned.entry(), r));
+              addedHere.add(ref);
             } else {
               // Live but without its block: say so, rather than leave it out of recall unseen.
               System.getLogger(LogIndexer.class.getName()).log(System.Logger.Level.WARNING,
@@ -557,7 +570,35 @@ public final class LogIndexer implements AutoCloseable {
       }
     }
     flush(adds, removes);
+    restatus(restatus, addedHere, page.get(page.size() - 1).position());
     index.markApplied(page.get(page.size() - 1).position());
+  }
+
+  /**
+   * Indexes again, with whether they are superseded now, the memories whose successors the page
+   * changed and that the index holds: live since a position up to {@code upTo}. One the page added
+   * was read after the page was written, so it is right already; one live only from a later
+   * position is indexed (as it then is) when the indexer gets there.
+   */
+  private void restatus(Map<String, Set<Cid>> restatus, Set<Cid> addedHere, long upTo) throws IOException {
+    List<IndexedMemory> again = new ArrayList<>();
+    for (Map.Entry<String, Set<Cid>> e : restatus.entrySet()) {
+      String ns = e.getKey();
+      for (Cid cid : e.getValue()) {
+        long since = log.liveSince(ns, cid);
+        if (since < 0 || since > upTo || addedHere.contains(cid)) {
+          continue;
+        }
+        Optional<Memory> memory = log.memoryUncached(cid);
+        if (memory.isPresent()) {
+          again.add(withContextAt(new IndexedMemory(cid, since, memory.get(), invalidatedAt(ns, cid),
+              log.isSuperseded(ns, cid), null), since));
+        }
+      }
+    }
+    if (!again.isEmpty()) {
+      index.add(ConversationContext.withVectors(again, contextEmbedder));
+    }
   }
 
   /**
@@ -590,6 +631,16 @@ public final class LogIndexer implements AutoCloseable {
     Optional<Memory> before = context.liveMemory(entry.ns(), predecessor);
     return before.isEmpty() ? memory
         : memory.withContext(new IndexedMemory.Context(predecessor, before.get().text(), null));
+  }
+
+  /** {@link #withContext} for a memory made live by the entry at {@code position}. */
+  private IndexedMemory withContextAt(IndexedMemory memory, long position) throws IOException {
+    List<PositionedEntry> at = log.entriesAfter(position - 1, 1);
+    if (at.isEmpty() || at.get(0).position() != position) {
+      return memory;
+    }
+    int ref = at.get(0).entry().refs().indexOf(memory.cid());
+    return ref < 0 ? memory : withContext(memory, at.get(0).entry(), ref);
   }
 
   /**
@@ -631,7 +682,8 @@ public final class LogIndexer implements AutoCloseable {
       long since = log.liveSince(ns, dependent);
       Optional<Memory> memory = since < 0 ? Optional.empty() : log.memory(dependent);
       if (memory.isPresent()) {
-        readd.add(new IndexedMemory(dependent, since, memory.get(), invalidatedAt(ns, dependent)));
+        readd.add(new IndexedMemory(dependent, since, memory.get(), invalidatedAt(ns, dependent),
+            log.isSuperseded(ns, dependent), null));
       }
     }
     if (!readd.isEmpty()) {

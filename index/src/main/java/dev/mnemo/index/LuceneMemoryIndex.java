@@ -192,8 +192,8 @@ public final class LuceneMemoryIndex implements MemoryIndex {
         return term.getTerm().field().equals(MemoryDocuments.NS);
       }
       if (query instanceof BooleanQuery bool) {
-        return bool.clauses().stream().allMatch(c -> c.occur() == Occur.FILTER)
-            && bool.clauses().stream().anyMatch(c -> isRecallFilter(c.query()));
+        return bool.clauses().stream().allMatch(c -> c.occur() == Occur.FILTER || c.occur() == Occur.MUST_NOT)
+            && bool.clauses().stream().anyMatch(c -> c.occur() == Occur.FILTER && isRecallFilter(c.query()));
       }
       return false;
     }
@@ -542,7 +542,7 @@ public final class LuceneMemoryIndex implements MemoryIndex {
     Recall(IndexSearcher searcher, RecallQuery query) {
       this.searcher = searcher;
       this.query = query;
-      this.filter = MemoryDocuments.filterQuery(query.ns(), query.filter());
+      this.filter = MemoryDocuments.filterQuery(query.ns(), query.filter(), query.includeSuperseded());
       // Fusion and HNSW recall both want more candidates than the k asked for; the HNSW default
       // of 64 serves both (benchmarks/RECALL-QUALITY.md measures 64 against 200).
       this.depth = query.fusion().depth() > 0 ? query.fusion().depth()

@@ -61,6 +61,14 @@ final class MemoryDocuments {
   static final String VALID_FROM = "validFrom";
   static final String VALID_TO = "validTo";
   static final String INVALID_AT = "invalidAt";
+
+  /**
+   * "1" on a memory that a live memory of its namespace names as prev; absent otherwise. A term,
+   * set by indexing the memory again when its successors change (rare: once per update), rather
+   * than a numeric doc value updated in place: Lucene does not cache a filter on a doc-values field
+   * with updates, and the recall filter is cached per segment for the kNN search.
+   */
+  static final String SUPERSEDED = "sup";
   private static final String META = "m.";
   private static final String NUMERIC = "#n";
   /**
@@ -97,6 +105,9 @@ final class MemoryDocuments {
     doc.add(new NumericDocValuesField(VALID_FROM, memory.validFrom() == null ? Long.MIN_VALUE : memory.validFrom()));
     doc.add(new NumericDocValuesField(VALID_TO, memory.validTo() == null ? Long.MAX_VALUE : memory.validTo()));
     doc.add(new NumericDocValuesField(INVALID_AT, indexed.invalidatedAt() == null ? Long.MAX_VALUE : indexed.invalidatedAt()));
+    if (indexed.superseded()) {
+      doc.add(new StringField(SUPERSEDED, "1", Field.Store.NO));
+    }
     for (String tag : memory.tags()) {
       addExact(doc, TAG, tag);
     }
@@ -243,10 +254,17 @@ final class MemoryDocuments {
     return out;
   }
 
-  /** The filter as a query of FILTER clauses (no scoring), always including the namespace. */
-  static Query filterQuery(String ns, RecallFilter filter) {
+  /**
+   * The filter as a query of FILTER clauses (no scoring), always including the namespace, and
+   * leaving out superseded memories unless {@code includeSuperseded}: a clause of the filter, so
+   * both searches still find k current ones.
+   */
+  static Query filterQuery(String ns, RecallFilter filter, boolean includeSuperseded) {
     BooleanQuery.Builder b = new BooleanQuery.Builder();
     b.add(new TermQuery(new Term(NS, ns)), Occur.FILTER);
+    if (!includeSuperseded) {
+      b.add(new TermQuery(new Term(SUPERSEDED, "1")), Occur.MUST_NOT);
+    }
     for (Map.Entry<String, Object> e : filter.metadata().entrySet()) {
       b.add(metadataEquals(e.getKey(), e.getValue()), Occur.FILTER);
     }

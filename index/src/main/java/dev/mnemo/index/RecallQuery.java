@@ -2,10 +2,24 @@ package dev.mnemo.index;
 
 /**
  * One recall: the namespace, the query text and/or vector, how many results, which signals, the
- * filter, and how much recency counts (0 = not at all, 1 = only recency) with its half-life.
+ * filter, how much recency counts (0 = not at all, 1 = only recency) with its half-life, and
+ * whether superseded memories (those a live memory names as prev) may be found too.
  */
 public record RecallQuery(String ns, String text, float[] vector, int k, RecallMode mode, RecallFilter filter,
-    double recencyWeight, long recencyHalfLifeMillis, long nowMillis, Fusion fusion) {
+    double recencyWeight, long recencyHalfLifeMillis, long nowMillis, Fusion fusion, boolean includeSuperseded) {
+
+  /** A recall of current memories only. */
+  public RecallQuery(String ns, String text, float[] vector, int k, RecallMode mode, RecallFilter filter,
+      double recencyWeight, long recencyHalfLifeMillis, long nowMillis, Fusion fusion) {
+    this(ns, text, vector, k, mode, filter, recencyWeight, recencyHalfLifeMillis, nowMillis, fusion, false);
+  }
+
+  /** With the default fusion. */
+  public RecallQuery(String ns, String text, float[] vector, int k, RecallMode mode, RecallFilter filter,
+      double recencyWeight, long recencyHalfLifeMillis, long nowMillis, boolean includeSuperseded) {
+    this(ns, text, vector, k, mode, filter, recencyWeight, recencyHalfLifeMillis, nowMillis, Fusion.DEFAULT,
+        includeSuperseded);
+  }
 
   public static final long DEFAULT_HALF_LIFE = 30L * 24 * 3600 * 1000;
 
@@ -26,10 +40,10 @@ public record RecallQuery(String ns, String text, float[] vector, int k, RecallM
     fusion = fusion == null ? Fusion.DEFAULT : fusion;
   }
 
-  /** With the default fusion. */
+  /** With the default fusion, of current memories only. */
   public RecallQuery(String ns, String text, float[] vector, int k, RecallMode mode, RecallFilter filter,
       double recencyWeight, long recencyHalfLifeMillis, long nowMillis) {
-    this(ns, text, vector, k, mode, filter, recencyWeight, recencyHalfLifeMillis, nowMillis, Fusion.DEFAULT);
+    this(ns, text, vector, k, mode, filter, recencyWeight, recencyHalfLifeMillis, nowMillis, Fusion.DEFAULT, false);
   }
 
   public static RecallQuery of(String ns, String text, float[] vector, int k, RecallMode mode) {

@@ -328,9 +328,9 @@ class LuceneMemoryIndexTest {
   void onlyAFilterWithValidAtReadsTheValidityFieldsAndSoStaysOutOfTheFilterCache() {
     RecallFilter plain = new RecallFilter(Map.of("source", "chat"), Map.of(), List.of("t"), 1L, 2L);
     RecallFilter timed = new RecallFilter(Map.of("source", "chat"), Map.of(), List.of("t"), 1L, 2L, 5L);
-    assertThat(MemoryDocuments.readsValidity(MemoryDocuments.filterQuery("alice", plain))).isFalse();
-    assertThat(MemoryDocuments.readsValidity(MemoryDocuments.filterQuery("alice", timed))).isTrue();
-    assertThat(MemoryDocuments.readsValidity(MemoryDocuments.filterQuery("alice", RecallFilter.NONE))).isFalse();
+    assertThat(MemoryDocuments.readsValidity(MemoryDocuments.filterQuery("alice", plain, false))).isFalse();
+    assertThat(MemoryDocuments.readsValidity(MemoryDocuments.filterQuery("alice", timed, false))).isTrue();
+    assertThat(MemoryDocuments.readsValidity(MemoryDocuments.filterQuery("alice", RecallFilter.NONE, false))).isFalse();
   }
 
   private static IndexedMemory valid(String text, float[] vector, Long from, Long to, long position) {

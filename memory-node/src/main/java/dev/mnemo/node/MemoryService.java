@@ -2,7 +2,9 @@ package dev.mnemo.node;
 
 import dev.mnemo.index.LogIndexer;
 import dev.mnemo.index.MemoryIndex;
+import dev.mnemo.index.RecallFilter;
 import dev.mnemo.index.RecallHit;
+import dev.mnemo.index.RecallMode;
 import dev.mnemo.index.RecallQuery;
 import dev.mnemo.node.embed.Embedder;
 import dev.mnemo.store.InvalidFormatException;
@@ -25,11 +27,19 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
+import java.util.regex.MatchResult;
+import java.util.regex.Pattern;
 
 /**
  * What the node does for agents, the one front door every API (HTTP, and any later one) calls:
@@ -92,7 +102,31 @@ public final class MemoryService {
     return dimension;
   }
 
-  /** Remembers a batch, all or nothing, in one log entry; the CIDs come in request order. */
+  /**
+   * The least cosine between two memories' vectors for {@code dedup: "near"} to fold one into the
+   * other (which must also have equal metadata, tags, prev and numbers in the text). Chosen from
+   * BGE-small measurements (README "Remember", NearDuplicateMeasurement): it folds the same
+   * sentence with other punctuation, and close paraphrases, and almost no distinct statements of
+   * real conversations.
+   */
+  public static final double NEAR_DUPLICATE_COSINE = 0.97;
+  /** Candidates a near-duplicate search looks at: those that pass the vector but differ in metadata or prev are skipped. */
+  private static final int NEAR_CANDIDATES = 8;
+  /**
+   * One near-duplicate remember at a time per namespace (striped: namespaces share a lock by hash),
+   * so that its lookup sees the one before it.
+   */
+  private final ReentrantLock[] nearLocks = new ReentrantLock[64];
+
+  {
+    Arrays.setAll(nearLocks, i -> new ReentrantLock());
+  }
+
+  /**
+   * Remembers a batch, all or nothing, in one log entry; the CIDs come in request order. A memory
+   * that duplicates a live one of the namespace (see {@link RememberRequest.Dedup}) is not stored
+   * again: its CID is the live memory's, and {@link Remembered#deduplicated} says so.
+   */
   public Remembered remember(Caller caller, RememberRequest request) throws IOException {
     String ns = request.ns();
     authorize(caller, ns, Ability.REMEMBER);
@@ -106,6 +140,8 @@ public final class MemoryService {
     double embedMillis = request.memories().stream().allMatch(m -> m.vector() != null) ? 0 : (System.nanoTime() - embedStart) / 1e6;
     long now = System.currentTimeMillis();
     List<Memory> memories = new ArrayList<>(request.memories().size());
+    BitSet foldEqual = new BitSet();
+    boolean near = false;
     for (int i = 0; i < request.memories().size(); i++) {
       NewMemory item = request.memories().get(i);
       Embedding embedding = new Embedding(item.vector() != null ? "client" : embedder.model(), vectors.get(i));
@@ -115,16 +151,142 @@ public final class MemoryService {
       } catch (IllegalArgumentException e) {
         throw new InvalidRequestException(e.getMessage(), e);
       }
+      RememberRequest.Dedup dedup = request.dedup() != null ? request.dedup()
+          : item.ts() == null ? RememberRequest.Dedup.EXACT : RememberRequest.Dedup.NONE;
+      foldEqual.set(i, dedup != RememberRequest.Dedup.NONE);
+      near |= dedup == RememberRequest.Dedup.NEAR;
     }
+    if (!near) {
+      return append(caller, ns, memories, foldEqual).withEmbedMillis(embedMillis);
+    }
+    ReentrantLock lock = nearLocks[Math.floorMod(ns.hashCode(), nearLocks.length)];
+    lock.lock();
+    try {
+      return rememberNear(caller, ns, memories, foldEqual).withEmbedMillis(embedMillis);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Folds each memory into a near duplicate, an earlier memory of the batch or a live memory of
+   * the namespace found by a vector search, and appends the rest. Under the namespace's lock and
+   * after the index holds every acknowledged write, so a near duplicate written just before is found.
+   */
+  private Remembered rememberNear(Caller caller, String ns, List<Memory> memories, BitSet foldEqual)
+      throws IOException {
+    indexer.awaitAcknowledged();
+    int n = memories.size();
+    Cid[] folded = new Cid[n];
+    int[] sameAs = new int[n];
+    Arrays.fill(sameAs, -1);
+    List<Memory> rest = new ArrayList<>();
+    BitSet restFold = new BitSet();
+    int[] restIndex = new int[n];
+    for (int i = 0; i < n; i++) {
+      Memory memory = memories.get(i);
+      for (int j = 0; j < i && sameAs[i] < 0 && folded[i] == null; j++) {
+        if (sameAs[j] < 0 && folded[j] == null && sameSetting(memory, memories.get(j))
+            && cosine(memory.embedding().vector(), memories.get(j).embedding().vector()) >= NEAR_DUPLICATE_COSINE) {
+          sameAs[i] = j;
+        }
+      }
+      if (sameAs[i] < 0) {
+        folded[i] = nearDuplicate(ns, memory);
+      }
+      if (sameAs[i] < 0 && folded[i] == null) {
+        restIndex[i] = rest.size();
+        restFold.set(rest.size(), foldEqual.get(i));
+        rest.add(memory);
+      }
+    }
+    Remembered appended = rest.isEmpty() ? new Remembered(List.of(), null, List.of()) : append(caller, ns, rest, restFold);
+    List<Cid> cids = new ArrayList<>(n);
+    List<Boolean> deduplicated = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      if (folded[i] != null) {
+        cids.add(folded[i]);
+        deduplicated.add(true);
+      } else if (sameAs[i] >= 0) {
+        cids.add(cids.get(sameAs[i]));
+        deduplicated.add(true);
+      } else {
+        cids.add(appended.cids().get(restIndex[i]));
+        deduplicated.add(appended.deduplicated().get(restIndex[i]));
+      }
+    }
+    return new Remembered(cids, appended.entry(), deduplicated);
+  }
+
+  /** A live memory of the namespace with the same metadata, tags and prev, and a vector at least as close as the threshold. */
+  private Cid nearDuplicate(String ns, Memory memory) throws IOException {
+    float[] vector = memory.embedding().vector();
+    Map<String, Object> metadata = new HashMap<>(memory.metadata());
+    RecallFilter filter = new RecallFilter(metadata, Map.of(), memory.tags(), null, null);
+    RecallQuery query = new RecallQuery(ns, null, vector, NEAR_CANDIDATES, RecallMode.VECTOR, filter, 0,
+        RecallQuery.DEFAULT_HALF_LIFE, System.currentTimeMillis(), true);
+    for (RecallHit hit : index.recall(query).hits()) {
+      if (hit.vector() == null || hit.vector() < NEAR_DUPLICATE_COSINE) {
+        break;
+      }
+      Optional<Memory> candidate = log.memory(hit.cid());
+      if (candidate.isPresent() && sameSetting(memory, candidate.get())) {
+        return hit.cid();
+      }
+    }
+    return null;
+  }
+
+  /**
+   * What near duplicates must share besides a close vector: metadata, tags, prev, and the numbers
+   * in their text, since a changed date or amount barely moves the vector ("on 7 May 2023" and "on
+   * 8 May 2023" scored 0.973).
+   */
+  private static boolean sameSetting(Memory a, Memory b) {
+    return a.metadata().equals(b.metadata()) && a.tags().equals(b.tags()) && Objects.equals(a.prev(), b.prev())
+        && numbers(a.text()).equals(numbers(b.text()));
+  }
+
+  private static final Pattern DIGITS = Pattern.compile("\\d+");
+
+  private static List<String> numbers(String text) {
+    return DIGITS.matcher(text).results().map(MatchResult::group).toList();
+  }
+
+  private static double cosine(float[] a, float[] b) {
+    double dot = 0;
+    double na = 0;
+    double nb = 0;
+    for (int i = 0; i < Math.min(a.length, b.length); i++) {
+      dot += (double) a[i] * b[i];
+      na += (double) a[i] * a[i];
+      nb += (double) b[i] * b[i];
+    }
+    return a.length != b.length || na == 0 || nb == 0 ? 0 : dot / Math.sqrt(na * nb);
+  }
+
+  /** Appends, folding those {@code foldEqual} names into live memories of equal content (in the log's writer thread). */
+  private Remembered append(Caller caller, String ns, List<Memory> memories, BitSet foldEqual) throws IOException {
     // The log checks the author's ability again, in the writer thread, as every replica does.
     boolean creates = !log.acl(ns).exists();
-    Appended appended = log.append(caller.author(), ns, memories);
-    indexer.awaitApplied(appended.position(), appended.memories(), memories);
+    Appended appended = log.append(caller.author(), ns, memories, foldEqual);
+    List<Cid> stored = new ArrayList<>();
+    List<Memory> storedMemories = new ArrayList<>();
+    for (int i = 0; i < memories.size(); i++) {
+      if (!appended.deduplicated().get(i)) {
+        stored.add(appended.memories().get(i));
+        storedMemories.add(memories.get(i));
+      }
+    }
+    // Only the memories this write stored are handed to the indexer: a folded one is another memory's CID.
+    indexer.awaitApplied(appended.position(), stored, storedMemories);
     if (creates) {
       replicateHere(caller, ns);
     }
-    afterWrite.accept(ns);
-    return new Remembered(appended.memories(), appended.entry(), embedMillis);
+    if (appended.entry() != null) {
+      afterWrite.accept(ns);
+    }
+    return new Remembered(appended.memories(), appended.entry(), appended.deduplicated());
   }
 
   /** Client vectors where given; the rest embedded in one batch, each with its {@link EmbedContext}. */
@@ -161,7 +323,7 @@ public final class MemoryService {
     try {
       RecallQuery query = new RecallQuery(embedded.ns(), embedded.text(), embedded.vector(), embedded.k(), embedded.mode(),
           embedded.filter(), embedded.recencyWeight(), embedded.recencyHalfLifeMillis(), System.currentTimeMillis(),
-          embedded.fusion().over(defaultFusion));
+          embedded.fusion().over(defaultFusion), embedded.includeSuperseded());
       // If no recall came lately, writers may have returned before indexing; this one catches up first.
       indexer.beforeSearch();
       found = index.recall(query);
@@ -174,7 +336,9 @@ public final class MemoryService {
       // A memory forgotten between the search and here is simply left out.
       Optional<Memory> memory = log.memory(hit.cid());
       if (memory.isPresent()) {
-        out.add(new Recalled(hit, memory.get(), invalidatedAt(memory.get().ns(), hit.cid())));
+        // Marked as the store holds it now, which may be ahead of the index the search saw.
+        List<Cid> supersededBy = request.includeSuperseded() ? log.successors(embedded.ns(), hit.cid()) : null;
+        out.add(new Recalled(hit, memory.get(), invalidatedAt(memory.get().ns(), hit.cid()), supersededBy));
       }
     }
     return new RecallResult(out, found.tookMillis());

@@ -8,7 +8,7 @@ import dev.mnemo.index.RecallMode;
  * vector may be missing where the node is to embed the text ({@link #needsEmbedding}).
  */
 public record RecallRequest(String ns, String text, float[] vector, int k, RecallMode mode, RecallFilter filter,
-    double recencyWeight, long recencyHalfLifeMillis, FusionChoice fusion) {
+    double recencyWeight, long recencyHalfLifeMillis, FusionChoice fusion, boolean includeSuperseded) {
 
   public RecallRequest {
     filter = filter == null ? RecallFilter.NONE : filter;
@@ -16,8 +16,14 @@ public record RecallRequest(String ns, String text, float[] vector, int k, Recal
   }
 
   public RecallRequest(String ns, String text, float[] vector, int k, RecallMode mode, RecallFilter filter,
-      double recencyWeight, long recencyHalfLifeMillis) {
-    this(ns, text, vector, k, mode, filter, recencyWeight, recencyHalfLifeMillis, FusionChoice.NODE_DEFAULTS);
+      double recencyWeight, long recencyHalfLifeMillis, FusionChoice fusion) {
+    this(ns, text, vector, k, mode, filter, recencyWeight, recencyHalfLifeMillis, fusion, false);
+  }
+
+  public RecallRequest(String ns, String text, float[] vector, int k, RecallMode mode, RecallFilter filter,
+      double recencyWeight, long recencyHalfLifeMillis, boolean includeSuperseded) {
+    this(ns, text, vector, k, mode, filter, recencyWeight, recencyHalfLifeMillis, FusionChoice.NODE_DEFAULTS,
+        includeSuperseded);
   }
 
   /**
@@ -33,12 +39,19 @@ public record RecallRequest(String ns, String text, float[] vector, int k, Recal
     }
   }
 
+  /** A recall of current memories only, with the node's fusion. */
+  public RecallRequest(String ns, String text, float[] vector, int k, RecallMode mode, RecallFilter filter,
+      double recencyWeight, long recencyHalfLifeMillis) {
+    this(ns, text, vector, k, mode, filter, recencyWeight, recencyHalfLifeMillis, FusionChoice.NODE_DEFAULTS, false);
+  }
+
   /** Whether the node must embed the text before searching: the mode uses a vector and none came with the request. */
   public boolean needsEmbedding() {
     return mode != RecallMode.KEYWORD && vector == null && text != null;
   }
 
   public RecallRequest withVector(float[] queryVector) {
-    return new RecallRequest(ns, text, queryVector, k, mode, filter, recencyWeight, recencyHalfLifeMillis, fusion);
+    return new RecallRequest(ns, text, queryVector, k, mode, filter, recencyWeight, recencyHalfLifeMillis, fusion,
+        includeSuperseded);
   }
 }

@@ -235,17 +235,25 @@ public final class HttpApi {
     String ns = namespace(ctx);
     ObjectNode body = requests.parseObject(bytes(ctx));
     boolean batch = body.has("memories");
-    Remembered remembered = service.remember(caller(ctx), new RememberRequest(ns, requests.memories(body)));
+    Remembered remembered = service.remember(caller(ctx), new RememberRequest(ns, requests.memories(body), requests.dedup(body)));
     List<Cid> cids = remembered.cids();
-    metrics.count("mnemo_memories_remembered_total", "Memories durably remembered", "", cids.size());
+    long folded = remembered.deduplicated().stream().filter(d -> d).count();
+    metrics.count("mnemo_memories_remembered_total", "Memories durably remembered", "", cids.size() - folded);
+    if (folded > 0) {
+      metrics.count("mnemo_memories_deduplicated_total", "Memories answered with a live memory they duplicate", "", folded);
+    }
     ObjectNode out = responses.object();
     if (batch) {
       out.set("cids", responses.strings(cids));
+      var flags = out.putArray("deduplicated");
+      remembered.deduplicated().forEach(flags::add);
     } else {
       out.put("cid", cids.get(0).toString());
+      out.put("deduplicated", remembered.deduplicated().get(0));
     }
     out.put("embedMs", millis(remembered.embedMillis()));
-    return new Reply(201, JSON, Buffer.buffer(requests.mapper().writeValueAsBytes(out)));
+    // 201 when the call stored a memory; 200 when it only answered live ones it duplicated.
+    return new Reply(remembered.storedAny() ? 201 : 200, JSON, Buffer.buffer(requests.mapper().writeValueAsBytes(out)));
   }
 
   /**

@@ -15,6 +15,7 @@ import dev.mnemo.node.EmbedContext;
 import dev.mnemo.node.ListRequest;
 import dev.mnemo.node.NewMemory;
 import dev.mnemo.node.RecallRequest;
+import dev.mnemo.node.RememberRequest;
 import dev.mnemo.store.InvalidFormatException;
 import dev.mnemo.store.acl.Ability;
 import dev.mnemo.store.cid.Cid;
@@ -36,7 +37,11 @@ import java.util.Set;
 public final class Requests {
   private static final Set<String> MEMORY_FIELDS = Set.of("text", "metadata", "tags", "vector", "ts", "prev",
       "validFrom", "validTo", "embedContext");
-  private static final Set<String> RECALL_FIELDS = Set.of("query", "vector", "k", "mode", "filter", "recency", "fusion");
+  private static final Set<String> SINGLE_MEMORY_FIELDS = Set.of("text", "metadata", "tags", "vector", "ts", "prev",
+      "validFrom", "validTo", "embedContext", "dedup");
+  private static final Set<String> BATCH_FIELDS = Set.of("memories", "dedup");
+  private static final Set<String> RECALL_FIELDS = Set.of("query", "vector", "k", "mode", "filter", "recency",
+      "includeSuperseded", "fusion");
   private static final Set<String> FILTER_FIELDS = Set.of("metadata", "tags", "after", "before", "validAt");
   private static final Set<String> RECENCY_FIELDS = Set.of("weight", "halfLifeDays");
   private static final Set<String> FUSION_FIELDS = Set.of("keyword", "context", "depth");
@@ -91,9 +96,7 @@ public final class Requests {
   /** A remember body: one memory, or {@code {"memories": [...]}}. */
   public List<NewMemory> memories(ObjectNode body) {
     if (body.has("memories")) {
-      if (body.size() != 1) {
-        throw invalid("a batch body holds only \"memories\"");
-      }
+      onlyFields(body, BATCH_FIELDS, "");
       JsonNode list = body.get("memories");
       if (!list.isArray() || list.isEmpty()) {
         throw invalid("\"memories\" must be a non-empty array");
@@ -106,15 +109,31 @@ public final class Requests {
         if (!list.get(i).isObject()) {
           throw invalid("memories[" + i + "] must be an object");
         }
-        out.add(memory((ObjectNode) list.get(i), "memories[" + i + "]."));
+        out.add(memory((ObjectNode) list.get(i), "memories[" + i + "].", MEMORY_FIELDS));
       }
       return out;
     }
-    return List.of(memory(body, ""));
+    return List.of(memory(body, "", SINGLE_MEMORY_FIELDS));
   }
 
-  private NewMemory memory(ObjectNode node, String at) {
-    onlyFields(node, MEMORY_FIELDS, at);
+  /** A remember body's {@code dedup} ("exact", "near" or "none"), for the whole request; null when absent. */
+  public RememberRequest.Dedup dedup(ObjectNode body) {
+    JsonNode dedup = body.get("dedup");
+    if (dedup == null) {
+      return null;
+    }
+    try {
+      if (dedup.isTextual()) {
+        return RememberRequest.Dedup.parse(dedup.asText());
+      }
+    } catch (IllegalArgumentException e) {
+      // said below
+    }
+    throw invalid("dedup must be \"exact\", \"near\" or \"none\"");
+  }
+
+  private NewMemory memory(ObjectNode node, String at, Set<String> fields) {
+    onlyFields(node, fields, at);
     JsonNode text = node.get("text");
     if (text == null || !text.isTextual()) {
       throw invalid(at + "text is required and must be a string");
@@ -453,6 +472,13 @@ public final class Requests {
       k = kn.asInt();
     }
     RecallFilter filter = filter(body.get("filter"));
+    boolean includeSuperseded = false;
+    if (body.has("includeSuperseded")) {
+      if (!body.get("includeSuperseded").isBoolean()) {
+        throw invalid("includeSuperseded must be true or false");
+      }
+      includeSuperseded = body.get("includeSuperseded").asBoolean();
+    }
     double weight = 0;
     long halfLife = RecallQuery.DEFAULT_HALF_LIFE;
     if (body.has("recency")) {
@@ -474,7 +500,8 @@ public final class Requests {
         halfLife = (long) (r.get("halfLifeDays").asDouble() * 24 * 3600 * 1000);
       }
     }
-    return new RecallRequest(ns, text, vector, k, mode, filter, weight, Math.max(halfLife, 1), fusion(body.get("fusion")));
+    return new RecallRequest(ns, text, vector, k, mode, filter, weight, Math.max(halfLife, 1), fusion(body.get("fusion")),
+        includeSuperseded);
   }
 
   /** The recall's own fusion settings, each absent one left to the node's configuration. */

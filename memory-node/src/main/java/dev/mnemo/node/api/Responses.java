@@ -102,6 +102,12 @@ final class Responses {
     ArrayNode tags = node.putArray("tags");
     r.memory().tags().forEach(tags::add);
     node.put("ts", r.memory().ts());
+    if (r.supersededBy() != null) {
+      node.put("superseded", !r.supersededBy().isEmpty());
+      if (!r.supersededBy().isEmpty()) {
+        node.set("supersededBy", strings(r.supersededBy().stream().sorted().toList()));
+      }
+    }
     return validity(node, r.memory(), r.invalidatedAt());
   }
 

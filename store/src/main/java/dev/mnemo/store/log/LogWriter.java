@@ -17,8 +17,8 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.BitSet;
+import java.util.Arrays;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -54,7 +54,13 @@ final class LogWriter implements Staging.Committed {
 
   sealed interface Request permits Add, Forget, Invalidate, Control, Apply {}
 
-  record Add(String ns, Author author, List<Block> memories, CompletableFuture<Appended> done) implements Request {}
+  /**
+   * Memories to add; {@code links} are theirs (same order), and a memory whose bit is set in
+   * {@code foldEqual} is not added when a live memory of the namespace has its content (see
+   * {@link MemoryLinks}): the write answers that memory instead.
+   */
+  record Add(String ns, Author author, List<Block> memories, List<MemoryLinks.Link> links, BitSet foldEqual,
+      CompletableFuture<Appended> done) implements Request {}
 
   record Forget(String ns, Author author, List<Cid> refs, CompletableFuture<Appended> done) implements Request {}
 
@@ -73,7 +79,8 @@ final class LogWriter implements Staging.Committed {
    * as parents, decoded.
    */
   record Apply(List<VerifiedEntry> entries, Map<Cid, Block> memories, Map<String, Set<Cid>> forgotten,
-      Set<Cid> forgottenLater, Map<Cid, LogEntry> storedParents, CompletableFuture<Integer> done) implements Request {}
+      Set<Cid> forgottenLater, Map<Cid, LogEntry> storedParents, Map<Cid, MemoryLinks.Link> links,
+      CompletableFuture<Integer> done) implements Request {}
 
   record VerifiedEntry(Block block, LogEntry entry) {}
 
@@ -101,6 +108,12 @@ final class LogWriter implements Staging.Committed {
     this.nextPosition = reads.lastPosition() + 1;
     if (storage.openedFormat() < 2) {
       migrateToAcl();
+    }
+    if (storage.openedFormat() < 3) {
+      migrateToLinks();
+    }
+    if (storage.openedFormat() < RocksStorage.FORMAT_VERSION) {
+      storage.markFormat();
     }
     this.pendingDeletes = blocksInEngine ? null : new PendingDeletes(storage, blocks, reads::evictRemoved);
     this.thread = Thread.ofPlatform().name("mnemo-log-writer").daemon(true).unstarted(this::run);
@@ -246,25 +259,68 @@ final class LogWriter implements Staging.Committed {
     Staging s = root.child();
     Map<Cid, Block> memories = new HashMap<>();
     Set<Cid> refs = new LinkedHashSet<>();
-    for (Request request : adds) {
-      for (Block block : ((Add) request).memories()) {
-        memories.put(block.cid(), block);
-        refs.add(block.cid());
-      }
-    }
-    Author author = ((Add) adds.get(0)).author();
-    Local local = prepareLocal(s, ns, author, Op.ADD);
-    LogEntry entry = LogEntry.signed(author, ns, Op.ADD, List.copyOf(refs), local.parents, local.clock, null, null);
-    Block entryBlock = Block.dagCbor(entry.encode());
-    long position = s.nextPosition;
-    stageEntry(s, entryBlock.cid(), entryBlock.data(), entry, memories, Set.of(), false);
-    recordAcl(s, entryBlock.cid(), position, entry, local.frontier, false, local.coversAll);
-    s.mergeIntoParent();
+    // Per request, each memory's answer: its own CID, or the live memory it folds into. In the
+    // writer thread, so that two concurrent identical writes never both add.
+    List<List<Cid>> answers = new ArrayList<>(adds.size());
+    List<List<Boolean>> folded = new ArrayList<>(adds.size());
+    Map<MemoryLinks.ContentKey, Cid> addedHere = new HashMap<>();
     for (Request request : adds) {
       Add add = (Add) request;
-      List<Cid> cids = add.memories().stream().map(Block::cid).toList();
-      onCommit.add(() -> add.done().complete(new Appended(entryBlock.cid(), position, cids)));
+      List<Cid> answer = new ArrayList<>(add.memories().size());
+      List<Boolean> folds = new ArrayList<>(add.memories().size());
+      for (int i = 0; i < add.memories().size(); i++) {
+        Block block = add.memories().get(i);
+        MemoryLinks.Link link = add.links().get(i);
+        MemoryLinks.ContentKey content = new MemoryLinks.ContentKey(link.contentKey());
+        Cid same = addedHere.get(content);
+        if (same == null && add.foldEqual().get(i)) {
+          List<Cid> live = MemoryLinks.withContent(s, ns, link.contentKey());
+          same = live.isEmpty() ? null : live.get(0);
+        }
+        if (same != null && add.foldEqual().get(i)) {
+          answer.add(same);
+          folds.add(true);
+          continue;
+        }
+        memories.put(block.cid(), block);
+        s.broughtLinks.put(block.cid(), link);
+        refs.add(block.cid());
+        addedHere.putIfAbsent(content, block.cid());
+        answer.add(block.cid());
+        folds.add(false);
+      }
+      answers.add(answer);
+      folded.add(folds);
     }
+    Author author = ((Add) adds.get(0)).author();
+    // Checks the author even when every memory folds: a duplicate must not reveal what it matches.
+    Local local = prepareLocal(s, ns, author, Op.ADD);
+    Cid entryCid = null;
+    long position = 0;
+    if (!refs.isEmpty()) {
+      LogEntry entry = LogEntry.signed(author, ns, Op.ADD, List.copyOf(refs), local.parents, local.clock, null, null);
+      Block entryBlock = Block.dagCbor(entry.encode());
+      entryCid = entryBlock.cid();
+      position = s.nextPosition;
+      stageEntry(s, entryBlock.cid(), entryBlock.data(), entry, memories, Set.of(), false);
+      recordAcl(s, entryBlock.cid(), position, entry, local.frontier, false, local.coversAll);
+    }
+    for (int r = 0; r < adds.size(); r++) {
+      Add add = (Add) adds.get(r);
+      List<Cid> cids = answers.get(r);
+      List<Boolean> folds = folded.get(r);
+      // A folded memory is acknowledged once the entry that made it live is indexed.
+      long await = folds.contains(false) ? position : 0;
+      for (int i = 0; i < cids.size(); i++) {
+        if (folds.get(i)) {
+          byte[] state = s.state(LogKeys.nsKey(ns, cids.get(i)));
+          await = Math.max(await, LogKeys.addedPosition(state));
+        }
+      }
+      Appended appended = new Appended(folds.contains(false) ? entryCid : null, await, List.copyOf(cids), List.copyOf(folds));
+      onCommit.add(() -> add.done().complete(appended));
+    }
+    s.mergeIntoParent();
   }
 
   private void stageForgets(Staging root, List<Request> forgets, List<Runnable> onCommit) {
@@ -322,6 +378,7 @@ final class LogWriter implements Staging.Committed {
 
   private void stageApply(Staging root, Apply apply, List<Runnable> onCommit) {
     Staging s = root.child();
+    s.broughtLinks.putAll(apply.links());
     Map<Cid, LogEntry> batch = new HashMap<>();
     apply.entries().forEach(v -> batch.put(v.block().cid(), v.entry()));
     Map<Cid, Cid> missingUnlessVoided = new LinkedHashMap<>();
@@ -623,7 +680,7 @@ final class LogWriter implements Staging.Committed {
           s.acl.put(new Staging.Key(add.key()), null);
           s.voidedEntries.add(add.cid());
           s.acl.put(new Staging.Key(LogKeys.voidEntryKey(add.cid())), new byte[] {LogKeys.ACL_RECORD_VERSION});
-          voidMemories(s, ns, add, voidedMemories);
+          voidMemories(s, ns, add, position, voidedMemories);
         } else if (isConcurrent) {
           s.acl.put(new Staging.Key(add.key()), authorValue(add.clock(), add.cid(), later));
         }
@@ -679,7 +736,7 @@ final class LogWriter implements Staging.Committed {
   }
 
   /** Takes the memories a now void add made live out of the live set (those another add made live stay). */
-  private void voidMemories(Staging s, String ns, AuthoredAdd add, List<Cid> out) {
+  private void voidMemories(Staging s, String ns, AuthoredAdd add, long position, List<Cid> out) {
     LogEntry entry = entryOf(s, add.cid());
     for (Cid ref : entry.refs()) {
       byte[] stateKey = LogKeys.nsKey(ns, ref);
@@ -693,6 +750,7 @@ final class LogWriter implements Staging.Committed {
           s.states.put(new Staging.Key(stateKey), LogKeys.addedState(other));
         } else {
           s.states.put(new Staging.Key(stateKey), LogKeys.voidedState());
+          MemoryLinks.leftLive(s, ns, ref, position);
           out.add(ref);
         }
       }
@@ -807,7 +865,55 @@ final class LogWriter implements Staging.Committed {
     } catch (RocksDBException | dev.mnemo.store.InvalidFormatException e) {
       throw new IOException("migrating the store to access control failed: " + e.getMessage(), e);
     }
-    storage.markFormat();
+  }
+
+  /**
+   * From layout 2 (before memory links): links every live memory, read from its block, as if it
+   * had just become live. The index gets the supersede marks from a rebuild (its schema changed).
+   */
+  private void migrateToLinks() throws IOException {
+    Staging s = Staging.root(this, nextPosition);
+    int staged = 0;
+    try (RocksIterator it = storage.iterator(Family.MEMORIES)) {
+      for (it.seekToFirst(); it.isValid(); it.next()) {
+        byte[] key = it.key();
+        int zero = 0;
+        while (zero < key.length && key[zero] != 0) {
+          zero++;
+        }
+        String ns = new String(key, 0, zero, java.nio.charset.StandardCharsets.US_ASCII);
+        Cid memory = Cid.fromBytes(it.value());
+        java.util.Optional<dev.mnemo.store.model.Memory> block = reads.memoryUncached(memory);
+        if (block.isEmpty()) {
+          // As the index does: a live memory without its block is said, not a reason not to open.
+          System.getLogger(LogWriter.class.getName()).log(System.Logger.Level.WARNING,
+              "memory " + memory + " is live in namespace " + ns + " but its block is missing; it is not linked");
+          continue;
+        }
+        MemoryLinks.becameLive(s, ns, memory, 0, MemoryLinks.Link.of(block.get()));
+        if (++staged % 10_000 == 0) {
+          // In bounded memory: what is written here is what the next lot reads its lists from.
+          writeLinks(s);
+          s = Staging.root(this, nextPosition);
+        }
+      }
+    } catch (dev.mnemo.store.InvalidFormatException e) {
+      throw new IOException("storage corruption detected: " + e.getMessage(), e);
+    }
+    writeLinks(s);
+  }
+
+  private void writeLinks(Staging s) throws IOException {
+    // Position 0 holds no entry: no index ever reads what the migration "changed" there.
+    s.links.remove(new Staging.Key(MemoryLinks.changedKey(0)));
+    try (WriteBatch batch = new WriteBatch()) {
+      for (Map.Entry<Staging.Key, byte[]> e : s.links.entrySet()) {
+        batch.put(storage.handle(Family.LINKS), e.getKey().bytes(), e.getValue());
+      }
+      storage.writeDurably(batch);
+    } catch (RocksDBException e) {
+      throw new IOException("migrating the store to memory links failed: " + e.getMessage(), e);
+    }
   }
 
   /**
@@ -901,6 +1007,7 @@ final class LogWriter implements Staging.Committed {
           }
           s.listings.put(new Staging.Key(LogKeys.nsKey(ns, listing)), ref.toBytes());
           s.states.put(new Staging.Key(stateKey), LogKeys.addedState(listing));
+          MemoryLinks.becameLive(s, ns, ref, position, s.linkOf(ref));
         } else if (state == null && !forgottenLater.contains(ref)) {
           // Already live, or forgotten (forget wins), or forgotten later in this batch: nothing to add.
           s.states.put(new Staging.Key(stateKey), LogKeys.forgottenState());
@@ -914,6 +1021,7 @@ final class LogWriter implements Staging.Committed {
         if (state != null && state[0] == LogKeys.ADDED) {
           byte[] listing = Arrays.copyOfRange(state, 1, state.length);
           s.listings.put(new Staging.Key(LogKeys.nsKey(ns, listing)), null);
+          MemoryLinks.leftLive(s, ns, ref, position);
         }
         if (state != null && (state[0] == LogKeys.ADDED || voided)) {
           // Forget removes the memory's text from this node; the signed entry stays as a tombstone.
@@ -996,6 +1104,13 @@ final class LogWriter implements Staging.Committed {
           batch.put(storage.handle(Family.ACL), e.getKey().bytes(), e.getValue());
         }
       }
+      for (Map.Entry<Staging.Key, byte[]> e : root.links.entrySet()) {
+        if (e.getValue() == null) {
+          batch.delete(storage.handle(Family.LINKS), e.getKey().bytes());
+        } else {
+          batch.put(storage.handle(Family.LINKS), e.getKey().bytes(), e.getValue());
+        }
+      }
       for (Map.Entry<Staging.Key, byte[]> e : root.listings.entrySet()) {
         if (e.getValue() == null) {
           batch.delete(storage.handle(Family.MEMORIES), e.getKey().bytes());
@@ -1037,6 +1152,25 @@ final class LogWriter implements Staging.Committed {
   public byte[] aclRecord(byte[] key) {
     try {
       return storage.get(Family.ACL, key);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  @Override
+  public byte[] linkRecord(byte[] key) {
+    try {
+      return storage.get(Family.LINKS, key);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  @Override
+  public MemoryLinks.Link storedLink(Cid memory) {
+    try {
+      return MemoryLinks.Link.of(reads.memoryUncached(memory)
+          .orElseThrow(() -> new CorruptBlockException(memory, "a live memory's block is missing")));
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
     }

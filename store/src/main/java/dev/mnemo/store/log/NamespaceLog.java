@@ -24,6 +24,7 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.Collection;
 import java.util.Deque;
 import java.util.HashMap;
@@ -116,21 +117,39 @@ public final class NamespaceLog implements AutoCloseable {
   }
 
   public CompletableFuture<Appended> appendAsync(Author author, String ns, List<Memory> memories) {
+    return appendAsync(author, ns, memories, new BitSet());
+  }
+
+  /**
+   * As {@link #append(Author, String, List)}, but the i-th memory, where {@code foldEqual} has bit
+   * i set, is not added when a live memory of the namespace has the same text, metadata, tags and
+   * prev (or an earlier memory of the same write does): the write answers that memory's CID and
+   * marks it {@link Appended#deduplicated}. Decided in the writer thread, so two concurrent equal
+   * writes leave one memory.
+   */
+  public Appended append(Author author, String ns, List<Memory> memories, BitSet foldEqual) throws IOException {
+    return await(appendAsync(author, ns, memories, foldEqual));
+  }
+
+  public CompletableFuture<Appended> appendAsync(Author author, String ns, List<Memory> memories, BitSet foldEqual) {
     requireAuthor(author);
     Namespace.requireValid(ns);
     if (memories.isEmpty() || memories.size() > LogEntry.MAX_REFS) {
       throw new IllegalArgumentException("a batch holds 1-" + LogEntry.MAX_REFS + " memories");
     }
     List<Block> encoded = new ArrayList<>(memories.size());
+    List<MemoryLinks.Link> links = new ArrayList<>(memories.size());
     for (Memory memory : memories) {
       if (!memory.ns().equals(ns)) {
         throw new IllegalArgumentException("memory of namespace " + memory.ns() + " written to " + ns);
       }
       // Encoding and hashing happen on the caller's thread, in parallel; the writer only signs.
       encoded.add(Block.dagCbor(memory.encode()));
+      links.add(MemoryLinks.Link.of(memory));
     }
     CompletableFuture<Appended> done = new CompletableFuture<>();
-    return writer.submit(new LogWriter.Add(ns, author, List.copyOf(encoded), done), done);
+    return writer.submit(new LogWriter.Add(ns, author, List.copyOf(encoded), List.copyOf(links),
+        (BitSet) foldEqual.clone(), done), done);
   }
 
   /** Forgets memories as the node itself; see {@link #forget(Author, String, List)}. */
@@ -381,8 +400,11 @@ public final class NamespaceLog implements AutoCloseable {
     for (Cid cid : causalOrder(entries)) {
       ordered.add(new VerifiedEntry(entryBlocks.get(cid), entries.get(cid)));
     }
+    Map<Cid, MemoryLinks.Link> links = new HashMap<>();
+    memories.forEach((cid, memory) -> links.put(cid, MemoryLinks.Link.of(memory)));
     CompletableFuture<Integer> done = new CompletableFuture<>();
-    return await(writer.submit(new LogWriter.Apply(ordered, memoryBlocks, forgotten, onlyLater, storedParents(entries), done), done));
+    return await(writer.submit(new LogWriter.Apply(ordered, memoryBlocks, forgotten, onlyLater, storedParents(entries), links,
+        done), done));
   }
 
   private static boolean isLogBlockCid(Cid cid) {
@@ -636,6 +658,30 @@ public final class NamespaceLog implements AutoCloseable {
   public long liveSince(String ns, Cid memory) {
     byte[] state = rawState(LogKeys.nsKey(ns, memory));
     return state == null || state[0] != LogKeys.ADDED ? -1 : LogKeys.addedPosition(state);
+  }
+
+  /**
+   * The live memories of the namespace that name {@code memory} as their prev: while there is one,
+   * the memory is superseded (left out of recall unless asked for). Empty when it has none.
+   */
+  public List<Cid> successors(String ns, Cid memory) throws IOException {
+    return MemoryLinks.cids(storage.get(Family.LINKS, MemoryLinks.successorsKey(ns, memory)));
+  }
+
+  /** Whether a live memory of the namespace names {@code memory} as its prev. */
+  public boolean isSuperseded(String ns, Cid memory) throws IOException {
+    byte[] key = MemoryLinks.successorsKey(ns, memory);
+    return storage.mayExist(Family.LINKS, key) && storage.get(Family.LINKS, key) != null;
+  }
+
+  /**
+   * The memories of the entry's namespace whose successors the entry applied at {@code position}
+   * changed (it made a memory that names them as prev live, or took one out of the live set):
+   * whether they are superseded may differ since. Empty for most entries.
+   */
+  public List<Cid> successorsChangedAt(long position) throws IOException {
+    byte[] key = MemoryLinks.changedKey(position);
+    return storage.mayExist(Family.LINKS, key) ? MemoryLinks.cids(storage.get(Family.LINKS, key)) : List.of();
   }
 
   byte[] rawState(byte[] nsCidKey) {

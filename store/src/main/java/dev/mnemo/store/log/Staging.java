@@ -42,6 +42,12 @@ final class Staging {
 
     /** A committed record of the {@code acl} family, or null. */
     byte[] aclRecord(byte[] key);
+
+    /** A committed record of the {@code links} family, or null. */
+    byte[] linkRecord(byte[] key);
+
+    /** The links of a stored memory, read from its block (for one no request brought). */
+    MemoryLinks.Link storedLink(Cid memory);
   }
 
   private final Staging parent;
@@ -63,6 +69,10 @@ final class Staging {
   final List<Cid> voided = new ArrayList<>();
   /** Adds that a revoke staged here made void. */
   final Set<Cid> voidedEntries = new java.util.HashSet<>();
+  /** Records of the {@code links} family (see MemoryLinks), or null to delete. */
+  final Map<Key, byte[]> links = new HashMap<>();
+  /** The links of memories the staged requests brought, computed on their callers' threads. */
+  final Map<Cid, MemoryLinks.Link> broughtLinks = new HashMap<>();
 
   private Staging(Staging parent, Committed committed, long nextPosition) {
     this.parent = parent;
@@ -135,6 +145,33 @@ final class Staging {
     return parent != null ? parent.aclRecord(key) : committed.aclRecord(key);
   }
 
+  byte[] link(byte[] key) {
+    Key k = new Key(key);
+    if (links.containsKey(k)) {
+      return links.get(k);
+    }
+    return parent != null ? parent.link(key) : committed.linkRecord(key);
+  }
+
+  /** The links of a memory becoming live: as its request brought them, else read from its block. */
+  MemoryLinks.Link linkOf(Cid memory) {
+    for (Staging layer = this; layer != null; layer = layer.parent) {
+      MemoryLinks.Link link = layer.broughtLinks.get(memory);
+      if (link != null) {
+        return link;
+      }
+    }
+    byte[] staged = stagedBlock(memory);
+    if (staged != null) {
+      try {
+        return MemoryLinks.Link.of(dev.mnemo.store.model.Memory.decode(staged));
+      } catch (dev.mnemo.store.InvalidFormatException e) {
+        throw new IllegalStateException("a staged memory block does not decode: " + e.getMessage(), e);
+      }
+    }
+    return committed.storedLink(memory);
+  }
+
   /** Applies the staged {@code acl} records under {@code prefix}, outermost layer first, onto committed ones. */
   void overlayAcl(byte[] prefix, Map<Key, byte[]> into) {
     if (parent != null) {
@@ -164,6 +201,8 @@ final class Staging {
     parent.acl.putAll(acl);
     parent.voided.addAll(voided);
     parent.voidedEntries.addAll(voidedEntries);
+    parent.links.putAll(links);
+    parent.broughtLinks.putAll(broughtLinks);
   }
 
   boolean isEmpty() {

@@ -36,10 +36,10 @@ import org.rocksdb.WriteOptions;
 public final class RocksStorage implements AutoCloseable {
   /**
    * The on-disk layout version, kept in {@link Family#META} under {@code format}. 2 added the
-   * {@code acl} family; a version 1 store opens, and the namespace log migrates it (see
-   * {@link #openedFormat()} and {@link #markFormat}).
+   * {@code acl} family, 3 the {@code links} family; an older store opens, and the namespace log
+   * migrates it (see {@link #openedFormat()} and {@link #markFormat}).
    */
-  public static final int FORMAT_VERSION = 2;
+  public static final int FORMAT_VERSION = 3;
   /** The oldest layout this build opens (and migrates). */
   public static final int FORMAT_VERSION_START = 1;
   private static final byte[] FORMAT_KEY = "format".getBytes(StandardCharsets.UTF_8);
@@ -64,7 +64,9 @@ public final class RocksStorage implements AutoCloseable {
      * typed per-entry records: each namespace's ACL entries, entries' ACL frontiers, non-owners'
      * adds, voided memories, and each memory's earliest invalidate (see LogKeys).
      */
-    ACL("acl");
+    ACL("acl"),
+    /** links between live memories: successors by prev, live memories by content, per-position changes (see MemoryLinks). */
+    LINKS("links");
 
     final String cfName;
 
@@ -107,7 +109,7 @@ public final class RocksStorage implements AutoCloseable {
     descriptors.add(new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, options(false)));
     for (Family family : Family.values()) {
       descriptors.add(new ColumnFamilyDescriptor(family.cfName.getBytes(StandardCharsets.UTF_8),
-          options(family == Family.BLOCKS || family == Family.ENTRIES)));
+          options(family == Family.BLOCKS || family == Family.ENTRIES || family == Family.LINKS)));
     }
     try {
       Files.createDirectories(dir);

@@ -297,6 +297,7 @@ class ConvergenceTest {
     final Map<Cid, Memory> memories = new HashMap<>();
     /** The earliest time some node invalidated each memory at: what every replica must end up holding. */
     final Map<Cid, Long> invalidated = new HashMap<>();
+    final List<Cid> addedInOrder = new ArrayList<>();
     int unique;
     int exchanges;
 
@@ -341,7 +342,11 @@ class ConvergenceTest {
       for (int k = 0; k < size; k++) {
         // A small shared pool makes different nodes add identical memories (one CID) concurrently.
         String text = random.nextInt(3) == 0 ? "common " + random.nextInt(8) : "node " + i + " #" + unique++;
-        batch.put(text, memory(text));
+        // Now and then an update of a memory some node added: successors arrive before, with and
+        // after what they supersede, and some are forgotten.
+        Cid prev = !addedInOrder.isEmpty() && random.nextInt(3) == 0
+            ? addedInOrder.get(random.nextInt(addedInOrder.size())) : null;
+        batch.put(text, new Memory(NS, text, Map.of("kind", "convergence"), List.of("sim"), TS, null, prev));
       }
       List<Memory> list = List.copyOf(batch.values());
       Appended appended = nodes.get(i).log().append(NS, list);
@@ -349,7 +354,9 @@ class ConvergenceTest {
         Block block = Block.dagCbor(m.encode());
         memoryBlocks.put(block.cid(), block);
         memories.put(block.cid(), m);
-        added.add(block.cid());
+        if (added.add(block.cid())) {
+          addedInOrder.add(block.cid());
+        }
       }
       assertThat(appended.memories()).as("seed %d", seed)
           .containsExactlyElementsOf(list.stream().map(m -> Block.dagCbor(m.encode()).cid()).toList());
@@ -457,24 +464,36 @@ class ConvergenceTest {
         }
         assertThat(blockCount(node)).as(where + ": blocks are the entries and the live memories")
             .isEqualTo(allEntries.size() + expectedLive.size());
+        for (Cid cid : added) {
+          Set<Cid> successors = new HashSet<>();
+          for (Cid other : expectedLive) {
+            if (cid.equals(memories.get(other).prev())) {
+              successors.add(other);
+            }
+          }
+          assertThat(view.successors.get(cid)).as(where + ": the live memories that supersede " + cid).isEqualTo(successors);
+          assertThat(log.isSuperseded(NS, cid)).as(where + ": " + cid + " superseded").isEqualTo(!successors.isEmpty());
+        }
       }
     }
   }
 
   /** Everything a namespace's state consists of on one node. */
   record View(Set<Cid> heads, long clock, Set<Cid> entries, Set<Cid> live, Map<Cid, MemoryState> states,
-      Map<Cid, Optional<Memory>> memories, Map<Cid, java.util.OptionalLong> invalidated) {
+      Map<Cid, Optional<Memory>> memories, Map<Cid, java.util.OptionalLong> invalidated, Map<Cid, Set<Cid>> successors) {
     static View of(NamespaceLog log, Set<Cid> refs) throws IOException {
       Map<Cid, MemoryState> states = new HashMap<>();
       Map<Cid, Optional<Memory>> memories = new HashMap<>();
       Map<Cid, java.util.OptionalLong> invalidated = new HashMap<>();
+      Map<Cid, Set<Cid>> successors = new HashMap<>();
       for (Cid ref : refs) {
         states.put(ref, log.state(NS, ref));
         memories.put(ref, log.memory(ref));
         invalidated.put(ref, log.invalidatedAt(NS, ref));
+        successors.put(ref, new HashSet<>(log.successors(NS, ref)));
       }
       return new View(log.heads(NS), log.clock(NS), ConvergenceTest.entries(log),
-          new HashSet<>(ConvergenceTest.live(log)), states, memories, invalidated);
+          new HashSet<>(ConvergenceTest.live(log)), states, memories, invalidated, successors);
     }
   }
 
