@@ -36,9 +36,13 @@ class LogIndexerSupersedeTest {
         System.currentTimeMillis(), includeSuperseded);
   }
 
+  /**
+   * By the memory's own words only: with conversation context an update ("Bob drinks coffee") is
+   * also found by the words of the memory written before it, which here is the fact it updates.
+   */
   static RecallQuery keywordQuery(String text, int k, boolean includeSuperseded) {
     return new RecallQuery(NS, text, null, k, RecallMode.KEYWORD, RecallFilter.NONE, 0, RecallQuery.DEFAULT_HALF_LIFE,
-        System.currentTimeMillis(), includeSuperseded);
+        System.currentTimeMillis(), new Fusion(0.5, 0, 0), includeSuperseded);
   }
 
   static Set<Cid> cids(MemoryIndex.RecallResult result) {
