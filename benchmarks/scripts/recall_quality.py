@@ -87,6 +87,8 @@ def main():
     p.add_argument("--modes", default="keyword,vector,hybrid")
     p.add_argument("--fusion", default=None, help="a JSON object sent as the recall's fusion")
     p.add_argument("--namespace-prefix", default="")
+    p.add_argument("--embed-context", default=None,
+                   help="comma-separated metadata keys sent as each remember's embedContext (LoCoMo: session_date)")
     p.add_argument("--skip-load", action="store_true", help="the namespaces are loaded already")
     a = p.parse_args()
     token = open(a.token_file).read().strip()
@@ -99,8 +101,12 @@ def main():
         if a.skip_load:
             continue
         t0 = time.monotonic()
-        for i in range(0, len(turns), 100):
-            call(a.url, token, "POST", f"/v1/namespaces/{ns}/memories", {"memories": turns[i:i + 100]})
+        batch_turns = turns
+        if a.embed_context:
+            keys = a.embed_context.split(",")
+            batch_turns = [dict(t, embedContext=[k for k in keys if k in t["metadata"]]) for t in turns]
+        for i in range(0, len(batch_turns), 100):
+            call(a.url, token, "POST", f"/v1/namespaces/{ns}/memories", {"memories": batch_turns[i:i + 100]})
         remember_seconds += time.monotonic() - t0
         remembered += len(turns)
     cid_index = {}

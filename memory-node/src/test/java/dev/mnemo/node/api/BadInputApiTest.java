@@ -460,6 +460,13 @@ class BadInputApiTest {
     refused(422, "validation_failed", () -> api.post(RECALL, Map.of("vector", v, "recency", Map.of("weight", 1.5))));
     refused(422, "validation_failed", () -> api.post(RECALL, Map.of("vector", v, "recency", Map.of("weight", -0.1))));
     refused(422, "validation_failed", () -> api.post(RECALL, Map.of("vector", v, "recency", Map.of("halfLifeDays", 0))));
+    refused(422, "validation_failed", () -> api.post(RECALL, Map.of("vector", v, "fusion", 0.5)));
+    refused(422, "validation_failed", () -> api.post(RECALL, Map.of("vector", v, "fusion", Map.of("keyword", 1.5))));
+    refused(422, "validation_failed", () -> api.post(RECALL, Map.of("vector", v, "fusion", Map.of("context", -0.1))));
+    refused(422, "validation_failed", () -> api.post(RECALL, Map.of("vector", v, "fusion", Map.of("context", "half"))));
+    refused(422, "validation_failed", () -> api.post(RECALL, Map.of("vector", v, "fusion", Map.of("depth", 0))));
+    refused(422, "validation_failed", () -> api.post(RECALL, Map.of("vector", v, "fusion", Map.of("depth", 1001))));
+    refused(422, "validation_failed", () -> api.post(RECALL, Map.of("vector", v, "fusion", Map.of("weight", 0.5))));
   }
 
   /** Lucene takes at most 1,024 clauses; more words, or more filter keys, were a 500. */

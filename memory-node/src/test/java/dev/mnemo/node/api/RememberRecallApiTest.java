@@ -104,8 +104,13 @@ class RememberRecallApiTest {
 
   @Test
   void keywordModeFindsExactWords() {
-    JsonNode results = api.recall(FACTS, Map.of("query", "retriever", "mode", "keyword"));
+    JsonNode results = api.recall(FACTS, Map.of("query", "retriever", "mode", "keyword", "fusion", Map.of("context", 0)));
     assertThat(ApiClient.cids(results)).containsExactly(facts.get(2));
+    // By default a memory is also found by the words of the one written before it (its
+    // conversation context), below the memory that says them; its own BM25 score is null.
+    JsonNode withContext = api.recall(FACTS, Map.of("query", "retriever", "mode", "keyword"));
+    assertThat(ApiClient.cids(withContext)).containsExactly(facts.get(2), facts.get(3));
+    assertThat(withContext.get(1).path("scores").path("keyword").isNull()).as("%s", withContext.get(1)).isTrue();
     JsonNode top = results.get(0);
     assertThat(top.path("scores").path("keyword").asDouble()).isPositive();
     assertThat(top.path("scores").path("vector").isNull()).isTrue();
