@@ -104,12 +104,18 @@ public final class MemoryService {
 
   /**
    * The least cosine between two memories' vectors for {@code dedup: "near"} to fold one into the
-   * other (which must also have equal metadata, tags, prev and numbers in the text). Chosen from
-   * BGE-small measurements (README "Remember", NearDuplicateMeasurement): it folds the same
-   * sentence with other punctuation, and close paraphrases, and almost no distinct statements of
-   * real conversations.
+   * other (which must also have equal metadata, tags, prev and numbers in the text): the node's
+   * model's {@link dev.mnemo.node.embed.OnnxEmbedder.Model#nearDuplicateCosine}, or the BGE
+   * figure for a node that embeds nothing (README "Remember", NearDuplicateMeasurement).
    */
-  public static final double NEAR_DUPLICATE_COSINE = 0.97;
+  public static double nearDuplicateCosine(String model) {
+    for (dev.mnemo.node.embed.OnnxEmbedder.Model m : dev.mnemo.node.embed.OnnxEmbedder.Model.values()) {
+      if (m.modelName().equals(model)) {
+        return m.nearDuplicateCosine();
+      }
+    }
+    return dev.mnemo.node.embed.OnnxEmbedder.Model.BGE_SMALL_EN_V15.nearDuplicateCosine();
+  }
   /** Candidates a near-duplicate search looks at: those that pass the vector but differ in metadata or prev are skipped. */
   private static final int NEAR_CANDIDATES = 8;
   /**
@@ -187,7 +193,7 @@ public final class MemoryService {
       Memory memory = memories.get(i);
       for (int j = 0; j < i && sameAs[i] < 0 && folded[i] == null; j++) {
         if (sameAs[j] < 0 && folded[j] == null && sameSetting(memory, memories.get(j))
-            && cosine(memory.embedding().vector(), memories.get(j).embedding().vector()) >= NEAR_DUPLICATE_COSINE) {
+            && cosine(memory.embedding().vector(), memories.get(j).embedding().vector()) >= nearDuplicateCosine(embedder.model())) {
           sameAs[i] = j;
         }
       }
@@ -226,7 +232,7 @@ public final class MemoryService {
     RecallQuery query = new RecallQuery(ns, null, vector, NEAR_CANDIDATES, RecallMode.VECTOR, filter, 0,
         RecallQuery.DEFAULT_HALF_LIFE, System.currentTimeMillis(), true);
     for (RecallHit hit : index.recall(query).hits()) {
-      if (hit.vector() == null || hit.vector() < NEAR_DUPLICATE_COSINE) {
+      if (hit.vector() == null || hit.vector() < nearDuplicateCosine(embedder.model())) {
         break;
       }
       Optional<Memory> candidate = log.memory(hit.cid());

@@ -24,7 +24,7 @@ public record RememberRequest(String ns, List<NewMemory> memories, Dedup dedup) 
     EXACT,
     /**
      * As {@link #EXACT}, and also into a live memory with the same metadata, tags and prev whose
-     * vector's cosine with this one's is at least {@link MemoryService#NEAR_DUPLICATE_COSINE}.
+     * vector's cosine with this one's is at least {@link MemoryService#nearDuplicateCosine} (0.985 for E5, 0.97 for BGE).
      */
     NEAR;
 

@@ -649,32 +649,7 @@ class ConversationTuning {
       throws Exception {
     List<String> passages = data.docs().stream().map(embedded).toList();
     List<String> queries = data.questions().stream().map(q -> queryPrefix + q.text()).toList();
-    List<float[]> p = cachedEmbeddings(model, passages);
-    List<float[]> qv = cachedQueryEmbeddings(model, queries);
-    Map<String, List<Integer>> byNs = new HashMap<>();
-    for (int i = 0; i < data.docs().size(); i++) {
-      byNs.computeIfAbsent(data.docs().get(i).ns(), k -> new ArrayList<>()).add(i);
-    }
-    List<List<Integer>> docs = new ArrayList<>();
-    List<List<Double>> scores = new ArrayList<>();
-    for (int qi = 0; qi < data.questions().size(); qi++) {
-      float[] query = qv.get(qi);
-      List<Integer> candidates = new ArrayList<>(byNs.get(data.questions().get(qi).ns()));
-      Map<Integer, Double> sims = new HashMap<>();
-      for (int i : candidates) {
-        float[] v = p.get(i);
-        double dot = 0;
-        for (int j = 0; j < v.length; j++) {
-          dot += v[j] * query[j];
-        }
-        sims.put(i, dot);
-      }
-      candidates.sort((a, b) -> sims.get(a).equals(sims.get(b)) ? Integer.compare(a, b) : Double.compare(sims.get(b), sims.get(a)));
-      List<Integer> top = candidates.subList(0, Math.min(1000, candidates.size()));
-      docs.add(new ArrayList<>(top));
-      scores.add(top.stream().map(sims::get).toList());
-    }
-    return new Lists(docs, scores);
+    return exactLists(data, cachedEmbeddings(model, passages), cachedQueryEmbeddings(model, queries));
   }
 
   static List<float[]> cachedEmbeddings(OnnxEmbedder.Model model, List<String> texts) throws Exception {
