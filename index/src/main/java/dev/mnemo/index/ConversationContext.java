@@ -87,7 +87,16 @@ final class ConversationContext {
     if (texts.isEmpty()) {
       return memories;
     }
-    List<float[]> vectors = embedder.embed(texts);
+    List<float[]> vectors;
+    try {
+      vectors = embedder.embed(texts);
+    } catch (RuntimeException e) {
+      // A model that failed to load must not wedge indexing (the page would be retried for
+      // ever): these memories keep their keyword context and their own vectors.
+      System.getLogger(ConversationContext.class.getName()).log(System.Logger.Level.WARNING,
+          "cannot embed the context of " + texts.size() + " memories (" + e + "); indexed without context vectors");
+      return memories;
+    }
     List<IndexedMemory> out = new ArrayList<>(memories);
     for (int j = 0; j < embed.size(); j++) {
       IndexedMemory m = out.get(embed.get(j));

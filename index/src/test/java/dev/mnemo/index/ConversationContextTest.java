@@ -39,6 +39,35 @@ class ConversationContextTest {
     }
   };
 
+  @Test
+  void anEmbedderThatFailsLeavesMemoriesIndexedWithTheirKeywordContext() throws Exception {
+    try (MnemoStore store = MnemoStore.open(dir.resolve("data"));
+         LuceneMemoryIndex index = LuceneMemoryIndex.open(dir.resolve("index"), IndexConfig.defaults(4))) {
+      LogIndexer indexer = new LogIndexer(store.log(), index, 60_000);
+      indexer.useContextEmbedder(new ContextEmbedder() {
+        @Override
+        public String model() {
+          return "test";
+        }
+
+        @Override
+        public List<float[]> embed(List<String> texts) {
+          throw new IllegalStateException("the model failed to load");
+        }
+      });
+      Appended written = store.log().append("alice", List.of(
+          memory("Melanie: did you enjoy the pottery workshop?", 1, new float[] {1, 0, 0, 0}),
+          memory("Caroline: yes, it was wonderful", 2, new float[] {0, 1, 0, 0})));
+      indexer.awaitApplied(written.position());
+      indexer.awaitVisible();
+      assertThat(index.size()).isEqualTo(2);
+      RecallQuery pottery = new RecallQuery("alice", "pottery", null, 5, RecallMode.KEYWORD, null, 0,
+          RecallQuery.DEFAULT_HALF_LIFE, 0, new Fusion(0.5, 1.0, 0));
+      assertThat(index.recall(pottery).hits()).hasSize(2);
+      indexer.close();
+    }
+  }
+
   private static Memory memory(String text, long ts, float[] own) {
     return new Memory("alice", text, Map.of(), List.of(), ts, new Embedding("test", own), null);
   }
