@@ -633,9 +633,9 @@ public final class LuceneMemoryIndex implements MemoryIndex {
       Map<Integer, Double> fused = new LinkedHashMap<>();
       addWeighted(fused, keywordScaled(keyword, MemoryDocuments.TEXT), keywordShare * (1 - context));
       addWeighted(fused, keywordScaled(keywordContext, MemoryDocuments.CONTEXT_TEXT), keywordShare * context);
-      Map<Integer, Double> own = scaled(semantic, true);
+      Map<Integer, Double> own = minMaxScaled(semantic);
       addWeighted(fused, own, (1 - keywordShare) * (1 - context));
-      Map<Integer, Double> withContext = scaled(semanticContext, true);
+      Map<Integer, Double> withContext = minMaxScaled(semanticContext);
       if (context > 0) {
         for (Map.Entry<Integer, Double> e : own.entrySet()) {
           if (!withContext.containsKey(e.getKey()) && !hasContextVector(e.getKey())) {
@@ -678,19 +678,14 @@ public final class LuceneMemoryIndex implements MemoryIndex {
       return out;
     }
 
-    /** {@code (score - min) / (max - min)} of each candidate (min 0 unless minMax); 1 when all tie. */
-    private static Map<Integer, Double> scaled(Map<Integer, Double> list, boolean minMax) {
+    /** {@code (score - min) / (max - min)} of each candidate; 1 when all tie. */
+    private static Map<Integer, Double> minMaxScaled(Map<Integer, Double> list) {
       Map<Integer, Double> out = new LinkedHashMap<>();
-      if (list.isEmpty()) {
-        return out;
-      }
       double max = Double.NEGATIVE_INFINITY;
-      double min = minMax ? Double.POSITIVE_INFINITY : 0;
+      double min = Double.POSITIVE_INFINITY;
       for (double score : list.values()) {
         max = Math.max(max, score);
-        if (minMax) {
-          min = Math.min(min, score);
-        }
+        min = Math.min(min, score);
       }
       for (Map.Entry<Integer, Double> e : list.entrySet()) {
         out.put(e.getKey(), max > min ? (e.getValue() - min) / (max - min) : 1);

@@ -282,9 +282,6 @@ class ConversationTuning {
       Map<Integer, Double> sum = new HashMap<>();
       for (var e : own.entrySet()) {
         sum.merge(e.getKey(), e.getValue(), Double::sum);
-        for (int i = 0; i < prev.length; i++) {
-          // successor of e gets e's score
-        }
       }
       int[] next = nextOf(prev);
       for (var e : own.entrySet()) {
@@ -478,17 +475,10 @@ class ConversationTuning {
       Q qq = data.questions().get(q);
       second.questions().add(new Q(qq.set(), qq.ns(), expanded.get(q).isBlank() ? "zzzz" : expanded.get(q), qq.evidence(), qq.type()));
     }
-    Lists exp = bm25(data, indexed, new org.apache.lucene.analysis.core.WhitespaceAnalyzer(), true);
-    // the expansion terms are already analyzed: search them with a whitespace analyzer on the same index text
-    exp = bm25Analyzed(data, second, indexed, analyzer);
-    Lists out = first;
+    // The expansion terms are analyzed already; analyzing them again is nearly idempotent for Porter.
+    Lists exp = bm25(second, indexed, analyzer, true);
     List<List<Integer>> docs = fused(first, exp, (a, b) -> sumScores(a, b, 1.0, weight));
     return new Lists(docs, docs.stream().map(l -> l.stream().map(x -> 0.0).toList()).toList());
-  }
-
-  static Lists bm25Analyzed(Data data, Data queries, Function<Doc, String> indexed, Analyzer analyzer) throws IOException {
-    // analyzing already-stemmed terms again is nearly idempotent for Porter; good enough for a probe
-    return bm25(new Data(data.docs(), queries.questions()), indexed, analyzer, true);
   }
 
   static List<String> analyze(Analyzer analyzer, String text) throws IOException {
