@@ -170,15 +170,25 @@ public final class HttpApi {
 
   /**
    * A request Netty could not decode, before any route: a request line or headers over the
-   * decoder's limits (414, 431) or a malformed request (400). The default handler answered those
-   * with an empty body; this one answers in the API's error shape. The connection closes after.
+   * decoder's limits (414, 431), a version other than HTTP/1.0 or 1.1 (505, marked by
+   * {@link HttpVersionGuard}) or a malformed request (400). The default handler answered those
+   * with an empty body; this one answers in the API's error shape. The connection closes after:
+   * the decoder may be lost in the rest of the bytes.
    */
   public void invalidRequest(io.vertx.core.http.HttpServerRequest request) {
     Throwable cause = request.decoderResult().cause();
     int status = 400;
     String code = "bad_request";
     String message = "malformed HTTP request";
-    if (cause instanceof io.netty.handler.codec.http.TooLongHttpLineException) {
+    if (cause instanceof HttpVersionGuard.UnsupportedVersionException version) {
+      status = version.isHttp() ? 505 : 400;
+      code = version.isHttp() ? "http_version_not_supported" : "bad_request";
+      message = (version.isHttp() ? "HTTP version " : "not an HTTP request line: protocol ") + printable(version.version())
+          + "; this node speaks HTTP/1.1 (and HTTP/1.0)";
+    } else if (cause instanceof IllegalArgumentException malformed && malformed.getMessage() != null) {
+      // Netty's reason names the part that is wrong ("invalid version format: HTTP/1.X").
+      message = "malformed HTTP request: " + printable(malformed.getMessage());
+    } else if (cause instanceof io.netty.handler.codec.http.TooLongHttpLineException) {
       status = 414;
       code = "uri_too_long";
       message = "the request line is longer than " + io.vertx.core.http.HttpServerOptions.DEFAULT_MAX_INITIAL_LINE_LENGTH + " bytes";
@@ -188,7 +198,14 @@ public final class HttpApi {
       message = "the request headers are larger than " + io.vertx.core.http.HttpServerOptions.DEFAULT_MAX_HEADER_SIZE + " bytes";
     }
     count("invalid", status);
-    request.response().setStatusCode(status).putHeader("Content-Type", JSON).end(errorBody(code, message));
+    request.response().setStatusCode(status).putHeader("Content-Type", JSON).putHeader("Connection", "close")
+        .end(errorBody(code, message)).onComplete(done -> request.connection().close());
+  }
+
+  /** At most 100 characters of {@code text}, control characters replaced: it is echoed from a client's bytes. */
+  private static String printable(String text) {
+    String cut = text.length() > 100 ? text.substring(0, 100) + "..." : text;
+    return cut.replaceAll("\\p{Cntrl}", "?");
   }
 
   /** A JSON endpoint: the work runs on a worker and returns the response object (status 200). */

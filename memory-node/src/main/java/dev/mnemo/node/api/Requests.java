@@ -77,6 +77,10 @@ public final class Requests {
     if (body == null || body.length == 0) {
       throw ApiException.badRequest("invalid_json", "the request body is empty; send a JSON object");
     }
+    String notUtf8 = StrictUtf8.problem(body);
+    if (notUtf8 != null) {
+      throw ApiException.badRequest("invalid_utf8", notUtf8);
+    }
     JsonNode node;
     try {
       node = json.readTree(body);
