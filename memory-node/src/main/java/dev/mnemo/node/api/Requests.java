@@ -278,9 +278,29 @@ public final class Requests {
       if (!Double.isFinite(d)) {
         throw invalid(at + " must be a finite number");
       }
-      return d;
+      return wholeAsInteger(d);
     }
     throw invalid(at + " must be a string, number or boolean");
+  }
+
+  /** 2^53 - 1: every whole number up to it is exact in a double, and JavaScript calls it safe. */
+  static final long MAX_SAFE_INTEGER = (1L << 53) - 1;
+
+  /**
+   * A JSON number written with a fraction or exponent ({@code 5.0}, {@code 1e3}) whose value is
+   * whole and within +-(2^53 - 1) becomes an integer ({@code -0.0} becomes 0); any other stays a
+   * double. JSON does not tell 5.0 from 5, and JavaScript cannot: {@code JSON.parse} gives the
+   * number 5, which @ipld/dag-cbor encodes as a CBOR integer. Stored as a float, the block had a
+   * CID no JavaScript client could compute from what it sent, and a JavaScript IPLD tool that
+   * decoded and re-encoded it got another CID. Past 2^53 that codec writes whole numbers as
+   * floats too, hence the bound. Blocks already stored keep their floats (and CIDs): this shapes
+   * only what a request writes.
+   */
+  static Object wholeAsInteger(double d) {
+    if (d == Math.rint(d) && Math.abs(d) <= MAX_SAFE_INTEGER) {
+      return (long) d;
+    }
+    return d;
   }
 
   private List<String> tags(JsonNode node, String at) {
