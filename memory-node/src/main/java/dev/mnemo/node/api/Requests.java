@@ -145,6 +145,7 @@ public final class Requests {
     if (text.asText().isBlank()) {
       throw invalid(at + "text must not be blank");
     }
+    requireUnicode(text.asText(), at + "text");
     if (text.asText().length() > limits.maxTextChars()) {
       throw new ApiException(422, "text_too_long", at + "text has " + text.asText().length()
           + " characters; the limit is " + limits.maxTextChars());
@@ -247,8 +248,25 @@ public final class Requests {
     return out;
   }
 
+  /**
+   * Refuses a string holding half a surrogate pair, which JSON can write ({@code "\ud800"}) but
+   * UTF-8, and so a stored block, cannot: it failed deep in the encoder, as a 500.
+   */
+  static void requireUnicode(String s, String at) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        throw invalid(at + " holds a lone surrogate (\\u" + Integer.toHexString(c)
+            + " without its pair), which is not Unicode text");
+      }
+    }
+  }
+
   /** '#' marks the index's own fields for numbers and booleans ({@code key#n}), so keys may not hold it. */
   private void requireMetadataKey(String key, String at) {
+    requireUnicode(key, at + " key");
     if (key.isEmpty() || key.length() > limits.maxKeyChars()) {
       throw invalid(at + " keys must be 1-" + limits.maxKeyChars() + " characters");
     }
@@ -262,6 +280,7 @@ public final class Requests {
       if (value.asText().length() > limits.maxValueChars()) {
         throw invalid(at + " is longer than " + limits.maxValueChars() + " characters");
       }
+      requireUnicode(value.asText(), at);
       return value.asText();
     }
     if (value.isBoolean()) {
@@ -318,6 +337,7 @@ public final class Requests {
       if (!tag.isTextual() || tag.asText().isEmpty() || tag.asText().length() > limits.maxTagChars()) {
         throw invalid(at + " must hold strings of 1-" + limits.maxTagChars() + " characters");
       }
+      requireUnicode(tag.asText(), at);
       out.add(tag.asText());
     }
     return out;
@@ -463,6 +483,7 @@ public final class Requests {
         throw invalid("query must be a non-blank string");
       }
       text = body.get("query").asText();
+      requireUnicode(text, "query");
       if (text.length() > limits.maxTextChars()) {
         throw new ApiException(422, "text_too_long", "query is longer than " + limits.maxTextChars() + " characters");
       }

@@ -126,6 +126,23 @@ class WireEdgesApiTest {
   }
 
   @Test
+  void aLoneSurrogateEscapeIs422NotA500() {
+    // Valid UTF-8 bytes, but "\\ud800" decodes to half a character, which no UTF-8 block can hold.
+    for (String escaped : List.of("\\ud800", "a\\udc00b", "\\ud83d")) {
+      String text = "{\"text\": \"" + escaped + "\", \"vector\": " + vectorJson() + "}";
+      Response r = api.postRaw(MEMORIES, JSON_TYPE, text);
+      assertError(r, 422, "validation_failed");
+      assertThat(r.json().path("error").path("message").asText()).contains("text holds a lone surrogate");
+      String tagged = "{\"text\": \"ok\", \"tags\": [\"" + escaped + "\"], \"metadata\": {\"k\": \"" + escaped + "\"}, \"vector\": " + vectorJson() + "}";
+      Response t = api.postRaw(MEMORIES, JSON_TYPE, tagged);
+      assertError(t, 422, "validation_failed");
+      assertError(api.postRaw("/v1/namespaces/" + NS + "/recall", JSON_TYPE, "{\"query\": \"" + escaped + "\"}"),
+          422, "validation_failed");
+    }
+    assertThat(texts()).containsExactly("seed");
+  }
+
+  @Test
   void wellFormedUtf8IsStoredAsSent() {
     // Every length of UTF-8 character, and the edges of the ranges the checks narrow.
     String text = "é ñ \u0800 \uD7FF \uE000 \uFFFD \uD800\uDC00 😀 \uDBFF\uDFFF 中文";
