@@ -123,6 +123,68 @@ class MemoryCidInteropTest {
     }
   }
 
+  @Test
+  void aCarSignedInJavaScriptWithTagsInCodePointOrderImports() throws Exception {
+    Map<String, String> owner = TestNode.sharedOwner(keys);
+    try (TestNode node = TestNode.start(dirA, TestNode.NONE, owner)) {
+      String body = "{\"text\": \"signed in JavaScript\", \"ts\": " + TS + ", \"vector\": \""
+          + TestVectors.base64(TestVectors.random(5)) + "\", \"metadata\": {\"rating\": 5.0},"
+          + " \"tags\": [\"" + GRINNING + "\", \"" + REPLACEMENT + "\", \"x\"]}";
+      Path bodyFile = keys.resolve("body.json");
+      Files.writeString(bodyFile, body);
+      Path carFile = keys.resolve("signed.car");
+      String memoryCid = run(List.of("node", "--input-type=module", "--eval", SIGN_CAR, owner.get("ownerKeyFile"), "from-js",
+          bodyFile.toString(), carFile.toString()), new byte[0]);
+
+      Response imported = node.api().postRaw("/v1/namespaces/from-js/import", CAR_TYPE, Files.readAllBytes(carFile));
+      assertThat(imported.status()).as("%s", imported).isEqualTo(200);
+      assertThat(imported.json().path("entriesApplied").asInt()).isEqualTo(1);
+      assertThat(node.api().listAll("from-js")).containsExactly(memoryCid);
+      JsonNode memory = node.api().getJson("/v1/memories/" + memoryCid);
+      assertThat(texts(memory.path("tags"))).containsExactly("x", REPLACEMENT, GRINNING);
+      assertThat(memory.path("metadata").path("rating").isIntegralNumber()).isTrue();
+      // The same memory remembered through the API is the same block.
+      assertThat(cids(node.api().postRaw("/v1/namespaces/from-js/memories", JSON_TYPE, body.getBytes(StandardCharsets.UTF_8))))
+          .containsExactly(memoryCid);
+    }
+  }
+
+  /**
+   * Builds a memory block from a remember body (memory-cid.mjs), a root add entry signed with the
+   * agent key file's Ed25519 seed ({@code {v, type, seed, did}} in DAG-CBOR), and a CAR v1 of both;
+   * prints the memory's CID. Args: key file, namespace, body file, CAR file to write.
+   */
+  private static final String SIGN_CAR = """
+      import * as dagCbor from '@ipld/dag-cbor'
+      import { CID } from 'multiformats/cid'
+      import { sha256 } from 'multiformats/hashes/sha2'
+      import { varint } from 'multiformats'
+      import { createPrivateKey, sign } from 'node:crypto'
+      import { readFileSync, writeFileSync } from 'node:fs'
+      import { memoryBlock, blockCid } from './memory-cid.mjs'
+      const [keyFile, ns, bodyFile, carFile] = process.argv.slice(1)
+      const key = dagCbor.decode(readFileSync(keyFile))
+      // PKCS#8 wrapping of a raw Ed25519 seed (RFC 8410).
+      const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(key.seed)])
+      const privateKey = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })
+      const memory = memoryBlock(ns, JSON.parse(readFileSync(bodyFile, 'utf8')))
+      const memoryBytes = dagCbor.encode(memory)
+      const memoryCid = await blockCid(memory)
+      const entry = { v: 2, ns, op: 'add', refs: [memoryCid], parents: [], clock: 1, author: key.did }
+      entry.sig = new Uint8Array(sign(null, dagCbor.encode(entry), privateKey))
+      const entryBytes = dagCbor.encode(entry)
+      const entryCid = CID.create(1, dagCbor.code, await sha256.digest(entryBytes))
+      const uvarint = (n) => { const out = new Uint8Array(varint.encodingLength(n)); varint.encodeTo(n, out); return out }
+      const parts = []
+      const header = dagCbor.encode({ version: 1, roots: [entryCid] })
+      parts.push(uvarint(header.length), header)
+      for (const [cid, bytes] of [[entryCid, entryBytes], [memoryCid, memoryBytes]]) {
+        parts.push(uvarint(cid.bytes.length + bytes.length), cid.bytes, bytes)
+      }
+      writeFileSync(carFile, Buffer.concat(parts))
+      console.log(memoryCid.toString())
+      """;
+
   /** A memory block with {@code tags} in exactly the order given, as another encoder would write it. */
   private static byte[] memoryBlock(String ns, List<String> tags) {
     Memory memory = new Memory(ns, "signed elsewhere", Map.of("n", 1L), List.of(), TS, new Embedding("client",
