@@ -185,6 +185,8 @@ public final class HttpApi {
       code = version.isHttp() ? "http_version_not_supported" : "bad_request";
       message = (version.isHttp() ? "HTTP version " : "not an HTTP request line: protocol ") + printable(version.version())
           + "; this node speaks HTTP/1.1 (and HTTP/1.0)";
+    } else if (cause instanceof HttpVersionGuard.HostHeaderException host) {
+      message = host.getMessage();
     } else if (cause instanceof IllegalArgumentException malformed && malformed.getMessage() != null) {
       // Netty's reason names the part that is wrong ("invalid version format: HTTP/1.X").
       message = "malformed HTTP request: " + printable(malformed.getMessage());
@@ -541,10 +543,19 @@ public final class HttpApi {
     switch (failure) {
       case null -> {
         status = ctx.statusCode() > 0 ? ctx.statusCode() : 500;
-        code = status == 413 ? "too_large" : status == 400 ? "bad_request" : "error";
+        code = switch (status) {
+          case 413 -> "too_large";
+          case 400 -> "bad_request";
+          // A request the router matched no route for, such as CONNECT host:443 or OPTIONS *.
+          case 404 -> "not_found";
+          default -> "error";
+        };
         // The body handler fails before the route is known: tell the import's limit by its path.
-        long limit = ctx.request().path().endsWith("/import") ? limits.maxImportBytes() : limits.maxBodyBytes();
-        message = status == 413 ? "the request body exceeds " + limit + " bytes" : "request failed";
+        String path = ctx.request().path();
+        long limit = path != null && path.endsWith("/import") ? limits.maxImportBytes() : limits.maxBodyBytes();
+        message = status == 413 ? "the request body exceeds " + limit + " bytes"
+            : status == 404 ? "no such endpoint: " + ctx.request().method() + " " + printable(ctx.request().uri())
+            : "request failed";
       }
       case io.vertx.core.http.HttpClosedException closed -> {
         // The client went away mid-request: no one to answer, and not the node's failure.

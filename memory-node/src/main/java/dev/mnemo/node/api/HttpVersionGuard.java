@@ -5,13 +5,15 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
 import io.vertx.core.http.HttpConnection;
 
 /**
- * Turns a request line with a version this server does not speak ({@code GET / HTTP/9.9}) into an
- * invalid request, so that {@link HttpApi#invalidRequest} answers it in the API's error shape.
+ * Turns a request line with a version this server does not speak ({@code GET / HTTP/9.9}), and an
+ * HTTP/1.1 request without exactly one Host header, into an invalid request, so that
+ * {@link HttpApi#invalidRequest} answers it in the API's error shape.
  *
  * <p>Why a Netty handler: Netty parses any {@code NAME/major.minor} as a version, and Vert.x 5
  * (Http1xServerRequestHandler) then answers a version it does not know with a bare 501, empty
@@ -51,6 +53,14 @@ public final class HttpVersionGuard extends ChannelInboundHandlerAdapter {
     }
   }
 
+  /** An HTTP/1.1 request without exactly one Host header (RFC 9112 section 3.2: a 400). */
+  public static final class HostHeaderException extends RuntimeException {
+    HostHeaderException(int count) {
+      super(count == 0 ? "an HTTP/1.1 request needs a Host header (RFC 9112 section 3.2)"
+          : "an HTTP/1.1 request has one Host header, not " + count + " (RFC 9112 section 3.2)", null, false, false);
+    }
+  }
+
   private HttpVersionGuard() {}
 
   /** For {@code HttpServer.connectionHandler}: guards an HTTP/1.x connection; HTTP/2 ones need nothing. */
@@ -75,6 +85,12 @@ public final class HttpVersionGuard extends ChannelInboundHandlerAdapter {
         // not in the client's unknown version.
         request.setProtocolVersion(HttpVersion.HTTP_1_1);
         request.setDecoderResult(DecoderResult.failure(new UnsupportedVersionException(version.text(), http)));
+      } else if (version.minorVersion() == 1) {
+        // Vert.x Web's router fails such a request with a VertxException, which was a 500.
+        int hosts = request.headers().getAll(HttpHeaderNames.HOST).size();
+        if (hosts != 1) {
+          request.setDecoderResult(DecoderResult.failure(new HostHeaderException(hosts)));
+        }
       }
     }
     ctx.fireChannelRead(msg);

@@ -74,6 +74,20 @@ class WireEdgesApiTest {
   }
 
   @Test
+  void anHttp11RequestWithoutExactlyOneHostIs400NotA500() {
+    assertError(rawHead("GET /health HTTP/1.1\r\n\r\n").response(), 400, "bad_request");
+    assertError(rawHead("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: 127.0.0.1\r\n\r\n").response(), 400, "bad_request");
+    // HTTP/1.0 has no Host requirement.
+    assertThat(rawHead("GET /health HTTP/1.0\r\n\r\n").response().status()).isEqualTo(200);
+  }
+
+  @Test
+  void requestTargetsNoRouteTakesAre404NotFound() {
+    assertError(raw("CONNECT 127.0.0.1:443 HTTP/1.1").response(), 404, "not_found");
+    assertError(raw("OPTIONS * HTTP/1.1").response(), 404, "not_found");
+  }
+
+  @Test
   void http10And11StillWork() {
     for (String version : List.of("HTTP/1.0", "HTTP/1.1")) {
       Raw reply = raw("GET /health " + version);
@@ -189,23 +203,29 @@ class WireEdgesApiTest {
     }
   }
 
-  /** Sends {@code requestLine} and a Host header as given, on a new connection, and reads to its end. */
+  /** Sends {@code requestLine} and a Host header, on a new connection, and reads the reply. */
   private static Raw raw(String requestLine) {
+    return rawHead(requestLine + "\r\nHost: 127.0.0.1\r\n\r\n");
+  }
+
+  /** Sends {@code head} (request line and headers) as given, on a new connection, and reads the reply. */
+  private static Raw rawHead(String head) {
+    String requestLine = head.substring(0, head.indexOf("\r\n"));
     try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), node.node().port())) {
       socket.setSoTimeout(30_000);
-      socket.getOutputStream().write((requestLine + "\r\nHost: 127.0.0.1\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+      socket.getOutputStream().write(head.getBytes(StandardCharsets.ISO_8859_1));
       socket.getOutputStream().flush();
       // An HTTP/1.1 answer may keep the connection open; read the head, then Content-Length bytes.
       var in = socket.getInputStream();
-      ByteArrayOutputStream head = new ByteArrayOutputStream();
-      while (!head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
+      ByteArrayOutputStream reply = new ByteArrayOutputStream();
+      while (!reply.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
         int b = in.read();
         if (b < 0) {
-          throw new AssertionError(requestLine + ": connection closed after " + head);
+          throw new AssertionError(requestLine + ": connection closed after " + reply);
         }
-        head.write(b);
+        reply.write(b);
       }
-      String[] lines = head.toString(StandardCharsets.ISO_8859_1).split("\r\n");
+      String[] lines = reply.toString(StandardCharsets.ISO_8859_1).split("\r\n");
       Map<String, String> headers = new java.util.HashMap<>();
       for (int i = 1; i < lines.length; i++) {
         int colon = lines[i].indexOf(':');
