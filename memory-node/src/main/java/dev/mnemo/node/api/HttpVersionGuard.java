@@ -18,8 +18,8 @@ import io.vertx.core.http.HttpConnection;
  * <p>Why a Netty handler: Netty parses any {@code NAME/major.minor} as a version, and Vert.x 5
  * (Http1xServerRequestHandler) then answers a version it does not know with a bare 501, empty
  * body and the client's own version in the status line ({@code HTTP/9.9 501}), before any handler
- * of ours runs. Marking the request as failed to decode here, right after Netty's decoder, routes
- * it to the server's invalid-request handler instead. This reaches into Vert.x's connection
+ * of ours runs. Marking the request as failed to decode here, between Netty's decoder and Vert.x's
+ * connection handler, routes it to the server's invalid-request handler instead. This reaches into Vert.x's connection
  * ({@code ConnectionBase.channel()}, an implementation class): should a Vert.x upgrade move it,
  * {@link #install} does nothing and such requests fall back to Vert.x's bare 501, which
  * {@code WireEdgesApiTest} would catch.
@@ -95,5 +95,4 @@ public final class HttpVersionGuard extends ChannelInboundHandlerAdapter {
     }
     ctx.fireChannelRead(msg);
   }
-
 }
