@@ -255,6 +255,8 @@ public final class MemoryNode implements AutoCloseable {
       server = vertx.createHttpServer(options)
           .requestHandler(router)
           .invalidRequestHandler(api::invalidRequest)
+          // Marks HTTP/9.9 and such as invalid requests, answered above, not by Vert.x's bare 501.
+          .connectionHandler(dev.mnemo.node.api.HttpVersionGuard::install)
           .listen()
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     } catch (Exception e) {

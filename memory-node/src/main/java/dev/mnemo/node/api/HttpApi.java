@@ -170,15 +170,27 @@ public final class HttpApi {
 
   /**
    * A request Netty could not decode, before any route: a request line or headers over the
-   * decoder's limits (414, 431) or a malformed request (400). The default handler answered those
-   * with an empty body; this one answers in the API's error shape. The connection closes after.
+   * decoder's limits (414, 431), a version other than HTTP/1.0 or 1.1 (505, marked by
+   * {@link HttpVersionGuard}) or a malformed request (400). The default handler answered those
+   * with an empty body; this one answers in the API's error shape. The connection closes after:
+   * the decoder may be lost in the rest of the bytes.
    */
   public void invalidRequest(io.vertx.core.http.HttpServerRequest request) {
     Throwable cause = request.decoderResult().cause();
     int status = 400;
     String code = "bad_request";
     String message = "malformed HTTP request";
-    if (cause instanceof io.netty.handler.codec.http.TooLongHttpLineException) {
+    if (cause instanceof HttpVersionGuard.UnsupportedVersionException version) {
+      status = version.isHttp() ? 505 : 400;
+      code = version.isHttp() ? "http_version_not_supported" : "bad_request";
+      message = (version.isHttp() ? "HTTP version " : "not an HTTP request line: protocol ") + printable(version.version())
+          + "; this node speaks HTTP/1.1 (and HTTP/1.0)";
+    } else if (cause instanceof HttpVersionGuard.HostHeaderException host) {
+      message = host.getMessage();
+    } else if (cause instanceof IllegalArgumentException malformed && malformed.getMessage() != null) {
+      // Netty's reason names the part that is wrong ("invalid version format: HTTP/1.X").
+      message = "malformed HTTP request: " + printable(malformed.getMessage());
+    } else if (cause instanceof io.netty.handler.codec.http.TooLongHttpLineException) {
       status = 414;
       code = "uri_too_long";
       message = "the request line is longer than " + io.vertx.core.http.HttpServerOptions.DEFAULT_MAX_INITIAL_LINE_LENGTH + " bytes";
@@ -188,7 +200,14 @@ public final class HttpApi {
       message = "the request headers are larger than " + io.vertx.core.http.HttpServerOptions.DEFAULT_MAX_HEADER_SIZE + " bytes";
     }
     count("invalid", status);
-    request.response().setStatusCode(status).putHeader("Content-Type", JSON).end(errorBody(code, message));
+    request.response().setStatusCode(status).putHeader("Content-Type", JSON).putHeader("Connection", "close")
+        .end(errorBody(code, message)).onComplete(done -> request.connection().close());
+  }
+
+  /** At most 100 characters of {@code text}, control characters replaced: it is echoed from a client's bytes. */
+  private static String printable(String text) {
+    String cut = text.length() > 100 ? text.substring(0, 100) + "..." : text;
+    return cut.replaceAll("\\p{Cntrl}", "?");
   }
 
   /** A JSON endpoint: the work runs on a worker and returns the response object (status 200). */
@@ -524,10 +543,19 @@ public final class HttpApi {
     switch (failure) {
       case null -> {
         status = ctx.statusCode() > 0 ? ctx.statusCode() : 500;
-        code = status == 413 ? "too_large" : status == 400 ? "bad_request" : "error";
+        code = switch (status) {
+          case 413 -> "too_large";
+          case 400 -> "bad_request";
+          // A request the router matched no route for, such as CONNECT host:443 or OPTIONS *.
+          case 404 -> "not_found";
+          default -> "error";
+        };
         // The body handler fails before the route is known: tell the import's limit by its path.
-        long limit = ctx.request().path().endsWith("/import") ? limits.maxImportBytes() : limits.maxBodyBytes();
-        message = status == 413 ? "the request body exceeds " + limit + " bytes" : "request failed";
+        String path = ctx.request().path();
+        long limit = path != null && path.endsWith("/import") ? limits.maxImportBytes() : limits.maxBodyBytes();
+        message = status == 413 ? "the request body exceeds " + limit + " bytes"
+            : status == 404 ? "no such endpoint: " + ctx.request().method() + " " + printable(ctx.request().uri())
+            : "request failed";
       }
       case io.vertx.core.http.HttpClosedException closed -> {
         // The client went away mid-request: no one to answer, and not the node's failure.
