@@ -22,11 +22,17 @@ final class ImportCommand implements Callable<Integer> {
   @Option(names = "--data", required = true, description = "data directory") Path data;
   @Option(names = "--in", required = true, description = "CAR file to read") Path in;
   @Option(names = "--config", description = "the node's JSON config file, for its block store and index settings") Path config;
+  @Option(names = "--create", description = "make a new data directory at --data if there is none") boolean create;
 
   @Override
   public Integer call() throws Exception {
     if (!Files.isReadable(in)) {
       System.err.println("mnemo: cannot read " + in);
+      return 2;
+    }
+    if (!create && !OfflineStore.exists(data)) {
+      // A mistyped --data once made a new store and imported into it, silently.
+      System.err.println(OfflineStore.noDataDirectory(data) + ", or pass --create to make a new one");
       return 2;
     }
     IndexConfig indexConfig = NodeIndexConfig.load(config, data, null);

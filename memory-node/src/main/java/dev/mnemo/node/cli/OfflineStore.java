@@ -29,7 +29,7 @@ final class OfflineStore implements AutoCloseable {
   static OfflineStore open(Path configFile, Path data) throws IOException, ConfigLoader.ConfigException {
     NodeConfig config = ConfigLoader.load(configFile, System.getenv(), Map.of("data", data.toString()));
     if (!config.blockStore().equals(NodeConfig.IPFS)) {
-      return new OfflineStore(null, MnemoStore.open(data, null, 0));
+      return new OfflineStore(null, MemoryNode.recorded(config, MnemoStore.open(data, null, 0)));
     }
     Vertx vertx = Vertx.vertx();
     try {
@@ -38,6 +38,19 @@ final class OfflineStore implements AutoCloseable {
       vertx.close();
       throw e;
     }
+  }
+
+  /**
+   * Whether {@code data} holds a node's store. Opening a store creates one where there is none,
+   * so a command given a mistyped {@code --data} would otherwise work on a new, empty directory.
+   */
+  static boolean exists(Path data) {
+    return java.nio.file.Files.isRegularFile(data.resolve("store").resolve("CURRENT"));
+  }
+
+  /** The line a command that needs an existing data directory prints when there is none. */
+  static String noDataDirectory(Path data) {
+    return "mnemo: no Mnemo data directory at " + data.toAbsolutePath().normalize() + " (no store in it); check --data";
   }
 
   MnemoStore store() {

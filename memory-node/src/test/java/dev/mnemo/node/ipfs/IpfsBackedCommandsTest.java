@@ -62,7 +62,7 @@ class IpfsBackedCommandsTest {
     Path data = dir.resolve("data");
     Path config = dir.resolve("mnemo.json");
     Files.writeString(config, "{\"blockStore\": \"ipfs\", \"ipfsApi\": \"" + ipfs.api() + "\"}");
-    assertThat(Main.run("import", "--data", data.toString(), "--in", car.toString(), "--config", config.toString())).isZero();
+    assertThat(Main.run("import", "--data", data.toString(), "--create", "--in", car.toString(), "--config", config.toString())).isZero();
     for (Cid cid : cids) {
       assertThat(rpc.hasBlock(cid.toString())).as("memory %s on the IPFS node", cid).isTrue();
     }
