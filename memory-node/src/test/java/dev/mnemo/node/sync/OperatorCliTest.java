@@ -166,10 +166,12 @@ class OperatorCliTest {
     }
   }
 
-  /** {@code mnemo ARGS} in its own JVM, as the JDK runs it without the launcher's options. */
+  /** {@code mnemo ARGS} in its own JVM, as the launcher runs the commands that need no vector API. */
   private static Run cli(Map<String, String> env, String... args) throws Exception {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    // As the launcher runs every command: RocksDB and Netty load native code.
+    command.add("--enable-native-access=ALL-UNNAMED");
     command.add("-cp");
     command.add(ClasspathSnapshot.get());
     command.add("dev.mnemo.node.cli.Main");
