@@ -105,7 +105,7 @@ class IpfsBackedCommandsTest {
     Files.writeString(config, "{\"blockStore\": \"ipfs\", \"ipfsApi\": \"" + ipfs.api() + "\"}");
     assertThat(Main.run("import", "--data", data.toString(), "--create", "--in", car.toString(), "--config", config.toString()))
         .isZero();
-    Path record = data.resolve(dev.mnemo.node.config.BlockStoreRecord.FILE_NAME);
+    Path record = data.resolve("blockstore.json");
     assertThat(Files.readString(record)).contains("\"v\" : 1").contains("\"blockStore\" : \"ipfs\"").contains(ipfs.api().toString());
 
     Path again = dir.resolve("again.car");
