@@ -35,8 +35,9 @@ final class ImportCommand implements Callable<Integer> {
       System.err.println(OfflineStore.noDataDirectory(data) + ", or pass --create to make a new one");
       return 2;
     }
-    IndexConfig indexConfig = NodeIndexConfig.load(config, data, null);
+    // The store first: its lock says whether a node holds the directory, before the index is read.
     try (OfflineStore offline = OfflineStore.open(config, data)) {
+      IndexConfig indexConfig = NodeIndexConfig.load(config, data, null);
       MnemoStore store = offline.store();
       NamespaceCar.Imported imported;
       try (InputStream is = new BufferedInputStream(Files.newInputStream(in))) {

@@ -22,13 +22,20 @@ final class ReindexCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    IndexConfig indexConfig = NodeIndexConfig.load(config, data, dimension);
+    // A bad setting is the first thing to say (exit 2), before anything is looked at or opened.
+    dev.mnemo.node.config.ConfigLoader.load(config, System.getenv(), java.util.Map.of("data", data.toString()));
     if (!OfflineStore.exists(data)) {
       System.err.println(OfflineStore.noDataDirectory(data));
       return 2;
     }
-    try (OfflineStore offline = OfflineStore.open(config, data);
-         LuceneMemoryIndex index = LuceneMemoryIndex.open(MemoryNode.indexDir(data), indexConfig);
+    // The store first: its lock says whether a node holds the directory, before the index is read.
+    try (OfflineStore offline = OfflineStore.open(config, data)) {
+      return rebuild(offline, NodeIndexConfig.load(config, data, dimension));
+    }
+  }
+
+  private int rebuild(OfflineStore offline, IndexConfig indexConfig) throws Exception {
+    try (LuceneMemoryIndex index = LuceneMemoryIndex.open(MemoryNode.indexDir(data), indexConfig);
          LogIndexer indexer = new LogIndexer(offline.store().log(), index, 60_000);
          dev.mnemo.node.embed.Embedder embedder = NodeIndexConfig.embedder(config, data)) {
       indexer.useContextEmbedder(NodeIndexConfig.contextEmbedder(config, data, embedder));

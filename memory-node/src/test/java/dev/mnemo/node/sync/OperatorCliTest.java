@@ -80,16 +80,14 @@ class OperatorCliTest {
   /**
    * The node's start-up, with the default model, through the launcher as an operator runs it: no
    * CUDA warning on a CPU machine, no tokenizer warning, no configuration dump; Lucene still gets
-   * the vector API. {@code mnemo --help} prints no incubator-module warning. The directories the
-   * node creates are owner-only.
+   * the vector API.
    */
   @Test
-  void startUpSaysOnlyWhatAnOperatorActsOnAndKeepsTheDataDirectoryPrivate() throws Exception {
-    Path data = dir.resolve("parent").resolve("data");
+  void startUpSaysOnlyWhatAnOperatorActsOn() throws Exception {
     Path log = dir.resolve("node.log");
     ProcessBuilder builder = new ProcessBuilder("bash", launcher().toString(), "node", "--port",
         Integer.toString(NodeProcess.freePort()), "--gossip-port", Integer.toString(NodeProcess.freePort()),
-        "--data", data.toString());
+        "--data", dir.resolve("data").toString());
     launcherEnvironment(builder);
     builder.redirectErrorStream(true).redirectOutput(log.toFile());
     Process node = builder.start();
@@ -100,23 +98,39 @@ class OperatorCliTest {
           .doesNotContain("CUDA").doesNotContain("GPU")
           .doesNotContain("maxLength")
           .doesNotContain("ClusterConfig").doesNotContain("Bound cluster transport");
-      for (Path created : List.of(data.getParent(), data, data.resolve("store"), data.resolve("index"))) {
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(created))).as("%s", created)
-            .isEqualTo("rwx------");
-      }
     } finally {
       node.destroy();
       if (!node.waitFor(30, TimeUnit.SECONDS)) {
         node.destroyForcibly();
       }
     }
+  }
 
-    ProcessBuilder help = new ProcessBuilder("bash", launcher().toString(), "--help");
-    launcherEnvironment(help);
-    Run run = run(help);
-    assertThat(run.exit()).as("%s", run).isZero();
-    assertThat(run.out()).contains("Usage: mnemo");
-    assertThat(run.err()).as("%s", run).isEmpty();
+  /** The JVM warns of incubator modules whenever one is added: only the commands that need it get it. */
+  @Test
+  void helpPrintsNoIncubatorWarning() throws Exception {
+    for (List<String> args : List.of(List.of("--help"), List.of("node", "--help"), List.of("export", "--help"))) {
+      List<String> command = new ArrayList<>(List.of("bash", launcher().toString()));
+      command.addAll(args);
+      ProcessBuilder help = new ProcessBuilder(command);
+      launcherEnvironment(help);
+      Run run = run(help);
+      assertThat(run.exit()).as("%s", run).isZero();
+      assertThat(run.out()).contains("Usage: mnemo");
+      assertThat(run.err()).as("%s", run).isEmpty();
+    }
+  }
+
+  /** The data directory, its missing parents and the directories the node makes in it are owner-only. */
+  @Test
+  void aNodeCreatesItsDataDirectoryOwnerOnly() throws Exception {
+    Path data = dir.resolve("parent").resolve("data");
+    try (NodeProcess node = NodeProcess.create("private", data, List.of(), Map.of()).start()) {
+      for (Path created : List.of(data.getParent(), data, data.resolve("store"), data.resolve("index"))) {
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(created))).as("%s", created)
+            .isEqualTo("rwx------");
+      }
+    }
   }
 
   /** An existing data directory keeps the mode its operator gave it; the node says when others can read it. */
