@@ -1,6 +1,7 @@
 package dev.mnemo.node.cli;
 
 import dev.mnemo.node.MemoryNode;
+import dev.mnemo.node.StartupException;
 import dev.mnemo.node.config.ConfigLoader;
 import dev.mnemo.node.config.NodeConfig;
 import dev.mnemo.store.MnemoStore;
@@ -33,10 +34,28 @@ final class OfflineStore implements AutoCloseable {
     }
     Vertx vertx = Vertx.vertx();
     try {
+      requireAnswer(config, vertx);
       return new OfflineStore(vertx, MemoryNode.openStore(config, vertx));
     } catch (IOException | RuntimeException e) {
       vertx.close();
       throw e;
+    }
+  }
+
+  /**
+   * A command fails at once, in one line, when the IPFS node does not answer: a node starts anyway
+   * (its writes answer 503 until the IPFS node is back), but a command would log a warning and
+   * then fail on its first block.
+   */
+  private static void requireAnswer(NodeConfig config, Vertx vertx) throws StartupException {
+    dev.mnemo.node.ipfs.KuboClient client = new dev.mnemo.node.ipfs.KuboClient(vertx, java.net.URI.create(config.ipfsApi()),
+        config.ipfsTimeoutMillis(), 0);
+    try {
+      client.id().toCompletionStage().toCompletableFuture().get(config.ipfsTimeoutMillis() * 2, TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      Throwable cause = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
+      throw new StartupException("the IPFS node at " + config.ipfsApi() + ", which holds the blocks of " + config.dataDir()
+          + ", does not answer (" + cause.getMessage() + "); start it, or set ipfsApi if it moved", e);
     }
   }
 

@@ -105,6 +105,31 @@ class OfflineCommandsTest {
     assertThat(run.err()).contains("into 590 memories");
   }
 
+  /**
+   * A command on a data directory whose IPFS node is down says so in one line, at once: it used
+   * to log a warning and fail on the first block it read, with a stack trace.
+   */
+  @Test
+  void aCommandOnADataDirectoryWhoseIpfsNodeIsDownSaysSoInOneLine() throws Exception {
+    Path data = dir.resolve("data");
+    Files.createDirectories(data);
+    int port;
+    try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+      port = free.getLocalPort();
+    }
+    String api = "http://127.0.0.1:" + port;
+    Files.writeString(data.resolve("blockstore.json"), "{\"v\": 1, \"blockStore\": \"ipfs\", \"ipfsApi\": \"" + api + "\"}");
+    try (MnemoStore store = MnemoStore.open(data)) {
+      store.log().create(store.log().nodeAuthor(), "notes");
+    }
+    Path out = dir.resolve("notes.car");
+    Captured down = capture(() -> Main.run("export", "--data", data.toString(), "--ns", "notes", "--out", out.toString()));
+    assertThat(down.exit()).as(down.err()).isEqualTo(1);
+    assertThat(down.err().lines().filter(l -> !l.isBlank())).as(down.err()).singleElement().asString()
+        .startsWith("mnemo: the IPFS node at " + api + ", which holds the blocks of " + data + ", does not answer");
+    assertThat(out).doesNotExist();
+  }
+
   /** {@code count} entries of {@code perEntry} memories each in {@code ns}; the memories' CIDs. */
   private static List<Cid> write(Path data, String ns, int perEntry, int count) throws Exception {
     List<Cid> cids = new ArrayList<>();
