@@ -21,7 +21,7 @@ public final class PrivateFiles {
    */
   public static void writeAtomically(Path file, byte[] bytes) throws IOException {
     Path dir = file.toAbsolutePath().getParent();
-    Files.createDirectories(dir);
+    createDirectories(dir);
     Path tmp = dir.resolve(file.getFileName() + ".tmp");
     Files.deleteIfExists(tmp);
     try {
