@@ -30,6 +30,8 @@ final class ImportCommand implements Callable<Integer> {
       System.err.println("mnemo: cannot read " + in);
       return 2;
     }
+    // A bad setting is the first thing to say (exit 2), before anything is looked at or opened.
+    dev.mnemo.node.config.ConfigLoader.load(config, System.getenv(), java.util.Map.of("data", data.toString()));
     if (!create && !OfflineStore.exists(data)) {
       // A mistyped --data once made a new store and imported into it, silently.
       System.err.println(OfflineStore.noDataDirectory(data) + ", or pass --create to make a new one");
