@@ -130,6 +130,7 @@ public final class MemoryNode implements AutoCloseable {
   }
 
   public static MemoryNode start(NodeConfig config) throws IOException {
+    refuseTakenPorts(config);
     // First, so that the model loads and runs once on its own thread while the store opens and
     // the index catches up; text calls wait for it, nothing else does.
     Embedder embedder = Embedders.warming(config.embedder(), config.dimension());
@@ -178,6 +179,46 @@ public final class MemoryNode implements AutoCloseable {
     }
   }
 
+  /** How an operator moves the HTTP API to another address. */
+  private static final String HTTP_SETTING = "--host/--port (config keys host, port; MNEMO_HOST, MNEMO_PORT)";
+  /** How an operator moves gossip to another address. */
+  private static final String GOSSIP_SETTING =
+      "--gossip-host/--gossip-port (config keys gossipHost, gossipPort; MNEMO_GOSSIP_HOST, MNEMO_GOSSIP_PORT)";
+
+  /**
+   * Checks that the HTTP and gossip ports are free before anything is opened or created. A second
+   * node started with only {@code --port} found the default gossip port taken after it had opened
+   * its store and bound HTTP, and died with a 70-line stack trace from the gossip library. A port
+   * taken between this check and the bind fails there, with the same one line.
+   */
+  static void refuseTakenPorts(NodeConfig config) throws StartupException {
+    refuseTaken("HTTP", config.host(), config.port(), HTTP_SETTING);
+    refuseTaken("gossip", config.gossipHost(), config.gossipPort(), GOSSIP_SETTING);
+  }
+
+  private static void refuseTaken(String what, String host, int port, String setting) throws StartupException {
+    if (port == 0) {
+      return;
+    }
+    java.net.InetSocketAddress address = new java.net.InetSocketAddress(host, port);
+    if (address.isUnresolved()) {
+      throw new StartupException("cannot listen for " + what + " on " + host + ":" + port + ": unknown host; set " + setting);
+    }
+    try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+      // As the servers bind: a port left in TIME_WAIT by a node just stopped is free to them.
+      probe.setReuseAddress(true);
+      probe.bind(address);
+    } catch (IOException e) {
+      String reason = String.valueOf(e.getMessage());
+      if (reason.contains("in use")) {
+        throw new StartupException("the " + what + " port " + host + ":" + port + " is taken (another node on this"
+            + " machine?); choose another with " + setting, e);
+      }
+      throw new StartupException("cannot listen for " + what + " on " + host + ":" + port + " (" + reason + "); set "
+          + setting, e);
+    }
+  }
+
   /**
    * Hands the node's own namespaces to its owner agent. A data directory written before access
    * control has namespaces whose entries the node signed, so the node is their owner and no agent
@@ -214,7 +255,7 @@ public final class MemoryNode implements AutoCloseable {
   /** The node's store on its configured block store (embedded RocksDB, or an IPFS node through {@code vertx}). */
   public static MnemoStore openStore(NodeConfig config, Vertx vertx) throws IOException {
     if (!config.blockStore().equals(NodeConfig.IPFS)) {
-      return MnemoStore.open(config.dataDir(), null, config.memoryCacheBytes());
+      return recorded(config, MnemoStore.open(config.dataDir(), null, config.memoryCacheBytes()));
     }
     KuboClient client = new KuboClient(vertx, java.net.URI.create(config.ipfsApi()), config.ipfsTimeoutMillis(), 2);
     try {
@@ -224,8 +265,19 @@ public final class MemoryNode implements AutoCloseable {
       // Start anyway: writes answer 503 until the IPFS node is back, which an operator can see.
       LOG.log(System.Logger.Level.WARNING, "the IPFS node at " + config.ipfsApi() + " does not answer yet: " + rootMessage(e));
     }
-    return MnemoStore.open(config.dataDir(), new KuboBlockStore(client, config.ipfsTimeoutMillis(), 2),
-        config.memoryCacheBytes());
+    return recorded(config, MnemoStore.open(config.dataDir(), new KuboBlockStore(client, config.ipfsTimeoutMillis(), 2),
+        config.memoryCacheBytes()));
+  }
+
+  /** {@code store}, once its data directory records where its blocks live (see BlockStoreRecord); else closed. */
+  public static MnemoStore recorded(NodeConfig config, MnemoStore store) throws IOException {
+    try {
+      dev.mnemo.node.config.BlockStoreRecord.keep(config, store);
+      return store;
+    } catch (IOException | RuntimeException e) {
+      closeQuietly(store);
+      throw e;
+    }
   }
 
   public static Path indexDir(Path dataDir) {
@@ -261,9 +313,14 @@ public final class MemoryNode implements AutoCloseable {
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       vertx.close();
-      throw new IOException("cannot listen on " + config.host() + ":" + config.port() + ": " + rootMessage(e), e);
+      throw new StartupException("cannot listen on " + config.host() + ":" + config.port() + " (" + rootMessage(e)
+          + "); set " + HTTP_SETTING, e);
     }
-    startSync(service, peerAuth);
+    try {
+      startSync(service, peerAuth);
+    } catch (IOException e) {
+      throw new StartupException(e.getMessage() + "; set " + GOSSIP_SETTING, e);
+    }
     vertx.executeBlocking(this::warmRecall, false);
     LOG.log(System.Logger.Level.INFO, "Mnemo node " + store.nodeKey().did() + " listening on " + config.scheme() + "://" + config.host() + ":"
         + port() + " with data in " + config.dataDir().toAbsolutePath().normalize() + " (embedder " + embedder.model()

@@ -75,20 +75,28 @@ public final class ConfigLoader {
     merged.put("corsOrigins", "");
     merged.put("authFailuresPerMinute", Integer.toString(dev.mnemo.node.auth.AuthConfig.DEFAULT_FAILURES_PER_MINUTE));
     merged.put("embedContext", "");
+    // Keys the operator set, as against defaults: the data directory's record of its block store
+    // gives way only to these.
+    Set<String> explicit = new java.util.HashSet<>();
     if (file != null) {
-      merged.putAll(readFile(file));
+      Map<String, String> fromFile = readFile(file);
+      merged.putAll(fromFile);
+      explicit.addAll(fromFile.keySet());
     }
     for (String key : KEYS) {
       String value = env.get(envName(key));
       if (value != null && !value.isBlank()) {
         merged.put(key, value);
+        explicit.add(key);
       }
     }
     flags.forEach((k, v) -> {
       if (v != null) {
         merged.put(k, v);
+        explicit.add(k);
       }
     });
+    BlockStoreRecord.apply(merged, explicit);
     return build(merged);
   }
 
