@@ -69,6 +69,22 @@ public final class NamespaceLog implements AutoCloseable {
    * indexing and recalling in a namespace that never had an invalidate costs nothing more.
    */
   private final Set<String> invalidatedNamespaces = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  /** Heads one import may add to a namespace by default: a few exports' worth of concurrent writers. */
+  public static final int DEFAULT_MAX_IMPORTED_HEADS = 64;
+  /**
+   * Heads a replicated batch may leave a namespace with by default: the most an announcement may
+   * name, so the most an honest peer can ever have told of.
+   */
+  public static final int DEFAULT_MAX_REPLICATED_HEADS = LogEntry.MAX_PARENTS;
+  /**
+   * Parents a local memory write lists by default: some 2.4 KB of links (1,024 made 42 KB). With
+   * imports adding at most {@link #DEFAULT_MAX_IMPORTED_HEADS}, two writes merge a whole import's heads.
+   */
+  public static final int DEFAULT_MAX_LOCAL_PARENTS = 64;
+  private volatile HeadsLimit importLimit = HeadsLimit.added(DEFAULT_MAX_IMPORTED_HEADS);
+  private volatile HeadsLimit replicationLimit = HeadsLimit.total(DEFAULT_MAX_REPLICATED_HEADS);
+  private volatile int maxLocalParents = DEFAULT_MAX_LOCAL_PARENTS;
+  private final List<java.util.function.Consumer<String>> headsListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   public NamespaceLog(RocksStorage storage, BlockStore blocks, AgentKey signer) throws IOException {
     this(storage, blocks, signer, DEFAULT_MEMORY_CACHE_BYTES);
@@ -84,6 +100,45 @@ public final class NamespaceLog implements AutoCloseable {
     loadInvalidatedNamespaces();
     // Migrates a store of an older layout first (see LogWriter).
     this.writer = new LogWriter(storage, blocks, blocksInEngine, this);
+  }
+
+  /**
+   * Sets how far entries from outside may widen a namespace (see {@link HeadsLimit}) and how many
+   * parents a local memory write lists.
+   *
+   * @param importedHeads heads one {@link #applyBlocks(Collection, String)} (an import) may add
+   * @param replicatedHeads heads a pull's batch ({@link #applyBlocks(Collection, String, Set)}) may leave
+   * @param localParents parents of a local add, forget or invalidate, 1-{@link LogEntry#MAX_PARENTS}
+   */
+  public void limitHeads(int importedHeads, int replicatedHeads, int localParents) {
+    if (localParents < 1 || localParents > LogEntry.MAX_PARENTS) {
+      throw new IllegalArgumentException("a write lists 1-" + LogEntry.MAX_PARENTS + " parents");
+    }
+    this.importLimit = HeadsLimit.added(importedHeads);
+    this.replicationLimit = HeadsLimit.total(replicatedHeads);
+    this.maxLocalParents = localParents;
+  }
+
+  int maxLocalParents() {
+    return maxLocalParents;
+  }
+
+  /**
+   * Calls {@code listener} with a namespace each time a commit has changed its heads (on the
+   * writer thread, after the commit is durable: it must be quick and must not write).
+   */
+  public void onHeadsChanged(java.util.function.Consumer<String> listener) {
+    headsListeners.add(listener);
+  }
+
+  void headsChanged(String ns) {
+    for (java.util.function.Consumer<String> listener : headsListeners) {
+      try {
+        listener.accept(ns);
+      } catch (RuntimeException e) {
+        System.getLogger(NamespaceLog.class.getName()).log(System.Logger.Level.WARNING, "heads listener failed: " + e);
+      }
+    }
   }
 
   /** The node itself as an author: what the writes that name no author are by. */
@@ -339,9 +394,13 @@ public final class NamespaceLog implements AutoCloseable {
     return applyBlocks(received, null);
   }
 
-  /** As {@link #applyBlocks(Collection)}, refusing entries of any namespace but {@code expectedNs} (when not null). */
+  /**
+   * As {@link #applyBlocks(Collection)}, refusing entries of any namespace but {@code expectedNs}
+   * (when not null). An import: it may add at most the configured imported heads to a namespace
+   * ({@link #limitHeads}; {@link TooManyHeadsException} otherwise).
+   */
   public int applyBlocks(Collection<Block> received, String expectedNs) throws IOException {
-    return applyBlocks(received, expectedNs, Set.of());
+    return applyBlocks(received, expectedNs, Set.of(), importLimit);
   }
 
   /**
@@ -351,8 +410,16 @@ public final class NamespaceLog implements AutoCloseable {
    * an entry of the same batch forgets: the peer removed the block at the forget, and forget wins.
    * Such a memory is left unknown here, not forgotten, until the forget itself is applied: should
    * that batch never be, the memory is in no state another node holding the same entries is not.
+   * A batch that would leave a namespace with more heads than the configured replicated heads
+   * ({@link #limitHeads}) is refused ({@link TooManyHeadsException}), unless it does not add any.
    */
   public int applyBlocks(Collection<Block> received, String expectedNs, Set<Cid> forgottenLater) throws IOException {
+    return applyBlocks(received, expectedNs, forgottenLater, replicationLimit);
+  }
+
+  /** As {@link #applyBlocks(Collection, String, Set)}, within {@code limit}. */
+  public int applyBlocks(Collection<Block> received, String expectedNs, Set<Cid> forgottenLater, HeadsLimit limit)
+      throws IOException {
     Map<Cid, Block> entryBlocks = new LinkedHashMap<>();
     Map<Cid, LogEntry> entries = new HashMap<>();
     Map<Cid, Memory> memories = new HashMap<>();
@@ -404,7 +471,7 @@ public final class NamespaceLog implements AutoCloseable {
     memories.forEach((cid, memory) -> links.put(cid, MemoryLinks.Link.of(memory)));
     CompletableFuture<Integer> done = new CompletableFuture<>();
     return await(writer.submit(new LogWriter.Apply(ordered, memoryBlocks, forgotten, onlyLater, storedParents(entries), links,
-        done), done));
+        limit, done), done));
   }
 
   private static boolean isLogBlockCid(Cid cid) {
