@@ -137,6 +137,7 @@ public final class MemoryNode implements AutoCloseable {
     MnemoStore store;
     try {
       store = openStore(config, vertx);
+      store.log().limitHeads(config.heads().importMaxNewHeads(), config.heads().syncMaxHeads(), config.heads().writeMaxParents());
     } catch (IOException | RuntimeException e) {
       closeQuietly(embedder);
       vertx.close();

@@ -28,6 +28,7 @@ import dev.mnemo.store.block.CorruptBlockException;
 import dev.mnemo.store.car.NamespaceCar;
 import dev.mnemo.store.cid.Cid;
 import dev.mnemo.store.log.RejectedEntryException;
+import dev.mnemo.store.log.TooManyHeadsException;
 import dev.mnemo.store.model.Memory;
 import dev.mnemo.store.model.Namespace;
 import dev.mnemo.store.identity.DidKey;
@@ -588,6 +589,12 @@ public final class HttpApi {
         status = 400;
         code = "invalid_block_request";
         message = malformed.getMessage();
+      }
+      case TooManyHeadsException heads -> {
+        status = 422;
+        code = "too_many_heads";
+        message = heads.getMessage() + " (the node's " + (route.equals("import") ? "importMaxNewHeads" : "syncMaxHeads")
+            + " is " + heads.limit() + "; import fewer separate roots at a time, or merge them first)";
       }
       case RejectedEntryException rejected -> {
         status = 422;

@@ -108,11 +108,12 @@ public final class NamespaceLog implements AutoCloseable {
    *
    * @param importedHeads heads one {@link #applyBlocks(Collection, String)} (an import) may add
    * @param replicatedHeads heads a pull's batch ({@link #applyBlocks(Collection, String, Set)}) may leave
-   * @param localParents parents of a local add, forget or invalidate, 1-{@link LogEntry#MAX_PARENTS}
+   * @param localParents parents of a local add, forget or invalidate, 2-{@link LogEntry#MAX_PARENTS}
+   *     (with one, a write would merge no heads)
    */
   public void limitHeads(int importedHeads, int replicatedHeads, int localParents) {
-    if (localParents < 1 || localParents > LogEntry.MAX_PARENTS) {
-      throw new IllegalArgumentException("a write lists 1-" + LogEntry.MAX_PARENTS + " parents");
+    if (localParents < 2 || localParents > LogEntry.MAX_PARENTS) {
+      throw new IllegalArgumentException("a write lists 2-" + LogEntry.MAX_PARENTS + " parents");
     }
     this.importLimit = HeadsLimit.added(importedHeads);
     this.replicationLimit = HeadsLimit.total(replicatedHeads);
