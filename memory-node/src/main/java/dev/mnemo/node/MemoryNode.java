@@ -418,8 +418,13 @@ public final class MemoryNode implements AutoCloseable {
     return store;
   }
 
-  /** The operator view served at GET /v1/node. */
+  /** The operator view served at GET /v1/node, with the first page of namespaces. */
   ObjectNode info() {
+    return info(new dev.mnemo.node.api.NamespacesPage(null, dev.mnemo.node.api.NamespacesPage.DEFAULT_LIMIT));
+  }
+
+  /** The operator view served at GET /v1/node, with one page of its namespaces. */
+  ObjectNode info(dev.mnemo.node.api.NamespacesPage page) {
     ObjectMapper json = new ObjectMapper();
     ObjectNode node = json.createObjectNode();
     node.put("id", store.nodeKey().did().toString());
@@ -495,18 +500,40 @@ public final class MemoryNode implements AutoCloseable {
       ArrayNode ns = p.putArray("namespaces");
       peer.namespaces().forEach(ns::add);
     }
+    namespaces(node, page, sync.lagMillis());
+    return node;
+  }
+
+  /**
+   * One page of the namespaces, in name order, and {@code namespacePage}: how many there are in
+   * all and the cursor of the next page (null after the last).
+   */
+  private void namespaces(ObjectNode node, dev.mnemo.node.api.NamespacesPage page, java.util.Map<String, Long> lagMillis) {
+    // One more than the page: whether a next page exists, without a second seek.
+    List<String> names = store.log().namespaces(page.after(), page.limit() + 1);
+    boolean more = names.size() > page.limit();
+    if (more) {
+      names = names.subList(0, page.limit());
+    }
     ArrayNode namespaces = node.putArray("namespaces");
-    for (String ns : store.log().namespaces()) {
+    for (String ns : names) {
       ObjectNode n = namespaces.addObject();
       n.put("name", ns);
       n.put("clock", store.log().clock(ns));
-      n.put("replicationLagMs", sync.lagMillis().getOrDefault(ns, 0L));
+      n.put("replicationLagMs", lagMillis.getOrDefault(ns, 0L));
       ArrayNode heads = n.putArray("heads");
       for (Cid head : store.log().heads(ns)) {
         heads.add(head.toString());
       }
     }
-    return node;
+    ObjectNode paging = node.putObject("namespacePage");
+    paging.put("total", store.log().namespaceCount());
+    paging.put("limit", page.limit());
+    if (more) {
+      paging.put("next", dev.mnemo.node.api.NamespacesPage.cursorAfter(names.get(names.size() - 1)));
+    } else {
+      paging.putNull("next");
+    }
   }
 
   @Override

@@ -81,7 +81,7 @@ public final class HttpApi {
   private final Responses responses;
   private final Limits limits;
   private final Metrics metrics;
-  private final Supplier<ObjectNode> nodeInfo;
+  private final java.util.function.Function<NamespacesPage, ObjectNode> nodeInfo;
   /**
    * Searches run here, one per core: a search is CPU-bound, and on the general worker pool
    * (tens of threads) sixteen concurrent searches time-sliced two cores, so every one of them
@@ -94,7 +94,7 @@ public final class HttpApi {
    *     the node itself while the API does not authenticate
    */
   public HttpApi(Vertx vertx, MemoryService service, SyncEndpoint sync, Caller unauthenticated, Limits limits,
-      Metrics metrics, Supplier<ObjectNode> nodeInfo) {
+      Metrics metrics, java.util.function.Function<NamespacesPage, ObjectNode> nodeInfo) {
     this.vertx = vertx;
     this.searches = vertx.createSharedWorkerExecutor("mnemo-search", Runtime.getRuntime().availableProcessors());
     this.service = service;
@@ -137,7 +137,8 @@ public final class HttpApi {
     router.get("/v1/sync/heads").handler(ctx -> blocking(ctx, "sync_heads",
         () -> new Reply(200, DAG_CBOR, Buffer.buffer(sync.heads(peer(ctx))))));
     router.post("/v1/sync/blocks").handler(requireType(DAG_CBOR)).handler(jsonBody).handler(ctx -> blocking(ctx, "sync_blocks", () -> syncBlocks(ctx)));
-    router.get("/v1/node").handler(ctx -> json(ctx, "node", c -> nodeInfo.get()));
+    router.get("/v1/node").handler(ctx -> json(ctx, "node",
+        c -> nodeInfo.apply(NamespacesPage.parse(c.queryParams().get("cursor"), c.queryParams().get("limit")))));
     // Alive even while the model warms up: everything but text works; "embedder" says when text does.
     router.get("/health").handler(ctx -> send(ctx, new Reply(200, JSON,
         Buffer.buffer("{\"status\":\"ok\",\"embedder\":\"" + service.embedderReadiness().label() + "\"}"))));

@@ -1117,9 +1117,13 @@ final class LogWriter implements Staging.Committed {
         batch.put(storage.handle(Family.ENTRIES), e.getKey().toBytes(), position);
         batch.put(storage.handle(Family.POSITIONS), position, e.getKey().toBytes());
       }
+      int created = 0;
       for (Map.Entry<String, Set<Cid>> e : root.heads.entrySet()) {
         String ns = e.getKey();
         Set<Cid> before = heads(ns);
+        if (before.isEmpty() && !e.getValue().isEmpty()) {
+          created++;
+        }
         for (Cid old : before) {
           if (!e.getValue().contains(old)) {
             batch.delete(storage.handle(Family.HEADS), LogKeys.nsKey(ns, old));
@@ -1165,7 +1169,7 @@ final class LogWriter implements Staging.Committed {
       if (!externalDeletes.isEmpty()) {
         pendingDeletes.stage(batch, externalDeletes);
       }
-      storage.writeDurably(batch);
+      reads.countingNamespaces(created, () -> storage.writeDurably(batch));
     } catch (RocksDBException e) {
       throw new IOException("staging the log batch failed: " + e.getMessage(), e);
     }

@@ -84,6 +84,9 @@ public final class NamespaceLog implements AutoCloseable {
   private volatile HeadsLimit importLimit = HeadsLimit.added(DEFAULT_MAX_IMPORTED_HEADS);
   private volatile HeadsLimit replicationLimit = HeadsLimit.total(DEFAULT_MAX_REPLICATED_HEADS);
   private volatile int maxLocalParents = DEFAULT_MAX_LOCAL_PARENTS;
+  private final Object namespaceCountLock = new Object();
+  /** Guarded by namespaceCountLock; -1 until first asked for. */
+  private long namespaceCount = -1;
   private final List<java.util.function.Consumer<String>> headsListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   public NamespaceLog(RocksStorage storage, BlockStore blocks, AgentKey signer) throws IOException {
@@ -609,6 +612,76 @@ public final class NamespaceLog implements AutoCloseable {
       }
     }
     return names;
+  }
+
+  /**
+   * Up to {@code limit} namespaces this node holds entries of, in name order, each after
+   * {@code after} (null: from the first). One seek a namespace, never a pass over all of them.
+   */
+  public List<String> namespaces(String after, int limit) {
+    List<String> names = new ArrayList<>();
+    try (RocksIterator it = storage.iterator(Family.HEADS)) {
+      if (after == null) {
+        it.seekToFirst();
+      } else {
+        byte[] next = LogKeys.nsPrefix(after);
+        next[next.length - 1] = 1;
+        it.seek(next);
+      }
+      while (it.isValid() && names.size() < limit) {
+        byte[] key = it.key();
+        int zero = 0;
+        while (zero < key.length && key[zero] != 0) {
+          zero++;
+        }
+        String ns = new String(key, 0, zero, java.nio.charset.StandardCharsets.US_ASCII);
+        names.add(ns);
+        byte[] next = LogKeys.nsPrefix(ns);
+        next[next.length - 1] = 1;
+        it.seek(next);
+      }
+    }
+    return names;
+  }
+
+  /**
+   * How many namespaces this node holds entries of. Counted once (a seek a namespace), then kept
+   * by the writer as namespaces appear: a namespace, once it has heads, always has some.
+   */
+  public long namespaceCount() {
+    synchronized (namespaceCountLock) {
+      if (namespaceCount < 0) {
+        long n = 0;
+        for (String ignored : namespaces()) {
+          n++;
+        }
+        namespaceCount = n;
+      }
+      return namespaceCount;
+    }
+  }
+
+  /**
+   * Runs the writer's durable write of a batch that creates {@code created} namespaces and
+   * counts them, both under the lock a first count holds: so the count sees a namespace either in
+   * the store or by this increment, never both, never neither.
+   */
+  <E extends Exception> void countingNamespaces(int created, ThrowingRunnable<E> write) throws E {
+    if (created == 0) {
+      write.run();
+      return;
+    }
+    synchronized (namespaceCountLock) {
+      write.run();
+      if (namespaceCount >= 0) {
+        namespaceCount += created;
+      }
+    }
+  }
+
+  @FunctionalInterface
+  interface ThrowingRunnable<E extends Exception> {
+    void run() throws E;
   }
 
   /** The highest Lamport clock of any entry applied in the namespace (0 when none). */
