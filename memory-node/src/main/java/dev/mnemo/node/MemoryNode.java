@@ -71,6 +71,7 @@ public final class MemoryNode implements AutoCloseable {
   private final AgentRegistry agents;
   private HttpServer server;
   private Replicator replicator;
+  private PeerClient peerClient;
   /** The server half of node-to-node authentication and access: what the sync endpoint serves by. */
   private SyncAccess syncAccess;
 
@@ -333,7 +334,8 @@ public final class MemoryNode implements AutoCloseable {
           + " nodes that join this one cannot reach it for replication");
     }
     ScaleCubeMembership membership = new ScaleCubeMembership(config.syncConfig(), http, store.nodeKey());
-    replicator = new Replicator(store.log(), membership, new PeerClient(peerAuth, config.tlsCa() == null ? null : PeerTls.trusting(config.tlsCa())), config.syncConfig(),
+    peerClient = new PeerClient(peerAuth, config.tlsCa() == null ? null : PeerTls.trusting(config.tlsCa()));
+    replicator = new Replicator(store.log(), membership, peerClient, config.syncConfig(),
         store.nodeKey(), syncAccess.policy(), ns -> {
       try {
         // Indexed now, searchable from the next recall, like a local write.
@@ -341,7 +343,7 @@ public final class MemoryNode implements AutoCloseable {
       } catch (IOException e) {
         LOG.log(System.Logger.Level.WARNING, "index catch-up after sync failed: " + e.getMessage());
       }
-    });
+    }, syncAccess.digests());
     replicator.start();
     service.afterWrite(replicator::announce);
     metrics.gauge("mnemo_sync_peers", "Live peers", () -> membership.peers().size());
@@ -489,6 +491,9 @@ public final class MemoryNode implements AutoCloseable {
     gossip.put("lastRejection", sync.lastRejection());
     gossip.put("ignoredAnnouncements", sync.ignoredAnnouncements());
     gossip.put("refusedMembers", sync.refusedMembers());
+    // What anti-entropy's digest comparisons cost this node, apart from the blocks they led to.
+    gossip.put("digestRequests", peerClient.digestRequests());
+    gossip.put("digestBytes", peerClient.digestBytesReceived());
     ArrayNode peers = node.putArray("peers");
     for (PeerStatus member : replicator.membership().members()) {
       Peer peer = member.peer();

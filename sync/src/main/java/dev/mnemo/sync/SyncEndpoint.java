@@ -42,6 +42,31 @@ public final class SyncEndpoint {
   }
 
   /**
+   * {@code POST /v1/sync/digest}: answers a {@link DigestExchange} request (protocol v2) from the
+   * digest tree of the namespaces {@code peer} may replicate, DAG-CBOR.
+   *
+   * @throws MalformedSyncRequestException if {@code request} is not a digest request of v2
+   */
+  public byte[] digest(DidKey peer, byte[] request) throws MalformedSyncRequestException {
+    DigestExchange.Request asked;
+    try {
+      asked = DigestExchange.Request.decode(request);
+    } catch (InvalidFormatException e) {
+      throw new MalformedSyncRequestException(e.getMessage(), e);
+    }
+    NamespaceDigests.View tree = access.treeFor(peer);
+    if (asked.want() == DigestExchange.Want.CHILDREN) {
+      List<NamespaceDigests.Node> children = new java.util.ArrayList<>(asked.nodes().size() * NamespaceDigests.FANOUT);
+      for (int node : asked.nodes()) {
+        children.addAll(tree.children(asked.level(), node));
+      }
+      return DigestExchange.encodeChildren(children);
+    }
+    DigestExchange.Namespaces namespaces = tree.namespaces(asked.level(), asked.nodes(), DigestExchange.MAX_NAMESPACES);
+    return DigestExchange.encodeNamespaces(namespaces.heads(), namespaces.complete());
+  }
+
+  /**
    * {@code POST /v1/sync/blocks}: decodes the {@link BlockRequest} in {@code request} and writes the
    * requested blocks this node has and {@code peer} may have to {@code out} as a CAR v1 with no
    * roots. Other blocks are left out: the asking peer tells what it did not get from the CIDs it sees.

@@ -136,6 +136,8 @@ public final class HttpApi {
     router.get("/v1/blocks/:cid").handler(ctx -> blocking(ctx, "block", () -> block(ctx)));
     router.get("/v1/sync/heads").handler(ctx -> blocking(ctx, "sync_heads",
         () -> new Reply(200, DAG_CBOR, Buffer.buffer(sync.heads(peer(ctx))))));
+    router.post("/v1/sync/digest").handler(requireType(DAG_CBOR)).handler(jsonBody).handler(ctx -> blocking(ctx, "sync_digest",
+        () -> new Reply(200, DAG_CBOR, Buffer.buffer(sync.digest(peer(ctx), bytes(ctx))))));
     router.post("/v1/sync/blocks").handler(requireType(DAG_CBOR)).handler(jsonBody).handler(ctx -> blocking(ctx, "sync_blocks", () -> syncBlocks(ctx)));
     router.get("/v1/node").handler(ctx -> json(ctx, "node",
         c -> nodeInfo.apply(NamespacesPage.parse(c.queryParams().get("cursor"), c.queryParams().get("limit")))));

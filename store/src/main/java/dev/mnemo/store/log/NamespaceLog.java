@@ -593,6 +593,36 @@ public final class NamespaceLog implements AutoCloseable {
     return heads;
   }
 
+  /**
+   * Every namespace this node holds entries of, with its heads, in one pass over the heads (as
+   * committed while the pass runs: a namespace changed meanwhile may show either state).
+   */
+  public void forEachNamespaceHeads(java.util.function.BiConsumer<String, Set<Cid>> visitor) {
+    try (RocksIterator it = storage.iterator(Family.HEADS)) {
+      String current = null;
+      Set<Cid> heads = new TreeSet<>();
+      for (it.seekToFirst(); it.isValid(); it.next()) {
+        byte[] key = it.key();
+        int zero = 0;
+        while (zero < key.length && key[zero] != 0) {
+          zero++;
+        }
+        String ns = new String(key, 0, zero, java.nio.charset.StandardCharsets.US_ASCII);
+        if (!ns.equals(current)) {
+          if (current != null) {
+            visitor.accept(current, heads);
+          }
+          current = ns;
+          heads = new TreeSet<>();
+        }
+        heads.add(cidOrCorrupt(java.util.Arrays.copyOfRange(key, zero + 1, key.length)));
+      }
+      if (current != null) {
+        visitor.accept(current, heads);
+      }
+    }
+  }
+
   /** Every namespace this node holds entries of. */
   public Set<String> namespaces() {
     Set<String> names = new TreeSet<>();
