@@ -82,6 +82,8 @@ public final class Replicator implements AutoCloseable {
   private final Consumer<String> onApplied;
   private final ScheduledExecutorService timer;
   private final ExecutorService pullers;
+  /** Builds this node's digest views and acts on comparisons' results: one at a time, off the network threads. */
+  private final ExecutorService comparing;
   /** The latest pull wanted per namespace, waiting for the namespace's running pull to end. */
   private final Map<String, PullRequest> pending = new ConcurrentHashMap<>();
   private final Set<String> pulling = ConcurrentHashMap.newKeySet();
@@ -131,6 +133,7 @@ public final class Replicator implements AutoCloseable {
     this.onApplied = onApplied;
     this.timer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("mnemo-sync-timer").daemon(true).unstarted(r));
     this.pullers = Executors.newFixedThreadPool(PULL_THREADS, Thread.ofPlatform().name("mnemo-sync-", 0).daemon(true).factory());
+    this.comparing = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("mnemo-sync-compare").daemon(true).unstarted(r));
   }
 
   private record PullRequest(Peer peer, List<Cid> heads) {}
@@ -264,11 +267,11 @@ public final class Replicator implements AutoCloseable {
     }
     // This node's tree as it would serve it to the peer: under the usual symmetric policy, what the
     // peer's tree for this node holds too, so only real differences show.
-    // On the timer's thread: the first view builds the tree (a pass over every namespace's heads),
-    // which must not hold up the gossip thread that may have called this.
+    // On the comparing thread: the first view builds the tree (a pass over every namespace's
+    // heads), which must not hold up the gossip thread that may have called this.
     CompletableFuture<NamespaceDigests.View> view;
     try {
-      view = CompletableFuture.supplyAsync(() -> digests().view(policy, peer.did()), timer);
+      view = CompletableFuture.supplyAsync(() -> digests().view(policy, peer.did()), comparing);
     } catch (RejectedExecutionException closing) {
       digesting.remove(peer.http());
       return;
@@ -277,7 +280,9 @@ public final class Replicator implements AutoCloseable {
         .exceptionallyCompose(error -> unwrap(error) instanceof PeerClient.NoDigestV2Exception
             ? client.digestAsync(peer).thenApply(HeadsDigest::namespaces)
             : CompletableFuture.failedFuture(error))
-        .whenComplete((namespaces, error) -> {
+        // On the comparing thread, not the HTTP client's: close() waits for it before the store
+        // closes under it (a comparison that ended after close once read a closed store and crashed).
+        .whenCompleteAsync((namespaces, error) -> {
       digesting.remove(peer.http());
       if (error != null) {
         LOG.log(System.Logger.Level.DEBUG, "anti-entropy with " + peer.http() + " failed: " + unwrap(error).getMessage());
@@ -292,6 +297,9 @@ public final class Replicator implements AutoCloseable {
       } catch (RuntimeException e) {
         LOG.log(System.Logger.Level.WARNING, "anti-entropy with " + peer.http() + " failed: " + e);
       }
+    }, comparing).exceptionally(rejected -> {
+      digesting.remove(peer.http()); // closing: the comparing thread takes no more work
+      return null;
     });
   }
 
@@ -474,8 +482,11 @@ public final class Replicator implements AutoCloseable {
   @Override
   public void close() {
     timer.shutdownNow();
+    comparing.shutdownNow();
     pullers.shutdownNow();
     try {
+      // A comparison may be reading the store (building the digest tree, checking heads): let it end.
+      comparing.awaitTermination(10, TimeUnit.SECONDS);
       pullers.awaitTermination(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
