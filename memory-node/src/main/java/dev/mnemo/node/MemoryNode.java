@@ -352,6 +352,8 @@ public final class MemoryNode implements AutoCloseable {
     metrics.gauge("mnemo_sync_bytes_fetched_total", "Bytes fetched from peers", () -> replicator.status().bytesFetched());
     metrics.gauge("mnemo_sync_rejected_total", "Blocks or entries from peers rejected (bad hash, signature, namespace)",
         () -> replicator.status().rejected());
+    metrics.gauge("mnemo_sync_digest_bytes_total", "Bytes of anti-entropy digest replies received from peers",
+        peerClient::digestBytesReceived);
     metrics.gauge("mnemo_sync_refused_members_total", "Gossip members ignored: a bad HTTP address or metadata that does not verify",
         membership::refusedMembers);
   }

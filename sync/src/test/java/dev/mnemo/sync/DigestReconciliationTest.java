@@ -40,7 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
  * limit stopped anti-entropy); v2 costs a few hundred bytes when one namespace differs.
  */
 class DigestReconciliationTest {
-  static final int NAMESPACES = 30_000;
+  static final int NAMESPACES = 20_000;
 
   @TempDir static Path dir;
   private static MnemoStore source;
@@ -228,7 +228,7 @@ class DigestReconciliationTest {
   @Test
   void aPeerWithoutV2IsComparedByItsV1Digest() throws Exception {
     speaksV2.set(false);
-    String ns = ns(29_999);
+    String ns = ns(NAMESPACES - 1);
     source.log().append(ns, List.of(new Memory(ns, "from an older peer", Map.of(), List.of(), 5L, null, null)));
     PeerClient client = new PeerClient(new PeerAuth(target.nodeKey()));
     try (Replicator replicator = new Replicator(target.log(), new Joining(peer()), client, SyncConfig.defaults(0, List.of()),
