@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <pre>
  * ./mvnw -q -B test -pl store,index,sync,memory-node -Dtest=NodeViewBenchmark \
- *     -Dsurefire.failIfNoSpecifiedTests=false -Dmnemo.bench=true [-Dmnemo.bench.namespaces=600]
+ *     -Dsurefire.failIfNoSpecifiedTests=false -Dmnemo.bench=true [-Dmnemo.bench.nodeNamespaces=600]
  * </pre>
  */
 class NodeViewBenchmark {
@@ -29,7 +29,7 @@ class NodeViewBenchmark {
   @Test
   void nodeViewSizeAndTime() throws Exception {
     Assumptions.assumeTrue(Boolean.getBoolean("mnemo.bench"), "benchmark: run with -Dmnemo.bench=true");
-    int n = Integer.getInteger("mnemo.bench.namespaces", 600);
+    int n = Integer.getInteger("mnemo.bench.nodeNamespaces", 600);
     try (TestNode node = TestNode.start(dir, TestNode.NONE)) {
       List<CompletableFuture<?>> writes = new ArrayList<>();
       for (int i = 0; i < n; i++) {
