@@ -54,6 +54,10 @@ final class DigestExchange {
       if (nodes.isEmpty() || nodes.size() > MAX_NODES) {
         throw new IllegalArgumentException("a request names 1-" + MAX_NODES + " nodes");
       }
+      // Distinct, so that one request costs at most one pass over the buckets whatever it names.
+      if (new java.util.HashSet<>(nodes).size() != nodes.size()) {
+        throw new IllegalArgumentException("a request names each node once");
+      }
       long width = 1L << (4 * level);
       for (int node : nodes) {
         if (node < 0 || node >= width) {
