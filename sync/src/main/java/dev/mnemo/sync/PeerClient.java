@@ -26,7 +26,8 @@ import java.util.concurrent.atomic.LongAdder;
 import javax.net.ssl.SSLContext;
 
 /**
- * Fetches from peers over their HTTP API: head digests ({@code GET /v1/sync/heads}) and blocks in
+ * Fetches from peers over their HTTP API: digest steps ({@code POST /v1/sync/digest}, see
+ * {@link Reconciliation}), whole v1 head digests of older peers ({@code GET /v1/sync/heads}) and blocks in
  * batches ({@code POST /v1/sync/blocks}, answered as CAR). Every request is signed with the node
  * key for the peer it goes to ({@link PeerAuth}), so the peer knows which node asks and serves it
  * only what that node may replicate. Every block is checked against its CID by the CAR reader as
