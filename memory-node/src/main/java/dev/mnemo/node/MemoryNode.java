@@ -71,6 +71,7 @@ public final class MemoryNode implements AutoCloseable {
   private final AgentRegistry agents;
   private HttpServer server;
   private Replicator replicator;
+  private PeerClient peerClient;
   /** The server half of node-to-node authentication and access: what the sync endpoint serves by. */
   private SyncAccess syncAccess;
 
@@ -138,6 +139,7 @@ public final class MemoryNode implements AutoCloseable {
     MnemoStore store;
     try {
       store = openStore(config, vertx);
+      store.log().limitHeads(config.heads().importMaxNewHeads(), config.heads().syncMaxHeads(), config.heads().writeMaxParents());
     } catch (IOException | RuntimeException e) {
       closeQuietly(embedder);
       vertx.close();
@@ -391,7 +393,8 @@ public final class MemoryNode implements AutoCloseable {
           + " nodes that join this one cannot reach it for replication");
     }
     ScaleCubeMembership membership = new ScaleCubeMembership(config.syncConfig(), http, store.nodeKey());
-    replicator = new Replicator(store.log(), membership, new PeerClient(peerAuth, config.tlsCa() == null ? null : PeerTls.trusting(config.tlsCa())), config.syncConfig(),
+    peerClient = new PeerClient(peerAuth, config.tlsCa() == null ? null : PeerTls.trusting(config.tlsCa()));
+    replicator = new Replicator(store.log(), membership, peerClient, config.syncConfig(),
         store.nodeKey(), syncAccess.policy(), ns -> {
       try {
         // Indexed now, searchable from the next recall, like a local write.
@@ -399,7 +402,7 @@ public final class MemoryNode implements AutoCloseable {
       } catch (IOException e) {
         LOG.log(System.Logger.Level.WARNING, "index catch-up after sync failed: " + e.getMessage());
       }
-    });
+    }, syncAccess.digests());
     replicator.start();
     service.afterWrite(replicator::announce);
     metrics.gauge("mnemo_sync_peers", "Live peers", () -> membership.peers().size());
@@ -408,6 +411,8 @@ public final class MemoryNode implements AutoCloseable {
     metrics.gauge("mnemo_sync_bytes_fetched_total", "Bytes fetched from peers", () -> replicator.status().bytesFetched());
     metrics.gauge("mnemo_sync_rejected_total", "Blocks or entries from peers rejected (bad hash, signature, namespace)",
         () -> replicator.status().rejected());
+    metrics.gauge("mnemo_sync_digest_bytes_total", "Bytes of anti-entropy digest replies received from peers",
+        peerClient::digestBytesReceived);
     metrics.gauge("mnemo_sync_refused_members_total", "Gossip members ignored: a bad HTTP address or metadata that does not verify",
         membership::refusedMembers);
   }
@@ -476,8 +481,13 @@ public final class MemoryNode implements AutoCloseable {
     return store;
   }
 
-  /** The operator view served at GET /v1/node. */
+  /** The operator view served at GET /v1/node, with the first page of namespaces. */
   ObjectNode info() {
+    return info(new dev.mnemo.node.api.NamespacesPage(null, dev.mnemo.node.api.NamespacesPage.DEFAULT_LIMIT));
+  }
+
+  /** The operator view served at GET /v1/node, with one page of its namespaces. */
+  ObjectNode info(dev.mnemo.node.api.NamespacesPage page) {
     ObjectMapper json = new ObjectMapper();
     ObjectNode node = json.createObjectNode();
     node.put("id", store.nodeKey().did().toString());
@@ -542,6 +552,9 @@ public final class MemoryNode implements AutoCloseable {
     gossip.put("lastRejection", sync.lastRejection());
     gossip.put("ignoredAnnouncements", sync.ignoredAnnouncements());
     gossip.put("refusedMembers", sync.refusedMembers());
+    // What anti-entropy's digest comparisons cost this node, apart from the blocks they led to.
+    gossip.put("digestRequests", peerClient.digestRequests());
+    gossip.put("digestBytes", peerClient.digestBytesReceived());
     ArrayNode peers = node.putArray("peers");
     for (PeerStatus member : replicator.membership().members()) {
       Peer peer = member.peer();
@@ -553,18 +566,40 @@ public final class MemoryNode implements AutoCloseable {
       ArrayNode ns = p.putArray("namespaces");
       peer.namespaces().forEach(ns::add);
     }
+    namespaces(node, page, sync.lagMillis());
+    return node;
+  }
+
+  /**
+   * One page of the namespaces, in name order, and {@code namespacePage}: how many there are in
+   * all and the cursor of the next page (null after the last).
+   */
+  private void namespaces(ObjectNode node, dev.mnemo.node.api.NamespacesPage page, java.util.Map<String, Long> lagMillis) {
+    // One more than the page: whether a next page exists, without a second seek.
+    List<String> names = store.log().namespaces(page.after(), page.limit() + 1);
+    boolean more = names.size() > page.limit();
+    if (more) {
+      names = names.subList(0, page.limit());
+    }
     ArrayNode namespaces = node.putArray("namespaces");
-    for (String ns : store.log().namespaces()) {
+    for (String ns : names) {
       ObjectNode n = namespaces.addObject();
       n.put("name", ns);
       n.put("clock", store.log().clock(ns));
-      n.put("replicationLagMs", sync.lagMillis().getOrDefault(ns, 0L));
+      n.put("replicationLagMs", lagMillis.getOrDefault(ns, 0L));
       ArrayNode heads = n.putArray("heads");
       for (Cid head : store.log().heads(ns)) {
         heads.add(head.toString());
       }
     }
-    return node;
+    ObjectNode paging = node.putObject("namespacePage");
+    paging.put("total", store.log().namespaceCount());
+    paging.put("limit", page.limit());
+    if (more) {
+      paging.put("next", dev.mnemo.node.api.NamespacesPage.cursorAfter(names.get(names.size() - 1)));
+    } else {
+      paging.putNull("next");
+    }
   }
 
   @Override

@@ -28,6 +28,7 @@ import dev.mnemo.store.block.CorruptBlockException;
 import dev.mnemo.store.car.NamespaceCar;
 import dev.mnemo.store.cid.Cid;
 import dev.mnemo.store.log.RejectedEntryException;
+import dev.mnemo.store.log.TooManyHeadsException;
 import dev.mnemo.store.model.Memory;
 import dev.mnemo.store.model.Namespace;
 import dev.mnemo.store.identity.DidKey;
@@ -80,7 +81,7 @@ public final class HttpApi {
   private final Responses responses;
   private final Limits limits;
   private final Metrics metrics;
-  private final Supplier<ObjectNode> nodeInfo;
+  private final java.util.function.Function<NamespacesPage, ObjectNode> nodeInfo;
   /**
    * Searches run here, one per core: a search is CPU-bound, and on the general worker pool
    * (tens of threads) sixteen concurrent searches time-sliced two cores, so every one of them
@@ -93,7 +94,7 @@ public final class HttpApi {
    *     the node itself while the API does not authenticate
    */
   public HttpApi(Vertx vertx, MemoryService service, SyncEndpoint sync, Caller unauthenticated, Limits limits,
-      Metrics metrics, Supplier<ObjectNode> nodeInfo) {
+      Metrics metrics, java.util.function.Function<NamespacesPage, ObjectNode> nodeInfo) {
     this.vertx = vertx;
     this.searches = vertx.createSharedWorkerExecutor("mnemo-search", Runtime.getRuntime().availableProcessors());
     this.service = service;
@@ -135,8 +136,11 @@ public final class HttpApi {
     router.get("/v1/blocks/:cid").handler(ctx -> blocking(ctx, "block", () -> block(ctx)));
     router.get("/v1/sync/heads").handler(ctx -> blocking(ctx, "sync_heads",
         () -> new Reply(200, DAG_CBOR, Buffer.buffer(sync.heads(peer(ctx))))));
+    router.post("/v1/sync/digest").handler(requireType(DAG_CBOR)).handler(jsonBody).handler(ctx -> blocking(ctx, "sync_digest",
+        () -> new Reply(200, DAG_CBOR, Buffer.buffer(sync.digest(peer(ctx), bytes(ctx))))));
     router.post("/v1/sync/blocks").handler(requireType(DAG_CBOR)).handler(jsonBody).handler(ctx -> blocking(ctx, "sync_blocks", () -> syncBlocks(ctx)));
-    router.get("/v1/node").handler(ctx -> json(ctx, "node", c -> nodeInfo.get()));
+    router.get("/v1/node").handler(ctx -> json(ctx, "node",
+        c -> nodeInfo.apply(NamespacesPage.parse(c.queryParams().get("cursor"), c.queryParams().get("limit")))));
     // Alive even while the model warms up: everything but text works; "embedder" says when text does.
     router.get("/health").handler(ctx -> send(ctx, new Reply(200, JSON,
         Buffer.buffer("{\"status\":\"ok\",\"embedder\":\"" + service.embedderReadiness().label() + "\"}"))));
@@ -616,6 +620,12 @@ public final class HttpApi {
         status = 400;
         code = "invalid_block_request";
         message = malformed.getMessage();
+      }
+      case TooManyHeadsException heads -> {
+        status = 422;
+        code = "too_many_heads";
+        message = heads.getMessage() + " (the node's " + (route.equals("import") ? "importMaxNewHeads" : "syncMaxHeads")
+            + " is " + heads.limit() + "; import fewer separate roots at a time, or merge them first)";
       }
       case RejectedEntryException rejected -> {
         status = 422;
