@@ -134,6 +134,7 @@ public final class MemoryNode implements AutoCloseable {
     // the index catches up; text calls wait for it, nothing else does.
     Embedder embedder = Embedders.warming(config.embedder(), config.dimension());
     Vertx vertx = Vertx.vertx(new VertxOptions().setWorkerPoolSize(config.workerThreads()));
+    OutOfMemoryHalt.install(vertx);
     MnemoStore store;
     try {
       store = openStore(config, vertx);
@@ -233,6 +234,7 @@ public final class MemoryNode implements AutoCloseable {
   }
 
   private void listen() throws IOException {
+    MemoryService.cleanImportSpills(config.dataDir());
     MemoryService service = new MemoryService(store, index, indexer, embedder, config.dimension(), config.embedContext());
     service.defaultFusion(config.fusion());
     PeerAuth peerAuth = new PeerAuth(store.nodeKey());
@@ -243,17 +245,21 @@ public final class MemoryNode implements AutoCloseable {
     HttpApi api = new HttpApi(vertx, service, new SyncEndpoint(syncAccess), ApiAuth.nobody(), config.limits(),
         metrics, this::info);
     io.vertx.ext.web.Router router = api.router();
+    dev.mnemo.node.api.ConnectionGuard guard = new dev.mnemo.node.api.ConnectionGuard(vertx, config.limits(), metrics);
+    guard.mount(router);
     new ApiAuth(vertx, agents, config.auth(), servedHosts(), PeerRequests.checkedByRoutes(HttpApi::isPeerRequest), metrics)
         .mount(router);
     try {
       HttpServerOptions options = new HttpServerOptions().setHost(config.host()).setPort(config.port())
-          .setCompressionSupported(true);
+          .setCompressionSupported(true)
+          .setIdleTimeout((int) config.limits().idleTimeoutMillis()).setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
       if (config.tlsCert() != null) {
         options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
             .setCertPath(config.tlsCert().toString()).setKeyPath(config.tlsKey().toString()));
       }
       server = vertx.createHttpServer(options)
-          .requestHandler(router)
+          .connectionHandler(guard::connected)
+          .requestHandler(guard.requests(router))
           .invalidRequestHandler(api::invalidRequest)
           .listen()
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);

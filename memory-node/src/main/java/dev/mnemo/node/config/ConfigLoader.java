@@ -27,13 +27,14 @@ import java.util.Set;
  * tlsCert, tlsKey (PEM files: the HTTP API serves TLS), tlsCa (PEM certificates trusted for peers),
  * blockStore (embedded|ipfs), ipfsApi (the Kubo RPC base URL), ipfsTimeoutMs, auth (true|false),
  * ownerKeyFile, allowedHosts and corsOrigins (comma-separated), authFailuresPerMinute, embedContext (metadata keys,
- * comma-separated). Unknown keys in the file are an error, not a silent typo.
+ * comma-separated), maxConcurrentImports, headerTimeoutMs, idleTimeoutMs, maxConnections (see {@link Limits}). Unknown keys in the file are an error, not a silent typo.
  */
 public final class ConfigLoader {
   static final Set<String> KEYS = Set.of("host", "port", "data", "gossipHost", "gossipPort", "seeds", "embedder", "dimension",
       "vectorEncoding", "hnswM", "hnswBeamWidth", "recallDepth", "recallKeywordWeight", "recallContextWeight", "indexGraphBuild", "indexCommitIntervalMs", "indexOptimizeIdleMs", "indexMaxBehind", "memoryCacheMb", "workerThreads",
       "replicate", "replicationPeers", "advertiseHttp", "advertiseGossip", "antiEntropyMs", "blockStore", "ipfsApi", "ipfsTimeoutMs", "tlsCert", "tlsKey", "tlsCa",
-      "auth", "ownerKeyFile", "allowedHosts", "corsOrigins", "authFailuresPerMinute", "embedContext");
+      "auth", "ownerKeyFile", "allowedHosts", "corsOrigins", "authFailuresPerMinute", "embedContext",
+      "maxConcurrentImports", "headerTimeoutMs", "idleTimeoutMs", "maxConnections");
 
   /** A configuration mistake, with the key and layer at fault. */
   public static final class ConfigException extends Exception {
@@ -75,6 +76,10 @@ public final class ConfigLoader {
     merged.put("corsOrigins", "");
     merged.put("authFailuresPerMinute", Integer.toString(dev.mnemo.node.auth.AuthConfig.DEFAULT_FAILURES_PER_MINUTE));
     merged.put("embedContext", "");
+    merged.put("maxConcurrentImports", Integer.toString(Limits.DEFAULT_MAX_CONCURRENT_IMPORTS));
+    merged.put("headerTimeoutMs", Long.toString(Limits.DEFAULT_HEADER_TIMEOUT_MILLIS));
+    merged.put("idleTimeoutMs", Long.toString(Limits.DEFAULT_IDLE_TIMEOUT_MILLIS));
+    merged.put("maxConnections", Integer.toString(Limits.DEFAULT_MAX_CONNECTIONS));
     if (file != null) {
       merged.putAll(readFile(file));
     }
@@ -221,7 +226,9 @@ public final class ConfigLoader {
         integer(m, "workerThreads", 1, 1024),
         replicate, replicationPeers, advertiseHttp, advertiseGossip, integer(m, "antiEntropyMs", 100, 3_600_000),
         blockStore, ipfsApi, integer(m, "ipfsTimeoutMs", 100, 600_000), tlsCert, tlsKey, tlsCa,
-        Limits.defaults(), auth(m), embedContext(m.get("embedContext")),
+        Limits.defaults().withServer(integer(m, "maxConcurrentImports", 1, 64), integer(m, "headerTimeoutMs", 100, 600_000),
+            integer(m, "idleTimeoutMs", 1_000, 86_400_000), integer(m, "maxConnections", 1, 1_000_000)),
+        auth(m), embedContext(m.get("embedContext")),
         new dev.mnemo.index.Fusion(weight(m, "recallKeywordWeight"), weight(m, "recallContextWeight"), 0));
   }
 

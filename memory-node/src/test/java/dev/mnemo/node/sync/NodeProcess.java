@@ -106,6 +106,8 @@ public final class NodeProcess implements AutoCloseable {
     command.add("--add-modules");
     command.add("jdk.incubator.vector");
     command.add("-XX:+IgnoreUnrecognizedVMOptions");
+    // As the mnemo launcher: out of heap, the node exits (status 3) rather than hang the test.
+    command.add("-XX:+ExitOnOutOfMemoryError");
     command.addAll(jvmArgs);
     command.add("-cp");
     command.add(ClasspathSnapshot.get());
