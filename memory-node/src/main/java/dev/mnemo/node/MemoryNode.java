@@ -252,6 +252,10 @@ public final class MemoryNode implements AutoCloseable {
     try {
       HttpServerOptions options = new HttpServerOptions().setHost(config.host()).setPort(config.port())
           .setCompressionSupported(true)
+          // Off: Vert.x holds a cleartext connection back until it knows HTTP/1 from an h2c
+          // preface, and until then no connection handler runs, so neither the header timeout nor
+          // the connection cap would see a socket that sends half a request line. HTTP/1.1 only.
+          .setHttp2ClearTextEnabled(false)
           .setIdleTimeout((int) config.limits().idleTimeoutMillis()).setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
       if (config.tlsCert() != null) {
         options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()

@@ -112,20 +112,21 @@ public final class HttpApi {
   public Router router() {
     Router router = Router.router(vertx);
     BodyHandler jsonBody = BodyHandler.create(false).setBodyLimit(limits.maxBodyBytes());
+    BodyBudget budget = new BodyBudget(vertx, limits.maxBufferedBodyBytes(), limits.maxBodyBytes());
 
     // Content types are checked before a body handler runs: it would otherwise try to decode a
     // form body (and fail with a 500 past its 1 KiB field limit) before any handler could refuse it.
-    router.post("/v1/namespaces/:ns/memories").handler(requireType(JSON)).handler(jsonBody).handler(ctx -> json(ctx, "remember", this::remember));
+    router.post("/v1/namespaces/:ns/memories").handler(requireType(JSON)).handler(budget).handler(jsonBody).handler(ctx -> json(ctx, "remember", this::remember));
     router.get("/v1/namespaces/:ns/memories").handler(ctx -> json(ctx, "list", this::list));
-    router.post("/v1/namespaces/:ns/recall").handler(requireType(JSON)).handler(jsonBody).handler(this::recall);
+    router.post("/v1/namespaces/:ns/recall").handler(requireType(JSON)).handler(budget).handler(jsonBody).handler(this::recall);
     router.delete("/v1/namespaces/:ns/memories/:cid").handler(ctx -> json(ctx, "forget", this::forget));
-    router.post("/v1/namespaces/:ns/memories/:cid/invalidate").handler(requireTypeOfAnyBody(JSON)).handler(jsonBody)
+    router.post("/v1/namespaces/:ns/memories/:cid/invalidate").handler(requireTypeOfAnyBody(JSON)).handler(budget).handler(jsonBody)
         .handler(ctx -> json(ctx, "invalidate", this::invalidate));
     router.get("/v1/namespaces/:ns/export").handler(ctx -> blocking(ctx, "export", () -> export(ctx)));
     router.post("/v1/namespaces/:ns/import").handler(requireType(CAR, "application/octet-stream")).handler(this::importCar);
     router.put("/v1/namespaces/:ns").handler(ctx -> json(ctx, "create", this::create));
-    router.post("/v1/namespaces/:ns/grants").handler(requireType(JSON)).handler(jsonBody).handler(ctx -> json(ctx, "grant", this::grant));
-    router.post("/v1/namespaces/:ns/revocations").handler(requireType(JSON)).handler(jsonBody).handler(ctx -> json(ctx, "revoke", this::revoke));
+    router.post("/v1/namespaces/:ns/grants").handler(requireType(JSON)).handler(budget).handler(jsonBody).handler(ctx -> json(ctx, "grant", this::grant));
+    router.post("/v1/namespaces/:ns/revocations").handler(requireType(JSON)).handler(budget).handler(jsonBody).handler(ctx -> json(ctx, "revoke", this::revoke));
     router.get("/v1/namespaces/:ns/acl").handler(ctx -> json(ctx, "acl", this::acl));
     router.get("/v1/whoami").handler(ctx -> json(ctx, "whoami", this::whoami));
     router.get("/v1/memories/:cid").handler(ctx -> json(ctx, "get", this::get));
@@ -133,7 +134,7 @@ public final class HttpApi {
     router.get("/v1/blocks/:cid").handler(ctx -> blocking(ctx, "block", () -> block(ctx)));
     router.get("/v1/sync/heads").handler(ctx -> blocking(ctx, "sync_heads",
         () -> new Reply(200, DAG_CBOR, Buffer.buffer(sync.heads(peer(ctx))))));
-    router.post("/v1/sync/blocks").handler(requireType(DAG_CBOR)).handler(jsonBody).handler(ctx -> blocking(ctx, "sync_blocks", () -> syncBlocks(ctx)));
+    router.post("/v1/sync/blocks").handler(requireType(DAG_CBOR)).handler(budget).handler(jsonBody).handler(ctx -> blocking(ctx, "sync_blocks", () -> syncBlocks(ctx)));
     router.get("/v1/node").handler(ctx -> json(ctx, "node", c -> nodeInfo.get()));
     // Alive even while the model warms up: everything but text works; "embedder" says when text does.
     router.get("/health").handler(ctx -> send(ctx, new Reply(200, JSON,
@@ -419,7 +420,7 @@ public final class HttpApi {
   /** Imports that hold a slot now: streaming their body, or being applied. */
   private final java.util.concurrent.atomic.AtomicInteger importsRunning = new java.util.concurrent.atomic.AtomicInteger();
   private static final int IMPORT_RETRY_AFTER_SECONDS = 5;
-  private static final String CLOSE_AFTER_REPLY = "mnemo.closeAfterReply";
+  static final String CLOSE_AFTER_REPLY = "mnemo.closeAfterReply";
 
   /** The connection closes once the reply is sent: the request's body was not read, and will not be. */
   private static void closeAfterReply(RoutingContext ctx) {
