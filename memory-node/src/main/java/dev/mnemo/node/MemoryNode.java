@@ -255,8 +255,7 @@ public final class MemoryNode implements AutoCloseable {
           // Off: Vert.x holds a cleartext connection back until it knows HTTP/1 from an h2c
           // preface, and until then no connection handler runs, so neither the header timeout nor
           // the connection cap would see a socket that sends half a request line. HTTP/1.1 only.
-          .setHttp2ClearTextEnabled(false)
-          .setIdleTimeout((int) config.limits().idleTimeoutMillis()).setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
+          .setHttp2ClearTextEnabled(false);
       if (config.tlsCert() != null) {
         options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
             .setCertPath(config.tlsCert().toString()).setKeyPath(config.tlsKey().toString()));

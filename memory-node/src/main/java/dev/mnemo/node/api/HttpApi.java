@@ -368,8 +368,9 @@ public final class HttpApi {
    * An import streams its body to a spill file in the data directory (see {@link SpillUpload})
    * and imports it from there on a worker, block by block; the file goes on every path. At most
    * {@link Limits#maxConcurrentImports} run at once, each holding its entries and the log batch:
-   * one more is answered 503 before its body is read. The route's requireType has checked the
-   * media type. A body left unread (refused early, or cut off at the limit) closes the connection.
+   * one more is answered 503 at once, its body read and thrown away (see SpillUpload#discard).
+   * The route's requireType has checked the media type. A body over the limit closes the
+   * connection as soon as the limit is passed (or at once, when its Content-Length says so).
    */
   private void importCar(RoutingContext ctx) {
     long start = System.nanoTime();
@@ -390,14 +391,14 @@ public final class HttpApi {
     }
     if (importsRunning.incrementAndGet() > limits.maxConcurrentImports()) {
       importsRunning.decrementAndGet();
-      closeAfterReply(ctx);
+      SpillUpload.discard(ctx.request(), limits.maxImportBytes());
       ctx.response().putHeader("Retry-After", Integer.toString(IMPORT_RETRY_AFTER_SECONDS));
       ctx.fail(new ApiException(503, "busy", "this node runs " + limits.maxConcurrentImports()
           + " imports at once already; retry in " + IMPORT_RETRY_AFTER_SECONDS + " s"));
       return;
     }
     Caller caller = caller(ctx);
-    SpillUpload upload = new SpillUpload(ctx.request(), limits.maxImportBytes());
+    SpillUpload upload = new SpillUpload(ctx.request(), limits.maxImportBytes(), limits.idleTimeoutMillis());
     Future<Reply> reply = vertx.executeBlocking(() -> {
       service.checkImport(caller, ns);
       return java.nio.file.Files.createTempFile(service.importSpillDir(), "import-", ".car",
@@ -409,8 +410,10 @@ public final class HttpApi {
           importsRunning.decrementAndGet();
           if (ar.failed()) {
             upload.abort(ar.cause());
-            if (!ctx.request().isEnded()) {
-              closeAfterReply(ctx);
+            if (ar.cause() instanceof ApiException api && (api.status() == 413 || api.status() == 408)) {
+              closeAfterReply(ctx); // past the limit, or stalled: not another byte is read
+            } else {
+              SpillUpload.discard(ctx.request(), limits.maxImportBytes());
             }
           }
         });

@@ -22,13 +22,17 @@ import java.nio.file.Path;
 final class SpillUpload {
   private final HttpServerRequest request;
   private final long limit;
+  private final long stallMillis;
   private final Promise<Void> done = Promise.promise();
   private AsyncFile file;
   private long received;
+  private volatile long lastChunkNanos = System.nanoTime();
 
-  SpillUpload(HttpServerRequest request, long limit) {
+  /** @param stallMillis an upload that sends nothing for this long fails (408): it would hold an import slot */
+  SpillUpload(HttpServerRequest request, long limit, long stallMillis) {
     this.request = request;
     this.limit = limit;
+    this.stallMillis = stallMillis;
     if (request.isEnded()) {
       // Vert.x's BodyHandler refuses the same: a handler before this one let the body go unread.
       done.tryFail(new IllegalStateException("the request body was read before the import could stream it"));
@@ -64,15 +68,48 @@ final class SpillUpload {
           }
           file = opened;
           file.exceptionHandler(this::fail);
+          lastChunkNanos = System.nanoTime();
+          long watch = vertx.setPeriodic(Math.max(100, stallMillis / 4), id -> {
+            if (done.future().isComplete()) {
+              vertx.cancelTimer(id);
+            } else if (System.nanoTime() - lastChunkNanos > stallMillis * 1_000_000) {
+              vertx.cancelTimer(id);
+              fail(new ApiException(408, "request_timeout", "the import's body stalled: nothing came for " + stallMillis + " ms"));
+            }
+          });
+          done.future().onComplete(ar -> vertx.cancelTimer(watch));
           request.resume();
         })
         .onFailure(this::fail);
     return done.future();
   }
 
-  /** Stops reading and fails the upload (the caller then answers, and closes the connection). */
+  /** Stops reading and fails the upload. */
   void abort(Throwable cause) {
     fail(cause);
+  }
+
+  /**
+   * Reads the rest of a refused request's body and throws it away, so that the client, which
+   * may read no answer before it has sent its body (java.net.http does not), gets the answer
+   * rather than a reset connection; the connection then serves its next request. Past
+   * {@code limit} bytes the connection is closed: a refused body is no reason to read for ever.
+   */
+  static void discard(HttpServerRequest request, long limit) {
+    if (request.isEnded()) {
+      return;
+    }
+    long[] discarded = {0};
+    request.exceptionHandler(e -> {});
+    request.endHandler(v -> {});
+    request.handler(buffer -> {
+      discarded[0] += buffer.length();
+      if (discarded[0] > limit) {
+        request.handler(null);
+        request.connection().close();
+      }
+    });
+    request.resume();
   }
 
   private void chunk(Buffer buffer) {
@@ -80,6 +117,7 @@ final class SpillUpload {
       return;
     }
     received += buffer.length();
+    lastChunkNanos = System.nanoTime();
     if (received > limit) {
       fail(new ApiException(413, "too_large", "the request body exceeds " + limit + " bytes"));
       return;
@@ -89,6 +127,7 @@ final class SpillUpload {
       request.pause();
       file.drainHandler(v -> {
         if (!done.future().isComplete()) {
+          lastChunkNanos = System.nanoTime(); // the disk was slow, not the client
           request.resume();
         }
       });
