@@ -73,8 +73,15 @@ class ConcurrentImportProcessTest {
       cars.add(car);
     }
 
+    List<String> jvmArgs = new ArrayList<>(List.of("-Xmx" + heap, "-Xlog:gc:file=" + gcLog));
+    // For a before/after figure: e.g. -XX:-ExitOnOutOfMemoryError, as the launcher was before issue 22.
+    String extra = System.getProperty("mnemo.importTest.jvmArgs", "").trim();
+    if (!extra.isEmpty()) {
+      jvmArgs.addAll(List.of(extra.split("\\s+")));
+    }
+    long timeoutSeconds = Long.getLong("mnemo.importTest.timeoutSeconds", 600);
     try (NodeProcess node = NodeProcess.create("imports", dir.resolve("node"), List.of(), Map.of("MNEMO_OWNER_KEY_FILE", ownerKey.toString()),
-        List.of("-Xmx" + heap, "-Xlog:gc:file=" + gcLog)).start()) {
+        jvmArgs).start()) {
       String token = node.api().token();
       AtomicBoolean importing = new AtomicBoolean(true);
       ConcurrentLinkedQueue<String> healthFailures = new ConcurrentLinkedQueue<>();
@@ -107,7 +114,7 @@ class ConcurrentImportProcessTest {
         }
         List<ImportOutcome> outcomes = new ArrayList<>();
         for (Future<ImportOutcome> f : imports) {
-          outcomes.add(f.get(10, TimeUnit.MINUTES));
+          outcomes.add(f.get(timeoutSeconds, TimeUnit.SECONDS));
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         importing.set(false);
@@ -129,6 +136,9 @@ class ConcurrentImportProcessTest {
       } finally {
         importing.set(false);
         pool.shutdownNow();
+        System.out.printf("HEAP imports: peak before GC %d MiB, peak live after GC %d MiB; node alive %s; /health failures %d of %d:"
+            + " %s; load %s%n", peakHeapMb(gcLog, 1), peakHeapMb(gcLog, 2), node.isAlive(), healthFailures.size(),
+            healthChecks.get(), healthFailures.stream().limit(3).toList(), loadAverage());
       }
     }
   }
@@ -141,7 +151,7 @@ class ConcurrentImportProcessTest {
     while (true) {
       HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(node.url() + "/v1/namespaces/" + ns + "/import"))
           .header("Authorization", "Bearer " + token).header("Content-Type", "application/vnd.ipld.car")
-          .timeout(Duration.ofMinutes(8)).POST(HttpRequest.BodyPublishers.ofFile(car)).build(), HttpResponse.BodyHandlers.ofString());
+          .timeout(Duration.ofSeconds(Long.getLong("mnemo.importTest.timeoutSeconds", 600))).POST(HttpRequest.BodyPublishers.ofFile(car)).build(), HttpResponse.BodyHandlers.ofString());
       if (r.statusCode() != 503 || refusals > 200) {
         return new ImportOutcome(ns, r.statusCode(), r.body(), refusals);
       }
