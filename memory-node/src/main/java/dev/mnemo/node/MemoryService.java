@@ -25,7 +25,6 @@ import dev.mnemo.store.model.Memory;
 import dev.mnemo.store.model.Namespace;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
@@ -466,12 +465,6 @@ public final class MemoryService {
     return car.toByteArray();
   }
 
-  public NamespaceCar.Imported importCar(Caller caller, String ns, InputStream in) throws IOException {
-    // The entries keep their own authors, which the log checks; the caller only brings them in.
-    authorize(caller, ns, Ability.REMEMBER);
-    return afterImport(ns, NamespaceCar.importCar(log, in, ns));
-  }
-
   /**
    * Refuses an import the caller may not make before its body is read: a body of hundreds of MiB
    * is not worth receiving to refuse.
@@ -485,6 +478,7 @@ public final class MemoryService {
    * read block by block: the heap holds its entries, not its memories.
    */
   public NamespaceCar.Imported importCar(Caller caller, String ns, java.nio.file.Path car) throws IOException {
+    // The entries keep their own authors, which the log checks; the caller only brings them in.
     authorize(caller, ns, Ability.REMEMBER);
     return afterImport(ns, NamespaceCar.importCar(log, car, ns));
   }
