@@ -130,14 +130,15 @@ class ConcurrentImportProcessTest {
           assertThat(node.api().listAll(ns)).as("memories of %s after its import", ns).hasSize(memoryCounts.get(ns));
         }
         System.out.printf("FIGURE concurrent imports: 3 x %d MiB CARs, -Xmx%s: all applied in %.1f s, %d refusals (503) retried,"
-            + " heap at GC: peak before %d MiB, peak live after %d MiB (GC log), %d /health checks all answered; load %s%n",
+            + " heap at collecting pauses: max before %d MiB, max after %d MiB (GC log; an evacuation failure leaves it full,"
+            + " see benchmarks/README.md for the live heap), %d /health checks all answered; load %s%n",
             mb, heap, seconds, outcomes.stream().mapToInt(ImportOutcome::refusals).sum(), peakHeapMb(gcLog, 1),
             peakHeapMb(gcLog, 2), healthChecks.get(), loadAverage());
       } finally {
         importing.set(false);
         pool.shutdownNow();
         Files.copy(gcLog, Path.of("target", "sync-logs", "imports-gc-" + mb + "mb.log"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        System.out.printf("HEAP imports: peak before GC %d MiB, peak live after GC %d MiB; node alive %s; /health failures %d of %d:"
+        System.out.printf("HEAP imports: at collecting pauses, max before %d MiB, max after %d MiB; node alive %s; /health failures %d of %d:"
             + " %s; load %s%n", peakHeapMb(gcLog, 1), peakHeapMb(gcLog, 2), node.isAlive(), healthFailures.size(),
             healthChecks.get(), healthFailures.stream().limit(3).toList(), loadAverage());
       }
@@ -216,8 +217,8 @@ class ConcurrentImportProcessTest {
 
   /**
    * From a {@code -Xlog:gc} file ("123M->45M(256M)"): the largest heap in use before a collection
-   * ({@code group} 1; G1 lets it fill up to the maximum before it collects), or after one (2: what
-   * was still reachable, the heap the node held).
+   * ({@code group} 1; G1 lets it fill up to the maximum before it collects), or after one (2; an
+   * upper bound of what was reachable: a pause whose evacuation failed frees little).
    */
   static long peakHeapMb(Path gcLog, int group) throws IOException {
     // Pauses that collect: a remark or cleanup pause reports the heap unchanged, as "X->X".
