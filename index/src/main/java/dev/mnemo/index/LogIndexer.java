@@ -60,6 +60,12 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class LogIndexer implements AutoCloseable {
   private static final int PAGE = 1_000;
   /**
+   * Memories decoded and waiting in one batch for the index, at most: a page of 1,000 entries may
+   * add 10,000 memories each, and an import of 100 MiB held all of its memories decoded here at
+   * once (with two running, a 256 MiB heap ran out). Batches of this many are indexed as they fill.
+   */
+  static final int MAX_PENDING_ADDS = 256;
+  /**
    * A recall that came within this long makes writers refresh the searcher before they return;
    * after it, the next recall refreshes instead.
    */
@@ -589,7 +595,7 @@ public final class LogIndexer implements AutoCloseable {
               adds.add(withContext(new IndexedMemory(ref, positioned.position(), memory.get(), invalidatedAt(ns, ref),
                   log.isSuperseded(ns, ref), null), positioned.entry(), r));
               addedHere.add(ref);
-              if (progress != null && adds.size() >= PROGRESS_BATCH) {
+              if (adds.size() >= (progress != null ? PROGRESS_BATCH : MAX_PENDING_ADDS)) {
                 // Safe mid-page: the removes pending are of memories forgotten, which no later add
                 // brings back (liveSince above), so they go after these adds as the page's own
                 // flush would send them.

@@ -136,6 +136,7 @@ public final class MemoryNode implements AutoCloseable {
     // the index catches up; text calls wait for it, nothing else does.
     Embedder embedder = Embedders.warming(config.embedder(), config.dimension());
     Vertx vertx = Vertx.vertx(new VertxOptions().setWorkerPoolSize(config.workerThreads()));
+    OutOfMemoryHalt.install(vertx);
     MnemoStore store;
     try {
       store = openStore(config, vertx);
@@ -287,6 +288,7 @@ public final class MemoryNode implements AutoCloseable {
   }
 
   private void listen() throws IOException {
+    MemoryService.cleanImportSpills(config.dataDir());
     MemoryService service = new MemoryService(store, index, indexer, embedder, config.dimension(), config.embedContext());
     service.defaultFusion(config.fusion());
     PeerAuth peerAuth = new PeerAuth(store.nodeKey());
@@ -297,20 +299,30 @@ public final class MemoryNode implements AutoCloseable {
     HttpApi api = new HttpApi(vertx, service, new SyncEndpoint(syncAccess), ApiAuth.nobody(), config.limits(),
         metrics, this::info);
     io.vertx.ext.web.Router router = api.router();
+    dev.mnemo.node.api.ConnectionGuard guard = new dev.mnemo.node.api.ConnectionGuard(vertx, config.limits(), metrics);
+    guard.mount(router);
     new ApiAuth(vertx, agents, config.auth(), servedHosts(), PeerRequests.checkedByRoutes(HttpApi::isPeerRequest), metrics)
         .mount(router);
     try {
       HttpServerOptions options = new HttpServerOptions().setHost(config.host()).setPort(config.port())
-          .setCompressionSupported(true);
+          .setCompressionSupported(true)
+          // Off: Vert.x holds a cleartext connection back until it knows HTTP/1 from an h2c
+          // preface, and until then no connection handler runs, so neither the header timeout nor
+          // the connection cap would see a socket that sends half a request line. HTTP/1.1 only.
+          .setHttp2ClearTextEnabled(false);
       if (config.tlsCert() != null) {
         options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
             .setCertPath(config.tlsCert().toString()).setKeyPath(config.tlsKey().toString()));
       }
       server = vertx.createHttpServer(options)
-          .requestHandler(router)
+          // A server has one connection handler: it marks HTTP/9.9 and such as invalid requests
+          // (answered by invalidRequest, not by Vert.x's bare 501), then times and counts the connection.
+          .connectionHandler(connection -> {
+            dev.mnemo.node.api.HttpVersionGuard.install(connection);
+            guard.connected(connection);
+          })
+          .requestHandler(guard.requests(router))
           .invalidRequestHandler(api::invalidRequest)
-          // Marks HTTP/9.9 and such as invalid requests, answered above, not by Vert.x's bare 501.
-          .connectionHandler(dev.mnemo.node.api.HttpVersionGuard::install)
           .listen()
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     } catch (Exception e) {

@@ -25,7 +25,6 @@ import dev.mnemo.store.model.Memory;
 import dev.mnemo.store.model.Namespace;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
@@ -466,10 +465,50 @@ public final class MemoryService {
     return car.toByteArray();
   }
 
-  public NamespaceCar.Imported importCar(Caller caller, String ns, InputStream in) throws IOException {
+  /**
+   * Refuses an import the caller may not make before its body is read: a body of hundreds of MiB
+   * is not worth receiving to refuse.
+   */
+  public void checkImport(Caller caller, String ns) throws UnauthorizedException {
+    authorize(caller, ns, Ability.REMEMBER);
+  }
+
+  /**
+   * Imports the CAR file {@code car} (an import's body spilled to disk, see {@link #importSpillDir}),
+   * read block by block: the heap holds its entries, not its memories.
+   */
+  public NamespaceCar.Imported importCar(Caller caller, String ns, java.nio.file.Path car) throws IOException {
     // The entries keep their own authors, which the log checks; the caller only brings them in.
     authorize(caller, ns, Ability.REMEMBER);
-    NamespaceCar.Imported imported = NamespaceCar.importCar(log, in, ns);
+    return afterImport(ns, NamespaceCar.importCar(log, car, ns));
+  }
+
+  /** Where import bodies are spilled while they arrive: in the data directory, not in the heap. */
+  public java.nio.file.Path importSpillDir() {
+    return importSpillDir(store.dataDir());
+  }
+
+  public static java.nio.file.Path importSpillDir(java.nio.file.Path dataDir) {
+    return dataDir.resolve("import-spill");
+  }
+
+  /**
+   * Creates the spill directory, empty: a spill file left by a node that died mid-import is of no
+   * use to anyone. Called once at start-up, before the API listens.
+   */
+  public static void cleanImportSpills(java.nio.file.Path dataDir) throws IOException {
+    java.nio.file.Path dir = importSpillDir(dataDir);
+    if (java.nio.file.Files.isDirectory(dir)) {
+      try (var files = java.nio.file.Files.list(dir)) {
+        for (java.nio.file.Path file : (Iterable<java.nio.file.Path>) files::iterator) {
+          java.nio.file.Files.deleteIfExists(file);
+        }
+      }
+    }
+    java.nio.file.Files.createDirectories(dir);
+  }
+
+  private NamespaceCar.Imported afterImport(String ns, NamespaceCar.Imported imported) throws IOException {
     indexer.awaitApplied(log.lastPosition());
     if (imported.entriesApplied() > 0) {
       afterWrite.accept(ns);

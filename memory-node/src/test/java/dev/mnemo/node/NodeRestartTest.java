@@ -146,7 +146,7 @@ class NodeRestartTest {
     String java = ProcessHandle.current().info().command().orElse(
         Path.of(System.getProperty("java.home"), "bin", "java").toString());
     return new ProcessBuilder(java,
-        "--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector",
+        "--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector", "-XX:+ExitOnOutOfMemoryError",
         "-cp", System.getProperty("java.class.path"),
         "dev.mnemo.node.cli.Main", "node",
         "--port", Integer.toString(port), "--gossip-port", "0",

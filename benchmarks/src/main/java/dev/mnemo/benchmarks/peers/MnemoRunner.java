@@ -728,7 +728,9 @@ public final class MnemoRunner {
       int port = freePort();
       List<String> command = new ArrayList<>(List.of(
           Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-          "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx8g"));
+          "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx8g",
+          // Out of heap, the node exits (status 3) and the run fails, rather than hang it.
+          "-XX:+ExitOnOutOfMemoryError"));
       // NODE_JAVA_OPTS: extra JVM options for the node, e.g. a flight recording to profile it.
       String extra = System.getenv().getOrDefault("NODE_JAVA_OPTS", "").trim();
       if (!extra.isEmpty()) {

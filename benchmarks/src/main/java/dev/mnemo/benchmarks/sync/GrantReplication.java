@@ -399,7 +399,7 @@ public final class GrantReplication {
       int port = freePort();
       int gossipPort = freePort();
       List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-          "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx2g", "-jar", jar.toString(),
+          "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx2g", "-XX:+ExitOnOutOfMemoryError", "-jar", jar.toString(),
           "node", "--host", "127.0.0.1", "--port", Integer.toString(port), "--gossip-port", Integer.toString(gossipPort),
           "--data", data.toString(), "--embedder", "none", "--replication-peer", "*"));
       command.addAll(extra);

@@ -42,7 +42,6 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.util.List;
 import java.util.Optional;
@@ -114,21 +113,21 @@ public final class HttpApi {
   public Router router() {
     Router router = Router.router(vertx);
     BodyHandler jsonBody = BodyHandler.create(false).setBodyLimit(limits.maxBodyBytes());
-    BodyHandler carBody = BodyHandler.create(false).setBodyLimit(limits.maxImportBytes());
+    BodyBudget budget = new BodyBudget(vertx, limits.maxBufferedBodyBytes(), limits.maxBodyBytes());
 
     // Content types are checked before a body handler runs: it would otherwise try to decode a
     // form body (and fail with a 500 past its 1 KiB field limit) before any handler could refuse it.
-    router.post("/v1/namespaces/:ns/memories").handler(requireType(JSON)).handler(jsonBody).handler(ctx -> json(ctx, "remember", this::remember));
+    router.post("/v1/namespaces/:ns/memories").handler(requireType(JSON)).handler(budget).handler(jsonBody).handler(ctx -> json(ctx, "remember", this::remember));
     router.get("/v1/namespaces/:ns/memories").handler(ctx -> json(ctx, "list", this::list));
-    router.post("/v1/namespaces/:ns/recall").handler(requireType(JSON)).handler(jsonBody).handler(this::recall);
+    router.post("/v1/namespaces/:ns/recall").handler(requireType(JSON)).handler(budget).handler(jsonBody).handler(this::recall);
     router.delete("/v1/namespaces/:ns/memories/:cid").handler(ctx -> json(ctx, "forget", this::forget));
-    router.post("/v1/namespaces/:ns/memories/:cid/invalidate").handler(requireTypeOfAnyBody(JSON)).handler(jsonBody)
+    router.post("/v1/namespaces/:ns/memories/:cid/invalidate").handler(requireTypeOfAnyBody(JSON)).handler(budget).handler(jsonBody)
         .handler(ctx -> json(ctx, "invalidate", this::invalidate));
     router.get("/v1/namespaces/:ns/export").handler(ctx -> blocking(ctx, "export", () -> export(ctx)));
-    router.post("/v1/namespaces/:ns/import").handler(requireType(CAR, "application/octet-stream")).handler(carBody).handler(ctx -> blocking(ctx, "import", () -> importCar(ctx)));
+    router.post("/v1/namespaces/:ns/import").handler(requireType(CAR, "application/octet-stream")).handler(this::importCar);
     router.put("/v1/namespaces/:ns").handler(ctx -> json(ctx, "create", this::create));
-    router.post("/v1/namespaces/:ns/grants").handler(requireType(JSON)).handler(jsonBody).handler(ctx -> json(ctx, "grant", this::grant));
-    router.post("/v1/namespaces/:ns/revocations").handler(requireType(JSON)).handler(jsonBody).handler(ctx -> json(ctx, "revoke", this::revoke));
+    router.post("/v1/namespaces/:ns/grants").handler(requireType(JSON)).handler(budget).handler(jsonBody).handler(ctx -> json(ctx, "grant", this::grant));
+    router.post("/v1/namespaces/:ns/revocations").handler(requireType(JSON)).handler(budget).handler(jsonBody).handler(ctx -> json(ctx, "revoke", this::revoke));
     router.get("/v1/namespaces/:ns/acl").handler(ctx -> json(ctx, "acl", this::acl));
     router.get("/v1/whoami").handler(ctx -> json(ctx, "whoami", this::whoami));
     router.get("/v1/memories/:cid").handler(ctx -> json(ctx, "get", this::get));
@@ -136,9 +135,9 @@ public final class HttpApi {
     router.get("/v1/blocks/:cid").handler(ctx -> blocking(ctx, "block", () -> block(ctx)));
     router.get("/v1/sync/heads").handler(ctx -> blocking(ctx, "sync_heads",
         () -> new Reply(200, DAG_CBOR, Buffer.buffer(sync.heads(peer(ctx))))));
-    router.post("/v1/sync/digest").handler(requireType(DAG_CBOR)).handler(jsonBody).handler(ctx -> blocking(ctx, "sync_digest",
+    router.post("/v1/sync/digest").handler(requireType(DAG_CBOR)).handler(budget).handler(jsonBody).handler(ctx -> blocking(ctx, "sync_digest",
         () -> new Reply(200, DAG_CBOR, Buffer.buffer(sync.digest(peer(ctx), bytes(ctx))))));
-    router.post("/v1/sync/blocks").handler(requireType(DAG_CBOR)).handler(jsonBody).handler(ctx -> blocking(ctx, "sync_blocks", () -> syncBlocks(ctx)));
+    router.post("/v1/sync/blocks").handler(requireType(DAG_CBOR)).handler(budget).handler(jsonBody).handler(ctx -> blocking(ctx, "sync_blocks", () -> syncBlocks(ctx)));
     router.get("/v1/node").handler(ctx -> json(ctx, "node",
         c -> nodeInfo.apply(NamespacesPage.parse(c.queryParams().get("cursor"), c.queryParams().get("limit")))));
     // Alive even while the model warms up: everything but text works; "embedder" says when text does.
@@ -388,10 +387,73 @@ public final class HttpApi {
     return new Reply(200, CAR + "; version=1", Buffer.buffer(service.export(caller(ctx), namespace(ctx))));
   }
 
-  private Reply importCar(RoutingContext ctx) throws Exception {
-    String ns = namespace(ctx);
-    // The route's requireType has checked the media type.
-    NamespaceCar.Imported imported = service.importCar(caller(ctx), ns, new ByteArrayInputStream(bytes(ctx)));
+  /**
+   * An import streams its body to a spill file in the data directory (see {@link SpillUpload})
+   * and imports it from there on a worker, block by block; the file goes on every path. At most
+   * {@link Limits#maxConcurrentImports} run at once, each holding its entries and the log batch:
+   * one more is answered 503 at once, its body read and thrown away (see SpillUpload#discard).
+   * The route's requireType has checked the media type. A body over the limit closes the
+   * connection as soon as the limit is passed (or at once, when its Content-Length says so).
+   */
+  private void importCar(RoutingContext ctx) {
+    long start = System.nanoTime();
+    ctx.put("route", "import");
+    String ns;
+    try {
+      ns = namespace(ctx);
+    } catch (ApiException e) {
+      closeAfterReply(ctx);
+      ctx.fail(e);
+      return;
+    }
+    String declared = ctx.request().getHeader("Content-Length");
+    if (declared != null && declared.matches("\\d{1,18}") && Long.parseLong(declared) > limits.maxImportBytes()) {
+      closeAfterReply(ctx);
+      ctx.fail(new ApiException(413, "too_large", "the request body exceeds " + limits.maxImportBytes() + " bytes"));
+      return;
+    }
+    if (importsRunning.incrementAndGet() > limits.maxConcurrentImports()) {
+      importsRunning.decrementAndGet();
+      SpillUpload.discard(ctx.request(), limits.maxImportBytes());
+      ctx.response().putHeader("Retry-After", Integer.toString(IMPORT_RETRY_AFTER_SECONDS));
+      ctx.fail(new ApiException(503, "busy", "this node runs " + limits.maxConcurrentImports()
+          + " imports at once already; retry in " + IMPORT_RETRY_AFTER_SECONDS + " s"));
+      return;
+    }
+    Caller caller = caller(ctx);
+    SpillUpload upload = new SpillUpload(ctx.request(), limits.maxImportBytes(), limits.idleTimeoutMillis());
+    Future<Reply> reply = vertx.executeBlocking(() -> {
+      service.checkImport(caller, ns);
+      return java.nio.file.Files.createTempFile(service.importSpillDir(), "import-", ".car",
+          java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+    }, false).compose(spill -> upload.into(vertx, spill)
+        .compose(received -> vertx.executeBlocking(() -> importReply(service.importCar(caller, ns, spill)), false))
+        .eventually(() -> vertx.executeBlocking(() -> java.nio.file.Files.deleteIfExists(spill), false)))
+        .andThen(ar -> {
+          importsRunning.decrementAndGet();
+          if (ar.failed()) {
+            upload.abort(ar.cause());
+            if (ar.cause() instanceof ApiException api && (api.status() == 413 || api.status() == 408)) {
+              closeAfterReply(ctx); // past the limit, or stalled: not another byte is read
+            } else {
+              SpillUpload.discard(ctx.request(), limits.maxImportBytes());
+            }
+          }
+        });
+    respond(ctx, "import", start, reply);
+  }
+
+  /** Imports that hold a slot now: streaming their body, or being applied. */
+  private final java.util.concurrent.atomic.AtomicInteger importsRunning = new java.util.concurrent.atomic.AtomicInteger();
+  private static final int IMPORT_RETRY_AFTER_SECONDS = 5;
+  static final String CLOSE_AFTER_REPLY = "mnemo.closeAfterReply";
+
+  /** The connection closes once the reply is sent: the request's body was not read, and will not be. */
+  private static void closeAfterReply(RoutingContext ctx) {
+    ctx.put(CLOSE_AFTER_REPLY, true);
+  }
+
+  private Reply importReply(NamespaceCar.Imported imported) throws JsonProcessingException {
     ObjectNode out = responses.object();
     out.set("roots", responses.strings(imported.roots()));
     out.put("blocks", imported.blocks());
@@ -535,11 +597,21 @@ public final class HttpApi {
     if (ctx.response().ended() || ctx.response().closed()) {
       return;
     }
-    ctx.response().setStatusCode(reply.status()).putHeader("Content-Type", reply.contentType()).end(reply.body());
+    Future<Void> sent = ctx.response().setStatusCode(reply.status()).putHeader("Content-Type", reply.contentType()).end(reply.body());
+    if (Boolean.TRUE.equals(ctx.get(CLOSE_AFTER_REPLY))) {
+      sent.onComplete(v -> {
+        if (ctx.request().version() == io.vertx.core.http.HttpVersion.HTTP_2) {
+          ctx.response().reset(); // one stream of a connection others share
+        } else {
+          ctx.request().connection().close();
+        }
+      });
+    }
   }
 
   private void failure(RoutingContext ctx) {
     Throwable failure = ctx.failure();
+    dev.mnemo.node.OutOfMemoryHalt.haltIfOutOfMemory(failure);
     String route = ctx.get("route", "unrouted");
     int status;
     String code;

@@ -6,9 +6,7 @@ import dev.mnemo.index.LuceneMemoryIndex;
 import dev.mnemo.node.MemoryNode;
 import dev.mnemo.store.MnemoStore;
 import dev.mnemo.store.car.NamespaceCar;
-import java.io.BufferedInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -42,8 +40,9 @@ final class ImportCommand implements Callable<Integer> {
       IndexConfig indexConfig = NodeIndexConfig.load(config, data, null);
       MnemoStore store = offline.store();
       NamespaceCar.Imported imported;
-      try (InputStream is = new BufferedInputStream(Files.newInputStream(in))) {
-        imported = NamespaceCar.importCar(store.log(), is);
+      try {
+        // Read block by block from the file itself: its memories are never all in the heap.
+        imported = NamespaceCar.importCar(store.log(), in, null);
       } catch (IOException e) {
         System.err.println("mnemo: import refused, nothing stored: " + e.getMessage());
         return 1;

@@ -27,14 +27,16 @@ import java.util.Set;
  * tlsCert, tlsKey (PEM files: the HTTP API serves TLS), tlsCa (PEM certificates trusted for peers),
  * blockStore (embedded|ipfs), ipfsApi (the Kubo RPC base URL), ipfsTimeoutMs, auth (true|false),
  * ownerKeyFile, allowedHosts and corsOrigins (comma-separated), authFailuresPerMinute, embedContext (metadata keys,
- * comma-separated), importMaxNewHeads, syncMaxHeads, writeMaxParents (see {@link NodeConfig.Heads}). Unknown keys in the file are an error, not a silent typo.
+ * comma-separated), importMaxNewHeads, syncMaxHeads, writeMaxParents (see {@link NodeConfig.Heads}),
+ * maxConcurrentImports, headerTimeoutMs, idleTimeoutMs, maxConnections, maxBufferedBodyMb (see {@link Limits}). Unknown keys in the file are an error, not a silent typo.
  */
 public final class ConfigLoader {
   static final Set<String> KEYS = Set.of("host", "port", "data", "gossipHost", "gossipPort", "seeds", "embedder", "dimension",
       "vectorEncoding", "hnswM", "hnswBeamWidth", "recallDepth", "recallKeywordWeight", "recallContextWeight", "indexGraphBuild", "indexCommitIntervalMs", "indexOptimizeIdleMs", "indexMaxBehind", "memoryCacheMb", "workerThreads",
       "replicate", "replicationPeers", "advertiseHttp", "advertiseGossip", "antiEntropyMs", "blockStore", "ipfsApi", "ipfsTimeoutMs", "tlsCert", "tlsKey", "tlsCa",
       "auth", "ownerKeyFile", "allowedHosts", "corsOrigins", "authFailuresPerMinute", "embedContext",
-      "importMaxNewHeads", "syncMaxHeads", "writeMaxParents");
+      "importMaxNewHeads", "syncMaxHeads", "writeMaxParents",
+      "maxConcurrentImports", "headerTimeoutMs", "idleTimeoutMs", "maxConnections", "maxBufferedBodyMb");
 
   /** A configuration mistake, with the key and layer at fault. */
   public static final class ConfigException extends Exception {
@@ -79,6 +81,11 @@ public final class ConfigLoader {
     merged.put("importMaxNewHeads", Integer.toString(NodeConfig.Heads.DEFAULTS.importMaxNewHeads()));
     merged.put("syncMaxHeads", Integer.toString(NodeConfig.Heads.DEFAULTS.syncMaxHeads()));
     merged.put("writeMaxParents", Integer.toString(NodeConfig.Heads.DEFAULTS.writeMaxParents()));
+    merged.put("maxConcurrentImports", Integer.toString(Limits.DEFAULT_MAX_CONCURRENT_IMPORTS));
+    merged.put("headerTimeoutMs", Long.toString(Limits.DEFAULT_HEADER_TIMEOUT_MILLIS));
+    merged.put("idleTimeoutMs", Long.toString(Limits.DEFAULT_IDLE_TIMEOUT_MILLIS));
+    merged.put("maxConnections", Integer.toString(Limits.DEFAULT_MAX_CONNECTIONS));
+    merged.put("maxBufferedBodyMb", Integer.toString(Limits.DEFAULT_MAX_BUFFERED_BODY_MB));
     // Keys the operator set, as against defaults: the data directory's record of its block store
     // gives way only to these.
     Set<String> explicit = new java.util.HashSet<>();
@@ -233,7 +240,11 @@ public final class ConfigLoader {
         integer(m, "workerThreads", 1, 1024),
         replicate, replicationPeers, advertiseHttp, advertiseGossip, integer(m, "antiEntropyMs", 100, 3_600_000),
         blockStore, ipfsApi, integer(m, "ipfsTimeoutMs", 100, 600_000), tlsCert, tlsKey, tlsCa,
-        Limits.defaults(), auth(m), embedContext(m.get("embedContext")),
+        Limits.defaults().withServer(integer(m, "maxConcurrentImports", 1, 64), integer(m, "headerTimeoutMs", 100, 600_000),
+            integer(m, "idleTimeoutMs", 1_000, 86_400_000), integer(m, "maxConnections", 1, 1_000_000),
+            // At least one body of the largest size must fit, or such a body would wait for ever.
+            (long) integer(m, "maxBufferedBodyMb", Limits.defaults().maxBodyBytes() >> 20, 1_048_576) << 20),
+        auth(m), embedContext(m.get("embedContext")),
         new dev.mnemo.index.Fusion(weight(m, "recallKeywordWeight"), weight(m, "recallContextWeight"), 0),
         // A write with one parent would merge no heads; more than an entry may list cannot be written.
         new NodeConfig.Heads(integer(m, "importMaxNewHeads", 1, 1_000_000), integer(m, "syncMaxHeads", 1, 1_000_000),

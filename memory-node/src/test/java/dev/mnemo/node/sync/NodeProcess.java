@@ -106,9 +106,12 @@ public final class NodeProcess implements AutoCloseable {
     command.add("--add-modules");
     command.add("jdk.incubator.vector");
     command.add("-XX:+IgnoreUnrecognizedVMOptions");
+    // As the mnemo launcher: out of heap, the node exits (status 3) rather than hang the test.
+    command.add("-XX:+ExitOnOutOfMemoryError");
     command.addAll(jvmArgs);
     command.add("-cp");
-    command.add(ClasspathSnapshot.get());
+    // -Dmnemo.nodeClasspath runs another build's node (a before/after figure), else this one's.
+    command.add(System.getProperty("mnemo.nodeClasspath", ClasspathSnapshot.get()));
     command.add("dev.mnemo.node.cli.Main");
     command.add("node");
     command.add("--port");
@@ -213,6 +216,17 @@ public final class NodeProcess implements AutoCloseable {
 
   public boolean isAlive() {
     return process != null && process.isAlive();
+  }
+
+  /** The exit status once the process has exited within {@code timeout}, or null if it is still running. */
+  public Integer awaitExit(Duration timeout) {
+    Process p = process;
+    try {
+      return p != null && p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS) ? p.exitValue() : null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
   }
 
   /** Leaves no process behind, whatever state it is in. */

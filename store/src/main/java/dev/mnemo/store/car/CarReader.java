@@ -22,13 +22,14 @@ public final class CarReader {
   public static final int MAX_SECTION = 4 << 20;
   private static final int MAX_HEADER = 1 << 20;
 
-  private final InputStream in;
+  private final Counting in;
   private final List<Cid> roots;
   private long section;
+  private long dataOffset = -1;
 
   public CarReader(InputStream in) throws IOException {
-    this.in = in;
-    long length = Varint.read(in, FORMAT);
+    this.in = new Counting(in);
+    long length = Varint.read(this.in, FORMAT);
     if (length <= 0) {
       throw new InvalidFormatException(FORMAT, length < 0 ? "empty file" : "empty header");
     }
@@ -54,6 +55,11 @@ public final class CarReader {
     return roots;
   }
 
+  /** Where, in the bytes read so far, the data of the block {@link #next} last returned starts. */
+  public long dataOffset() {
+    return dataOffset;
+  }
+
   /** The next block, hash-verified, or null at the end of the file. */
   public Block next() throws IOException {
     long length = Varint.read(in, FORMAT);
@@ -73,6 +79,7 @@ public final class CarReader {
       throw new InvalidFormatException(FORMAT, "section " + section + " has a bad CID: " + e.getMessage(), e);
     }
     byte[] data = java.util.Arrays.copyOfRange(bytes, read.next(), bytes.length);
+    dataOffset = in.count - data.length;
     Cid cid = read.cid();
     if (!cid.multihash().isVerifiable()) {
       throw new InvalidFormatException(FORMAT, "section " + section + ": block " + cid + " uses a hash this node cannot verify");
@@ -81,6 +88,40 @@ public final class CarReader {
       throw new InvalidFormatException(FORMAT, "section " + section + ": block " + cid + " does not hash to its CID");
     }
     return new Block(cid, data);
+  }
+
+  /** Counts the bytes read, for {@link #dataOffset}. */
+  private static final class Counting extends java.io.FilterInputStream {
+    long count;
+
+    Counting(InputStream in) {
+      super(in);
+    }
+
+    @Override
+    public int read() throws IOException {
+      int b = super.read();
+      if (b >= 0) {
+        count++;
+      }
+      return b;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      int n = super.read(b, off, len);
+      if (n > 0) {
+        count += n;
+      }
+      return n;
+    }
+
+    @Override
+    public long skip(long n) throws IOException {
+      long skipped = super.skip(n);
+      count += skipped;
+      return skipped;
+    }
   }
 
   private byte[] readFully(int length, String what) throws IOException {

@@ -7,10 +7,20 @@ import dev.mnemo.store.log.MemoryState;
 import dev.mnemo.store.log.NamespaceLog;
 import dev.mnemo.store.log.PositionedEntry;
 import dev.mnemo.store.model.Op;
+import dev.mnemo.store.block.CorruptBlockException;
+import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
@@ -29,7 +39,7 @@ public final class NamespaceCar {
   /** What an import did. */
   public record Imported(List<Cid> roots, int blocks, int entriesApplied) {}
 
-  /** An import holds its blocks in memory until all are verified; this bounds that. */
+  /** An import is read from a file and held in a log batch until all is verified; this bounds that. */
   public static final long MAX_IMPORT_BYTES = 1L << 30;
 
   private NamespaceCar() {}
@@ -138,19 +148,70 @@ public final class NamespaceCar {
     return importCar(log, in, null);
   }
 
-  /** Imports a CAR whose entries must all belong to {@code expectedNs} (any namespace when null). */
+  /**
+   * Imports a CAR read from a stream whose entries must all belong to {@code expectedNs} (any
+   * namespace when null): spilled to a temporary file first (see {@link #importCar(NamespaceLog,
+   * Path, String)}), deleted after.
+   */
   public static Imported importCar(NamespaceLog log, InputStream in, String expectedNs) throws IOException {
-    CarReader reader = new CarReader(in);
-    List<Block> blocks = new ArrayList<>();
-    long bytes = 0;
-    for (Block block = reader.next(); block != null; block = reader.next()) {
-      bytes += block.data().length;
-      if (bytes > MAX_IMPORT_BYTES) {
-        throw new InvalidFormatException(CarReader.FORMAT, "import larger than " + MAX_IMPORT_BYTES + " bytes");
+    Path spill = Files.createTempFile("mnemo-import-", ".car");
+    try {
+      try (OutputStream out = Files.newOutputStream(spill)) {
+        in.transferTo(out);
       }
-      blocks.add(block);
+      return importCar(log, spill, expectedNs);
+    } finally {
+      Files.deleteIfExists(spill);
     }
-    int applied = log.applyBlocks(blocks, expectedNs);
-    return new Imported(reader.roots(), blocks.size(), applied);
+  }
+
+  /**
+   * Imports the CAR file {@code car}, whose entries must all belong to {@code expectedNs} (any
+   * namespace when null). The file is read block by block, each hash-checked as it is read; the
+   * entries are kept to order and check them, but a memory's bytes are not: the log reads them
+   * back from the file, checked again, when it writes the batch. So the heap holds the entries and
+   * an index of where each block is, not the file; all of it is applied, or nothing.
+   */
+  public static Imported importCar(NamespaceLog log, Path car, String expectedNs) throws IOException {
+    try (FileChannel file = FileChannel.open(car, StandardOpenOption.READ);
+        InputStream in = new BufferedInputStream(Channels.newInputStream(file), 1 << 16)) {
+      CarReader reader = new CarReader(in);
+      // CID → offset << 24 | length: blocks are at most CarReader.MAX_SECTION (4 MiB < 2^24) long.
+      Map<Cid, Long> where = new HashMap<>();
+      int[] blocks = new int[1];
+      long[] bytes = new long[1];
+      NamespaceLog.BlockSource source = () -> {
+        Block block = reader.next();
+        if (block == null) {
+          return null;
+        }
+        bytes[0] += block.data().length;
+        if (bytes[0] > MAX_IMPORT_BYTES) {
+          throw new InvalidFormatException(CarReader.FORMAT, "import larger than " + MAX_IMPORT_BYTES + " bytes");
+        }
+        blocks[0]++;
+        where.put(block.cid(), reader.dataOffset() << 24 | block.data().length);
+        return block;
+      };
+      NamespaceLog.SpilledBlocks spilled = cid -> {
+        Long at = where.get(cid);
+        if (at == null) {
+          throw new IllegalStateException("block " + cid + " was not read from " + car);
+        }
+        ByteBuffer data = ByteBuffer.allocate((int) (at & 0xFF_FFFF));
+        long offset = at >>> 24;
+        while (data.hasRemaining()) {
+          if (file.read(data, offset + data.position()) < 0) {
+            throw new CorruptBlockException(cid, "the import file " + car + " was cut short while it was imported");
+          }
+        }
+        if (!cid.matches(data.array())) {
+          throw new CorruptBlockException(cid, "the import file " + car + " changed while it was imported");
+        }
+        return data.array();
+      };
+      int applied = log.applyStreamed(source, spilled, expectedNs);
+      return new Imported(reader.roots(), blocks[0], applied);
+    }
   }
 }

@@ -78,11 +78,34 @@ final class LogWriter implements Staging.Committed {
    * without their blocks, left unknown); {@code storedParents}: the stored entries the batch names
    * as parents, decoded; {@code limit}: what the batch may do to a namespace's heads.
    */
-  record Apply(List<VerifiedEntry> entries, Map<Cid, Block> memories, Map<String, Set<Cid>> forgotten,
+  record Apply(List<VerifiedEntry> entries, Brought memories, Map<String, Set<Cid>> forgotten,
       Set<Cid> forgottenLater, Map<Cid, LogEntry> storedParents, Map<Cid, MemoryLinks.Link> links,
       HeadsLimit limit, CompletableFuture<Integer> done) implements Request {}
 
   record VerifiedEntry(Block block, LogEntry entry) {}
+
+  /**
+   * The memory blocks a request brings: bytes in the heap, or (an import) blocks whose bytes stay
+   * in a spill file until the batch is written, so that the heap holds one of them at a time.
+   */
+  record Brought(Map<Cid, Block> inHeap, Set<Cid> spilledCids, NamespaceLog.SpilledBlocks spill) {
+    static Brought inHeap(Map<Cid, Block> blocks) {
+      return new Brought(blocks, Set.of(), null);
+    }
+
+    boolean contains(Cid cid) {
+      return inHeap.containsKey(cid) || spilledCids.contains(cid);
+    }
+
+    void stage(Staging s, Cid cid) {
+      Block block = inHeap.get(cid);
+      if (block != null) {
+        s.blocks.put(cid, block.data());
+      } else {
+        s.stageSpilled(cid, spill);
+      }
+    }
+  }
 
   private final RocksStorage storage;
   private final BlockStore blocks;
@@ -303,7 +326,7 @@ final class LogWriter implements Staging.Committed {
       Block entryBlock = Block.dagCbor(entry.encode());
       entryCid = entryBlock.cid();
       position = s.nextPosition;
-      stageEntry(s, entryBlock.cid(), entryBlock.data(), entry, memories, Set.of(), false);
+      stageEntry(s, entryBlock.cid(), entryBlock.data(), entry, Brought.inHeap(memories), Set.of(), false);
       recordAcl(s, entryBlock.cid(), position, entry, local.frontier, false, local.coversAll);
     }
     for (int r = 0; r < adds.size(); r++) {
@@ -349,7 +372,7 @@ final class LogWriter implements Staging.Committed {
     LogEntry entry = LogEntry.signed(author, ns, Op.FORGET, List.copyOf(refs), local.parents, local.clock, null, null);
     Block entryBlock = Block.dagCbor(entry.encode());
     long position = s.nextPosition;
-    stageEntry(s, entryBlock.cid(), entryBlock.data(), entry, Map.of(), Set.of(), false);
+    stageEntry(s, entryBlock.cid(), entryBlock.data(), entry, NOTHING_BROUGHT, Set.of(), false);
     recordAcl(s, entryBlock.cid(), position, entry, local.frontier, false, local.coversAll);
     s.mergeIntoParent();
     for (Forget forget : accepted) {
@@ -371,7 +394,7 @@ final class LogWriter implements Staging.Committed {
         null, null, request.at());
     Block entryBlock = Block.dagCbor(entry.encode());
     long position = s.nextPosition;
-    stageEntry(s, entryBlock.cid(), entryBlock.data(), entry, Map.of(), Set.of(), false);
+    stageEntry(s, entryBlock.cid(), entryBlock.data(), entry, NOTHING_BROUGHT, Set.of(), false);
     recordAcl(s, entryBlock.cid(), position, entry, local.frontier, false, local.coversAll);
     s.mergeIntoParent();
     onCommit.add(() -> request.done().complete(new Appended(entryBlock.cid(), position, request.refs())));
@@ -441,7 +464,7 @@ final class LogWriter implements Staging.Committed {
         if (entry.op() == Op.ADD && !isVoid) {
           for (Cid ref : entry.refs()) {
             boolean known = s.state(LogKeys.nsKey(entry.ns(), ref)) != null;
-            if (!known && !apply.memories().containsKey(ref) && !apply.forgotten().getOrDefault(entry.ns(), Set.of()).contains(ref)
+            if (!known && !apply.memories().contains(ref) && !apply.forgotten().getOrDefault(entry.ns(), Set.of()).contains(ref)
                 && !apply.forgottenLater().contains(ref)) {
               if (graph.isOwner(entry.author())) {
                 throw new RejectedEntryException(cid, "its memory " + ref + " is missing");
@@ -480,6 +503,7 @@ final class LogWriter implements Staging.Committed {
   }
 
   private static final long[] NO_FRONTIER = new long[0];
+  private static final Brought NOTHING_BROUGHT = Brought.inHeap(Map.of());
 
   /** A local write refused for its author, carried out of the staging code to fail its requests alone. */
   private static final class Refused extends RuntimeException {
@@ -562,7 +586,7 @@ final class LogWriter implements Staging.Committed {
     LogEntry entry = LogEntry.signed(author, ns, op, List.of(), local.parents, local.clock, to, can);
     Block block = Block.dagCbor(entry.encode());
     long position = s.nextPosition;
-    stageEntry(s, block.cid(), block.data(), entry, Map.of(), Set.of(), false);
+    stageEntry(s, block.cid(), block.data(), entry, NOTHING_BROUGHT, Set.of(), false);
     recordAcl(s, block.cid(), position, entry, local.frontier, false, local.coversAll);
     return new Appended(block.cid(), position, List.of());
   }
@@ -1007,7 +1031,7 @@ final class LogWriter implements Staging.Committed {
    * void add ({@code isVoid}) stores its memories' blocks, for peers that will need them to apply
    * it, but makes none of them live.
    */
-  private void stageEntry(Staging s, Cid cid, byte[] entryBytes, LogEntry entry, Map<Cid, Block> memories,
+  private void stageEntry(Staging s, Cid cid, byte[] entryBytes, LogEntry entry, Brought memories,
       Set<Cid> forgottenLater, boolean isVoid) {
     String ns = entry.ns();
     long position = s.nextPosition++;
@@ -1033,17 +1057,17 @@ final class LogWriter implements Staging.Committed {
       byte[] state = s.state(stateKey);
       boolean voided = state != null && state[0] == LogKeys.VOIDED;
       if (entry.op() == Op.ADD) {
-        Block block = memories.get(ref);
+        boolean brought = memories.contains(ref);
         if (isVoid) {
-          if (state == null && block != null) {
-            s.blocks.put(ref, block.data());
+          if (state == null && brought) {
+            memories.stage(s, ref);
             s.states.put(new Staging.Key(stateKey), LogKeys.voidedState());
           }
-        } else if ((state == null && block != null) || voided) {
+        } else if ((state == null && brought) || voided) {
           // New, or stored by void entries only (its block is here): this add makes it live.
           byte[] listing = LogKeys.listing(position, i);
-          if (block != null && state == null) {
-            s.blocks.put(ref, block.data());
+          if (brought && state == null) {
+            memories.stage(s, ref);
           }
           s.listings.put(new Staging.Key(LogKeys.nsKey(ns, listing)), ref.toBytes());
           s.states.put(new Staging.Key(stateKey), LogKeys.addedState(listing));
@@ -1097,19 +1121,29 @@ final class LogWriter implements Staging.Committed {
    */
   private List<Cid> write(Staging root) throws IOException {
     List<Block> external = new ArrayList<>();
+    long externalBytes = 0;
     List<Cid> externalDeletes = new ArrayList<>();
     try (WriteBatch batch = new WriteBatch()) {
       for (Map.Entry<Cid, byte[]> e : root.blocks.entrySet()) {
+        // A spilled block is read here, one at a time: the batch (native memory) holds it, not the heap.
+        byte[] data = e.getValue() == Staging.SPILLED ? readSpilled(root, e.getKey()) : e.getValue();
         if (blocksInEngine) {
-          if (e.getValue() == null) {
+          if (data == null) {
             batch.delete(storage.handle(Family.BLOCKS), e.getKey().toBytes());
           } else {
-            batch.put(storage.handle(Family.BLOCKS), e.getKey().toBytes(), e.getValue());
+            batch.put(storage.handle(Family.BLOCKS), e.getKey().toBytes(), data);
           }
-        } else if (e.getValue() == null) {
+        } else if (data == null) {
           externalDeletes.add(e.getKey());
         } else {
-          external.add(new Block(e.getKey(), e.getValue()));
+          external.add(new Block(e.getKey(), data));
+          externalBytes += data.length;
+          if (externalBytes >= EXTERNAL_CHUNK_BYTES) {
+            // Before the log points at them, as below; in chunks, so that an import's blocks are never all in the heap.
+            blocks.putAll(external);
+            external.clear();
+            externalBytes = 0;
+          }
         }
       }
       for (Map.Entry<Cid, Long> e : root.entries.entrySet()) {
@@ -1174,6 +1208,17 @@ final class LogWriter implements Staging.Committed {
       throw new IOException("staging the log batch failed: " + e.getMessage(), e);
     }
     return externalDeletes;
+  }
+
+  /** Blocks a commit hands an outside block store at a time, at most about. */
+  private static final long EXTERNAL_CHUNK_BYTES = 8L << 20;
+
+  private static byte[] readSpilled(Staging root, Cid cid) throws IOException {
+    try {
+      return root.readSpilled(cid);
+    } catch (java.io.UncheckedIOException e) {
+      throw e.getCause();
+    }
   }
 
   @Override

@@ -424,11 +424,58 @@ public final class NamespaceLog implements AutoCloseable {
   /** As {@link #applyBlocks(Collection, String, Set)}, within {@code limit}. */
   public int applyBlocks(Collection<Block> received, String expectedNs, Set<Cid> forgottenLater, HeadsLimit limit)
       throws IOException {
-    Map<Cid, Block> entryBlocks = new LinkedHashMap<>();
-    Map<Cid, LogEntry> entries = new HashMap<>();
-    Map<Cid, Memory> memories = new HashMap<>();
-    Map<Cid, Block> memoryBlocks = new HashMap<>();
+    Received r = new Received(null);
     for (Block block : received) {
+      r.add(block);
+    }
+    return apply(r, expectedNs, forgottenLater, limit);
+  }
+
+  /** Blocks read one at a time (a CAR as it is parsed); null at the end. */
+  public interface BlockSource {
+    Block next() throws IOException;
+  }
+
+  /** Memory blocks kept outside the heap (an import's spill file), read back by CID. */
+  public interface SpilledBlocks {
+    /** The block's bytes, checked against its CID. */
+    byte[] read(Cid cid) throws IOException;
+  }
+
+  /**
+   * As {@link #applyBlocks(Collection, String)}, with the same checks and the same all-or-nothing
+   * rule, for blocks read one at a time from a file that holds them all: every block is hash-checked
+   * as it is read; entries are kept, decoded, to order and check them; of a memory, only its
+   * namespace and links are kept, and its bytes are read back from {@code spilled} when the batch
+   * is written. So the heap holds an import's entries and one memory at a time, not the file.
+   */
+  public int applyStreamed(BlockSource source, SpilledBlocks spilled, String expectedNs) throws IOException {
+    Received r = new Received(spilled);
+    for (Block block = source.next(); block != null; block = source.next()) {
+      r.add(block);
+    }
+    return apply(r, expectedNs, Set.of(), importLimit);
+  }
+
+  /** Blocks received, checked one by one and sorted into entries and memories. */
+  private static final class Received {
+    final Map<Cid, Block> entryBlocks = new LinkedHashMap<>();
+    final Map<Cid, LogEntry> entries = new HashMap<>();
+    /** Each memory's namespace: the one the entry that adds it must be of. */
+    final Map<Cid, String> memoryNs = new HashMap<>();
+    final Map<Cid, MemoryLinks.Link> links = new HashMap<>();
+    /** The memories' bytes, unless they are spilled. */
+    final Map<Cid, Block> memoryBlocks = new HashMap<>();
+    final Set<Cid> spilledMemories = new HashSet<>();
+    final SpilledBlocks spill;
+    /** One String per namespace name, not one per memory. */
+    private final Map<String, String> names = new HashMap<>();
+
+    Received(SpilledBlocks spill) {
+      this.spill = spill;
+    }
+
+    void add(Block block) throws IOException {
       if (!block.isIntact()) {
         throw new CorruptBlockException(block.cid(), "bytes do not hash to the CID");
       }
@@ -437,8 +484,34 @@ public final class NamespaceLog implements AutoCloseable {
         // version would otherwise come in again as a new entry, with a valid signature.
         throw new RejectedEntryException(block.cid(), "not a CIDv1 of dag-cbor with sha2-256, as every log block is");
       }
-      classify(block, entryBlocks, entries, memoryBlocks, memories);
+      Map<String, Object> map;
+      try {
+        map = DagCbor.decodeMap(block.data());
+      } catch (InvalidFormatException e) {
+        throw new RejectedEntryException(block.cid(), e.getMessage());
+      }
+      try {
+        if (map.containsKey("op")) {
+          entries.put(block.cid(), LogEntry.decode(block.data()));
+          entryBlocks.put(block.cid(), block);
+        } else {
+          Memory memory = Memory.decode(block.data());
+          memoryNs.put(block.cid(), names.computeIfAbsent(memory.ns(), n -> n));
+          links.put(block.cid(), MemoryLinks.Link.of(memory));
+          if (spill == null) {
+            memoryBlocks.put(block.cid(), block);
+          } else {
+            spilledMemories.add(block.cid());
+          }
+        }
+      } catch (InvalidFormatException e) {
+        throw new RejectedEntryException(block.cid(), e.getMessage());
+      }
     }
+  }
+
+  private int apply(Received r, String expectedNs, Set<Cid> forgottenLater, HeadsLimit limit) throws IOException {
+    Map<Cid, LogEntry> entries = r.entries;
     Map<String, Set<Cid>> forgotten = new HashMap<>();
     for (Map.Entry<Cid, LogEntry> e : entries.entrySet()) {
       LogEntry entry = e.getValue();
@@ -450,9 +523,9 @@ public final class NamespaceLog implements AutoCloseable {
         throw new RejectedEntryException(e.getKey(), badSignature);
       }
       for (Cid ref : entry.refs()) {
-        Memory memory = memories.get(ref);
-        if (memory != null && !memory.ns().equals(entry.ns())) {
-          throw new RejectedEntryException(e.getKey(), "memory " + ref + " belongs to namespace " + memory.ns());
+        String memoryNs = r.memoryNs.get(ref);
+        if (memoryNs != null && !memoryNs.equals(entry.ns())) {
+          throw new RejectedEntryException(e.getKey(), "memory " + ref + " belongs to namespace " + memoryNs);
         }
         if (entry.op() == Op.FORGET) {
           forgotten.computeIfAbsent(entry.ns(), k -> new HashSet<>()).add(ref);
@@ -469,12 +542,11 @@ public final class NamespaceLog implements AutoCloseable {
     }
     List<VerifiedEntry> ordered = new ArrayList<>();
     for (Cid cid : causalOrder(entries)) {
-      ordered.add(new VerifiedEntry(entryBlocks.get(cid), entries.get(cid)));
+      ordered.add(new VerifiedEntry(r.entryBlocks.get(cid), entries.get(cid)));
     }
-    Map<Cid, MemoryLinks.Link> links = new HashMap<>();
-    memories.forEach((cid, memory) -> links.put(cid, MemoryLinks.Link.of(memory)));
+    LogWriter.Brought brought = new LogWriter.Brought(r.memoryBlocks, r.spilledMemories, r.spill);
     CompletableFuture<Integer> done = new CompletableFuture<>();
-    return await(writer.submit(new LogWriter.Apply(ordered, memoryBlocks, forgotten, onlyLater, storedParents(entries), links,
+    return await(writer.submit(new LogWriter.Apply(ordered, brought, forgotten, onlyLater, storedParents(entries), r.links,
         limit, done), done));
   }
 
@@ -497,27 +569,6 @@ public final class NamespaceLog implements AutoCloseable {
       }
     }
     return parents;
-  }
-
-  private static void classify(Block block, Map<Cid, Block> entryBlocks, Map<Cid, LogEntry> entries,
-      Map<Cid, Block> memoryBlocks, Map<Cid, Memory> memories) throws IOException {
-    Map<String, Object> map;
-    try {
-      map = DagCbor.decodeMap(block.data());
-    } catch (InvalidFormatException e) {
-      throw new RejectedEntryException(block.cid(), e.getMessage());
-    }
-    try {
-      if (map.containsKey("op")) {
-        entries.put(block.cid(), LogEntry.decode(block.data()));
-        entryBlocks.put(block.cid(), block);
-      } else {
-        memories.put(block.cid(), Memory.decode(block.data()));
-        memoryBlocks.put(block.cid(), block);
-      }
-    } catch (InvalidFormatException e) {
-      throw new RejectedEntryException(block.cid(), e.getMessage());
-    }
   }
 
   /**

@@ -59,8 +59,13 @@ final class Staging {
   final Map<Key, byte[]> states = new HashMap<>();
   /** Listing key → memory CID bytes, or null to delete. */
   final Map<Key, byte[]> listings = new LinkedHashMap<>();
-  /** Block CID → bytes, or null to delete. */
+  /** Block CID → bytes, or null to delete, or {@link #SPILLED}: bytes to read from {@link #spilled} when written. */
   final Map<Cid, byte[]> blocks = new LinkedHashMap<>();
+  /**
+   * Where the blocks staged as {@link #SPILLED} are: an import's memories stay in its spill file
+   * until the batch is written, so that a 200 MiB CAR never sits in the heap whole.
+   */
+  final Map<Cid, NamespaceLog.SpilledBlocks> spilled = new HashMap<>();
   /** Namespaces whose access-control entries changed: their new graphs. */
   final Map<String, AclGraph> graphs = new HashMap<>();
   /** Records of the {@code acl} family (see LogKeys), or null to delete. */
@@ -112,13 +117,42 @@ final class Staging {
     return parent != null ? parent.entryPosition(entry) : committed.entryPosition(entry);
   }
 
+  /** Marks a staged block whose bytes are read from {@link #spilled} (compared by identity). */
+  static final byte[] SPILLED = new byte[0];
+
+  /** Stages a block brought in a spill file: its bytes are read when the batch is written. */
+  void stageSpilled(Cid cid, NamespaceLog.SpilledBlocks from) {
+    blocks.put(cid, SPILLED);
+    spilled.put(cid, from);
+  }
+
+  /** The bytes of a block staged as {@link #SPILLED} in this layer or one above it, read from its spill. */
+  byte[] readSpilled(Cid cid) {
+    for (Staging layer = this; layer != null; layer = layer.parent) {
+      NamespaceLog.SpilledBlocks from = layer.spilled.get(cid);
+      if (from != null) {
+        try {
+          return from.read(cid);
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }
+    }
+    throw new IllegalStateException("block " + cid + " is staged as spilled, with no spill to read it from");
+  }
+
   /** A block staged in this layer or one above it, or null: what a commit has not written yet. */
   byte[] stagedBlock(Cid cid) {
-    byte[] block = blocks.get(cid);
-    if (block != null || parent == null) {
-      return block;
+    for (Staging layer = this; layer != null; layer = layer.parent) {
+      byte[] block = layer.blocks.get(cid);
+      if (block == SPILLED) {
+        return readSpilled(cid);
+      }
+      if (block != null) {
+        return block;
+      }
     }
-    return parent.stagedBlock(cid);
+    return null;
   }
 
   byte[] state(byte[] nsCidKey) {
@@ -197,6 +231,7 @@ final class Staging {
     parent.states.putAll(states);
     parent.listings.putAll(listings);
     parent.blocks.putAll(blocks);
+    parent.spilled.putAll(spilled);
     parent.graphs.putAll(graphs);
     parent.acl.putAll(acl);
     parent.voided.addAll(voided);
