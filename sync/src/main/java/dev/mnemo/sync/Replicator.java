@@ -65,6 +65,12 @@ public final class Replicator implements AutoCloseable {
   private static final long MAX_PULL_ENTRY_BYTES = 512L << 20;
   /** New memories fetched and applied together in one batch of a pull. */
   static final int MEMORIES_PER_APPLY = 10_000;
+  /**
+   * Times one pull may fetch the entries a peer wrote since it started, when the peer turns out
+   * to lack memories its entries add (forgotten there meanwhile); a peer that forgets faster than
+   * this node pulls is pulled again later rather than chased.
+   */
+  private static final int MAX_CATCH_UPS = 3;
   /** Namespaces pulled at once; each pull blocks on one peer at a time. */
   private static final int PULL_THREADS = 4;
 
@@ -285,7 +291,7 @@ public final class Replicator implements AutoCloseable {
     boolean lacksAll = false;
     int applied = 0;
     try {
-      Walked walked = walkEntries(peer, ns, heads);
+      Walked walked = walkEntries(peer, ns, heads, null);
       if (walked == null) {
         return;
       }
@@ -293,20 +299,54 @@ public final class Replicator implements AutoCloseable {
         lacksAll = true;
         return;
       }
-      Set<Cid> forgottenInPull = new HashSet<>();
-      for (LogEntry entry : walked.entries().values()) {
-        if (entry.op() == Op.FORGET) {
-          forgottenInPull.addAll(entry.refs());
-        }
-      }
+      Set<Cid> forgottenInPull = forgottenBy(walked);
       List<Cid> order = NamespaceLog.causalOrder(walked.entries());
+      // Memories fetched and not yet applied: kept when a batch is put off to catch up with the peer.
+      Map<Cid, Block> fetchedMemories = new HashMap<>();
+      int catchUps = 0;
       for (int from = 0; from < order.size(); ) {
-        Batch batch = nextBatch(ns, order, from, walked);
-        List<Block> blocks = new ArrayList<>(batch.entries());
+        Batch batch = nextBatch(ns, order, from, walked, forgottenInPull, fetchedMemories.keySet());
         if (!batch.memories().isEmpty()) {
           List<Block> memoryBlocks = client.blocks(peer, List.copyOf(batch.memories()));
           blocksFetched.add(memoryBlocks.size());
-          blocks.addAll(memoryBlocks);
+          memoryBlocks.forEach(b -> fetchedMemories.put(b.cid(), b));
+        }
+        Set<Cid> lacking = new LinkedHashSet<>(batch.needed());
+        lacking.removeAll(fetchedMemories.keySet());
+        if (!lacking.isEmpty()) {
+          // The peer lacks memories its own entries add. An honest peer drops a memory's block
+          // when it forgets it, so the likeliest cause is a forget committed there since this
+          // pull listed the entries: fetch the entries written since (the forget among them)
+          // and go on with them, keeping what was fetched. Only what no forget of the peer's
+          // explains is left for applyBlocks to reject as missing.
+          if (catchUps == MAX_CATCH_UPS) {
+            throw new IOException(peer.http() + " still lacks " + lacking.size() + " memories after " + catchUps
+                + " catch-ups with its newer entries (forgetting while this node pulls)");
+          }
+          catchUps++;
+          int before = walked.entries().size();
+          if (walkEntries(peer, ns, peerHeads(peer, ns), walked) == null) {
+            return; // past the walk's bounds: logged there, and nothing of the extension applied
+          }
+          if (walked.entries().size() > before) {
+            forgottenInPull = forgottenBy(walked);
+            Map<Cid, LogEntry> unapplied = new HashMap<>();
+            walked.entries().forEach((cid, entry) -> {
+              if (log.position(cid).isEmpty()) {
+                unapplied.put(cid, entry);
+              }
+            });
+            order = NamespaceLog.causalOrder(unapplied);
+            from = 0;
+            continue;
+          }
+        }
+        List<Block> blocks = new ArrayList<>(batch.entries());
+        for (Cid memory : batch.needed()) {
+          Block block = fetchedMemories.remove(memory);
+          if (block != null) {
+            blocks.add(block);
+          }
         }
         int batchApplied = log.applyBlocks(blocks, ns, forgottenInPull);
         applied += batchApplied;
@@ -331,18 +371,41 @@ public final class Replicator implements AutoCloseable {
     }
   }
 
+  private static Set<Cid> forgottenBy(Walked walked) {
+    Set<Cid> forgotten = new HashSet<>();
+    for (LogEntry entry : walked.entries().values()) {
+      if (entry.op() == Op.FORGET) {
+        forgotten.addAll(entry.refs());
+      }
+    }
+    return forgotten;
+  }
+
+  /** The peer's heads of {@code ns} now (empty if it names none), from its digest. */
+  private List<Cid> peerHeads(Peer peer, String ns) throws IOException {
+    try {
+      return client.digestAsync(peer).get().namespaces().getOrDefault(ns, List.of());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted asking " + peer.http() + " for its heads");
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+    }
+  }
+
   /** The entries a pull walked, as fetched and decoded. */
   private record Walked(Map<Cid, Block> blocks, Map<Cid, LogEntry> entries) {}
 
   /**
    * Fetches the entries behind {@code heads} that this node lacks, one level of parents per
-   * request, until it reaches entries it has; null when the walk passes its bounds first.
+   * request, until it reaches entries it has; null when the walk passes its bounds first. With
+   * {@code more}, adds to an earlier walk: its entries are not fetched again, nor walked behind.
    */
-  private Walked walkEntries(Peer peer, String ns, List<Cid> heads) throws IOException {
-    Map<Cid, Block> fetched = new LinkedHashMap<>();
-    Map<Cid, LogEntry> entries = new HashMap<>();
+  private Walked walkEntries(Peer peer, String ns, List<Cid> heads, Walked more) throws IOException {
+    Map<Cid, Block> fetched = more == null ? new LinkedHashMap<>() : more.blocks();
+    Map<Cid, LogEntry> entries = more == null ? new HashMap<>() : more.entries();
     long entryBytes = 0;
-    List<Cid> level = heads.stream().filter(h -> log.position(h).isEmpty()).toList();
+    List<Cid> level = heads.stream().filter(h -> !fetched.containsKey(h) && log.position(h).isEmpty()).toList();
     while (!level.isEmpty()) {
       if (fetched.size() >= MAX_PULL_ENTRIES || entryBytes >= MAX_PULL_ENTRY_BYTES) {
         LOG.log(System.Logger.Level.WARNING, "pull of " + ns + " from " + peer.http() + " stopped after " + fetched.size()
@@ -373,11 +436,20 @@ public final class Replicator implements AutoCloseable {
     return new Walked(fetched, entries);
   }
 
-  /** One batch of a pull: its entries' blocks, the memories they add that are unknown here, and where the next starts. */
-  private record Batch(List<Block> entries, Set<Cid> memories, int end) {}
+  /**
+   * One batch of a pull: its entries' blocks, the memories they add that are unknown here and
+   * not forgotten later in the pull ({@code needed}), those of them still to fetch, and where the
+   * next batch starts.
+   */
+  private record Batch(List<Block> entries, Set<Cid> needed, Set<Cid> memories, int end) {}
 
-  /** The batch that starts at {@code from}: at least one entry, then entries while their new memories fit. */
-  private Batch nextBatch(String ns, List<Cid> order, int from, Walked walked) {
+  /**
+   * The batch that starts at {@code from}: at least one entry, then entries while their new
+   * memories fit. A memory the pull's own entries forget is not asked for: the peer dropped its
+   * block at the forget.
+   */
+  private Batch nextBatch(String ns, List<Cid> order, int from, Walked walked, Set<Cid> forgottenInPull,
+      Set<Cid> fetched) {
     List<Block> entries = new ArrayList<>();
     Set<Cid> memories = new LinkedHashSet<>();
     int to = from;
@@ -390,14 +462,16 @@ public final class Replicator implements AutoCloseable {
       entries.add(walked.blocks().get(order.get(to)));
       if (adds) {
         for (Cid ref : entry.refs()) {
-          if (log.state(ns, ref) == MemoryState.UNKNOWN) {
+          if (!forgottenInPull.contains(ref) && log.state(ns, ref) == MemoryState.UNKNOWN) {
             memories.add(ref);
           }
         }
       }
       to++;
     }
-    return new Batch(entries, memories, to);
+    Set<Cid> toFetch = new LinkedHashSet<>(memories);
+    toFetch.removeAll(fetched);
+    return new Batch(entries, memories, toFetch, to);
   }
 
   private static LogEntry decodeEntry(Block block, String ns) throws IOException {

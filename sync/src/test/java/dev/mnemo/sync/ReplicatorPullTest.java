@@ -44,6 +44,8 @@ class ReplicatorPullTest {
   /** Blocks the peer serves besides the source store's, and CIDs it withholds. */
   private final Map<Cid, byte[]> extraBlocks = new java.util.concurrent.ConcurrentHashMap<>();
   private final java.util.Set<Cid> withheld = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  /** Run by the peer before it answers a block request, with the CIDs asked for. */
+  private volatile java.util.function.Consumer<List<Cid>> beforeAnswer = cids -> { };
 
   @BeforeEach
   void start() throws IOException {
@@ -64,6 +66,7 @@ class ReplicatorPullTest {
           return;
         }
         BlockRequest request = BlockRequest.decode(body);
+        beforeAnswer.accept(request.cids());
         ByteArrayOutputStream car = new ByteArrayOutputStream();
         CarWriter writer = new CarWriter(car, List.of());
         for (Cid cid : request.cids()) {
@@ -80,6 +83,12 @@ class ReplicatorPullTest {
       } finally {
         exchange.close();
       }
+    });
+    peer.createContext("/v1/sync/heads", exchange -> {
+      byte[] digest = HeadsDigest.of(source.log()).encode();
+      exchange.sendResponseHeaders(200, digest.length);
+      exchange.getResponseBody().write(digest);
+      exchange.close();
     });
     peer.start();
   }
@@ -165,5 +174,53 @@ class ReplicatorPullTest {
     assertThat(target.log().heads(NS)).containsExactly(entries.get(1));
     assertThat(target.log().state(NS, missing)).as("no forget applied").isEqualTo(MemoryState.UNKNOWN);
     assertThat(target.log().state(NS, added.get(1))).isEqualTo(MemoryState.LIVE);
+  }
+
+  /**
+   * A pull lists the peer's entries, then fetches their memories; a forget committed on the peer
+   * in between (it drops the memory's block) made the batch fail as "memory missing", counted the
+   * honest peer as rejected and threw the pull away. The pull fetches the forget too and applies
+   * both: nothing rejected, the memory ends forgotten here, the rest live, the heads the peer's.
+   */
+  @Test
+  void aForgetCommittedOnThePeerBetweenListingAndFetchingIsFetchedAndAppliedNotRejected() throws Exception {
+    List<Cid> added = new ArrayList<>();
+    for (int batch = 0; batch < 3; batch++) {
+      List<Memory> memories = new ArrayList<>();
+      for (int i = 0; i < 10; i++) {
+        memories.add(new Memory(NS, "note " + batch + "." + i, Map.of(), List.of(), 1_000 + batch * 10 + i, null, null));
+      }
+      added.addAll(source.log().append(NS, memories).memories());
+    }
+    List<Cid> listed = List.copyOf(source.log().heads(NS));
+    Cid victim = added.get(15); // added by the second entry
+    java.util.concurrent.atomic.AtomicBoolean forgot = new java.util.concurrent.atomic.AtomicBoolean();
+    // The first request for memories comes after the walk has listed every entry: forget then.
+    beforeAnswer = cids -> {
+      if (cids.contains(added.get(0)) && forgot.compareAndSet(false, true)) {
+        try {
+          source.log().forget(NS, List.of(victim));
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      }
+    };
+
+    try (Replicator replicator = new Replicator(target.log(), new NoMembers(), new PeerClient(new PeerAuth(target.nodeKey())),
+        SyncConfig.defaults(0, List.of()), target.nodeKey(), ReplicationPolicy.NOBODY, ns -> { }, 10)) {
+      replicator.pull(peer(), NS, listed);
+      assertThat(forgot).as("the peer forgot between the listing and the fetch").isTrue();
+      assertThat(replicator.status().rejected()).as("rejections of an honest peer: %s", replicator.status().lastRejection())
+          .isZero();
+      assertThat(replicator.status().entriesApplied()).as("three adds and the forget").isEqualTo(4);
+    }
+    assertThat(target.log().state(NS, victim)).isEqualTo(MemoryState.FORGOTTEN);
+    assertThat(target.log().heads(NS)).isEqualTo(source.log().heads(NS));
+    for (Cid cid : added) {
+      if (!cid.equals(victim)) {
+        assertThat(target.log().state(NS, cid)).as("%s", cid).isEqualTo(MemoryState.LIVE);
+        assertThat(target.log().memory(cid)).as("%s", cid).isPresent();
+      }
+    }
   }
 }
