@@ -241,7 +241,7 @@ public final class MemoryNode implements AutoCloseable {
     // With authentication on, only /health and node requests (signed, verified by the API itself)
     // reach it without a caller; should anything else, it acts as no one, not as the node.
     HttpApi api = new HttpApi(vertx, service, new SyncEndpoint(syncAccess), ApiAuth.nobody(), config.limits(),
-        metrics, this::info);
+        metrics, this::info).onClearBackoff(this::clearBackoff);
     io.vertx.ext.web.Router router = api.router();
     new ApiAuth(vertx, agents, config.auth(), servedHosts(), PeerRequests.checkedByRoutes(HttpApi::isPeerRequest), metrics)
         .mount(router);
@@ -481,8 +481,12 @@ public final class MemoryNode implements AutoCloseable {
     gossip.put("bytesFetched", sync.bytesFetched());
     gossip.put("rejected", sync.rejected());
     gossip.put("lastRejection", sync.lastRejection());
+    gossip.put("deferredAnnouncements", sync.deferredAnnouncements());
     gossip.put("ignoredAnnouncements", sync.ignoredAnnouncements());
     gossip.put("refusedMembers", sync.refusedMembers());
+    // Peers not pulled from for a while after serving data this node rejected (README "Replication").
+    ArrayNode backoffs = gossip.putArray("backoffs");
+    sync.backoffs().forEach((did, backoff) -> backoff(backoffs.addObject().put("did", did.toString()), backoff));
     ArrayNode peers = node.putArray("peers");
     for (PeerStatus member : replicator.membership().members()) {
       Peer peer = member.peer();
@@ -493,6 +497,10 @@ public final class MemoryNode implements AutoCloseable {
       p.put("since", member.since());
       ArrayNode ns = p.putArray("namespaces");
       peer.namespaces().forEach(ns::add);
+      Replicator.Backoff backoff = sync.backoffs().get(peer.did());
+      if (backoff != null) {
+        backoff(p.putObject("backoff"), backoff);
+      }
     }
     ArrayNode namespaces = node.putArray("namespaces");
     for (String ns : store.log().namespaces()) {
@@ -506,6 +514,30 @@ public final class MemoryNode implements AutoCloseable {
       }
     }
     return node;
+  }
+
+  private static void backoff(ObjectNode out, Replicator.Backoff backoff) {
+    out.put("http", backoff.http());
+    out.put("failures", backoff.failures());
+    out.put("until", backoff.untilMillis());
+    out.put("lastReason", backoff.lastReason());
+  }
+
+  /** DELETE /v1/node/peers/{did}/backoff: pull from that peer again at the next announcement or round. */
+  ObjectNode clearBackoff(String did) throws dev.mnemo.node.NotFoundException {
+    DidKey key;
+    try {
+      key = DidKey.parse(did);
+    } catch (dev.mnemo.store.InvalidFormatException e) {
+      throw new dev.mnemo.node.api.ApiException(400, "invalid_did", "not a did:key: " + e.getMessage());
+    }
+    if (replicator == null || !replicator.clearBackoff(key)) {
+      throw new dev.mnemo.node.NotFoundException("no back-off from peer " + did);
+    }
+    ObjectNode out = new ObjectMapper().createObjectNode();
+    out.put("did", key.toString());
+    out.put("cleared", true);
+    return out;
   }
 
   @Override

@@ -74,9 +74,40 @@ public final class Replicator implements AutoCloseable {
   /** Namespaces pulled at once; each pull blocks on one peer at a time. */
   private static final int PULL_THREADS = 4;
 
-  /** Sync counters and per-namespace lag, for GET /v1/node and /metrics. */
+  /**
+   * Sync counters and per-namespace lag, for GET /v1/node and /metrics.
+   *
+   * @param deferredAnnouncements announcements kept because their signer was not (yet) a member
+   *     when they came: pulled if it joins within {@link #DEFERRED_ANNOUNCEMENT_MILLIS}
+   * @param ignoredAnnouncements of those, the ones whose signer did not join in time (dropped)
+   * @param backoffs peers this node does not pull from for a while, having rejected their data
+   */
   public record Status(long pulls, long entriesApplied, long blocksFetched, long bytesFetched, long rejected,
-      String lastRejection, long ignoredAnnouncements, long refusedMembers, Map<String, Long> lagMillis) {}
+      String lastRejection, long deferredAnnouncements, long ignoredAnnouncements, long refusedMembers,
+      Map<String, Long> lagMillis, Map<DidKey, Backoff> backoffs) {}
+
+  /**
+   * A peer this node stopped pulling from after rejecting its data: {@code failures} rejections in
+   * a row, no pull from it before {@code untilMillis} (epoch), and why the last one was rejected.
+   * The wait doubles with each rejection up to {@link #MAX_BACKOFF_MILLIS}; a pull from the peer
+   * that goes through, or an operator (DELETE /v1/node/peers/{did}/backoff), ends it.
+   */
+  public record Backoff(String http, int failures, long untilMillis, String lastReason) {}
+
+  /**
+   * Longest wait before pulling again from a peer whose data was rejected: long enough that a
+   * peer serving bad data costs a few requests an hour, short enough that one fixed without an
+   * operator is pulled from again within minutes.
+   */
+  public static final long MAX_BACKOFF_MILLIS = 10 * 60_000;
+  /**
+   * How long an announcement from a key no member holds is kept, waiting for its signer to join:
+   * a restarted node, or one its peers declared dead while it was stopped, writes and announces
+   * before the others' membership views have it back (SWIM takes a few seconds to spread a join).
+   */
+  public static final long DEFERRED_ANNOUNCEMENT_MILLIS = 30_000;
+  /** Announcements kept at most, whatever their signers: a flood of strangers' ones costs this much. */
+  private static final int MAX_DEFERRED_ANNOUNCEMENTS = 1_024;
 
   private final NamespaceLog log;
   private final Membership membership;
@@ -98,7 +129,12 @@ public final class Replicator implements AutoCloseable {
   private final LongAdder blocksFetched = new LongAdder();
   private final LongAdder rejected = new LongAdder();
   private final LongAdder ignoredAnnouncements = new LongAdder();
+  private final LongAdder deferredAnnouncements = new LongAdder();
   private volatile String lastRejection = "";
+  /** Peers not pulled from for a while, by node key (see {@link Backoff}). */
+  private final Map<DidKey, Backoff> backoffs = new ConcurrentHashMap<>();
+  /** Announcements whose signer is no member yet, by signer and namespace, oldest first. */
+  private final Map<DeferredKey, Deferred> deferred = new LinkedHashMap<>();
   private final int memoriesPerApply;
 
   /**
@@ -128,6 +164,10 @@ public final class Replicator implements AutoCloseable {
 
   private record PullRequest(Peer peer, List<Cid> heads) {}
 
+  private record DeferredKey(DidKey did, String ns) {}
+
+  private record Deferred(List<Cid> heads, long atMillis) {}
+
   public void start() throws IOException {
     membership.start(new Membership.Listener() {
       @Override
@@ -137,8 +177,7 @@ public final class Replicator implements AutoCloseable {
 
       @Override
       public void onPeerJoined(Peer peer) {
-        // A new or returning peer may hold what this node missed: compare now.
-        antiEntropyWith(peer);
+        joined(peer);
       }
     });
     timer.scheduleWithFixedDelay(this::antiEntropyRound, config.antiEntropyMillis(), config.antiEntropyMillis(), TimeUnit.MILLISECONDS);
@@ -185,12 +224,65 @@ public final class Replicator implements AutoCloseable {
     // members still finds any heads they have).
     Optional<Peer> member = memberWith(announcement.did());
     if (member.isEmpty()) {
-      ignoredAnnouncements.increment();
-      LOG.log(System.Logger.Level.DEBUG, "ignoring heads of " + announcement.ns() + " announced by "
-          + announcement.did() + ", which is no member's key");
+      // Under churn this is most often an honest node this one's view has not (re)admitted yet:
+      // keep the heads and pull them from it when it joins, not a round later.
+      defer(announcement);
       return;
     }
     requestPull(announcement.ns(), member.get(), announcement.heads());
+  }
+
+  private void defer(HeadsAnnouncement announcement) {
+    long now = System.currentTimeMillis();
+    synchronized (deferred) {
+      expireDeferred(now);
+      deferred.remove(new DeferredKey(announcement.did(), announcement.ns()));
+      if (deferred.size() >= MAX_DEFERRED_ANNOUNCEMENTS) {
+        var oldest = deferred.keySet().iterator();
+        oldest.next();
+        oldest.remove();
+        ignoredAnnouncements.increment();
+      }
+      deferred.put(new DeferredKey(announcement.did(), announcement.ns()), new Deferred(announcement.heads(), now));
+    }
+    deferredAnnouncements.increment();
+    LOG.log(System.Logger.Level.DEBUG, "keeping heads of " + announcement.ns() + " announced by " + announcement.did()
+        + ", which is no member's key yet, until it joins");
+  }
+
+  /** Drops kept announcements older than the keep window, counting them as ignored. */
+  private void expireDeferred(long now) {
+    synchronized (deferred) {
+      var it = deferred.values().iterator();
+      while (it.hasNext() && now - it.next().atMillis() > DEFERRED_ANNOUNCEMENT_MILLIS) {
+        it.remove();
+        ignoredAnnouncements.increment();
+      }
+    }
+  }
+
+  /**
+   * A new or returning peer: pull what it announced while this node did not know it as a member,
+   * and compare digests, since it may hold more that this node missed.
+   */
+  private void joined(Peer peer) {
+    List<Map.Entry<String, List<Cid>>> kept = new ArrayList<>();
+    synchronized (deferred) {
+      var it = deferred.entrySet().iterator();
+      while (it.hasNext()) {
+        Map.Entry<DeferredKey, Deferred> e = it.next();
+        if (e.getKey().did().equals(peer.did())) {
+          kept.add(Map.entry(e.getKey().ns(), e.getValue().heads()));
+          it.remove();
+        }
+      }
+    }
+    for (Map.Entry<String, List<Cid>> e : kept) {
+      if (!allKnown(e.getValue())) {
+        requestPull(e.getKey(), peer, e.getValue());
+      }
+    }
+    antiEntropyWith(peer);
   }
 
   private Optional<Peer> memberWith(DidKey did) {
@@ -207,10 +299,13 @@ public final class Replicator implements AutoCloseable {
    * waiting: whatever it misses, the next announcement or anti-entropy round finds again.
    */
   void requestPull(String ns, Peer peer, List<Cid> heads) {
+    if (backedOff(peer)) {
+      return;
+    }
     if (!Namespace.isValid(ns)) {
       // A name no node would write under: a peer's digest or announcement may list any string,
       // and each would otherwise take a pull and an entry in the lag map.
-      reject("a namespace named " + ns.substring(0, Math.min(ns.length(), 64)) + " from " + peer.http());
+      reject(peer, "a namespace named " + ns.substring(0, Math.min(ns.length(), 64)) + " from " + peer.http());
       return;
     }
     behindSince.putIfAbsent(ns, System.currentTimeMillis());
@@ -240,7 +335,9 @@ public final class Replicator implements AutoCloseable {
   }
 
   private void antiEntropyRound() {
-    List<Peer> peers = membership.peers().stream().filter(p -> !digesting.contains(p.http())).toList();
+    expireDeferred(System.currentTimeMillis());
+    // A peer in back-off is left out, so the round goes to one this node can pull from.
+    List<Peer> peers = membership.peers().stream().filter(p -> !digesting.contains(p.http()) && !backedOff(p)).toList();
     if (!peers.isEmpty()) {
       antiEntropyWith(peers.get(ThreadLocalRandom.current().nextInt(peers.size())));
     }
@@ -248,7 +345,7 @@ public final class Replicator implements AutoCloseable {
 
   /** Asks the peer for its heads without waiting for the answer; pulls whatever differs. */
   private void antiEntropyWith(Peer peer) {
-    if (!digesting.add(peer.http())) {
+    if (backedOff(peer) || !digesting.add(peer.http())) {
       return;
     }
     client.digestAsync(peer).whenComplete((digest, error) -> {
@@ -287,6 +384,9 @@ public final class Replicator implements AutoCloseable {
    * bounded memory, and each batch's parents are stored by the time it is applied.
    */
   void pull(Peer peer, String ns, List<Cid> heads) {
+    if (backedOff(peer)) {
+      return; // it was wanted before the peer's data was rejected by another pull
+    }
     pulls.increment();
     boolean lacksAll = false;
     int applied = 0;
@@ -353,8 +453,11 @@ public final class Replicator implements AutoCloseable {
         entriesApplied.add(batchApplied);
         from = batch.end();
       }
+      if (backoffs.remove(peer.did()) != null) {
+        LOG.log(System.Logger.Level.INFO, "pulled " + ns + " from " + peer.http() + " again: its back-off is over");
+      }
     } catch (RejectedEntryException | CorruptBlockException | InvalidFormatException e) {
-      reject("from " + peer.http() + " for " + ns + ": " + e.getMessage());
+      reject(peer, "from " + peer.http() + " for " + ns + ": " + e.getMessage());
     } catch (IOException | RuntimeException e) {
       LOG.log(System.Logger.Level.WARNING, "pull of " + ns + " from " + peer.http() + " failed (anti-entropy will retry): " + e.getMessage());
     } finally {
@@ -493,12 +596,55 @@ public final class Replicator implements AutoCloseable {
     LOG.log(System.Logger.Level.WARNING, "rejected data " + what);
   }
 
+  /**
+   * Rejects data {@code peer} served and backs off from it: no pull from it, and no digest,
+   * until the wait is over; the wait doubles with each rejection in a row, up to
+   * {@link #MAX_BACKOFF_MILLIS}. One line per step, so a peer that keeps serving bad data logs
+   * a few lines an hour rather than one per anti-entropy round.
+   */
+  private void reject(Peer peer, String what) {
+    rejected.increment();
+    lastRejection = what;
+    long now = System.currentTimeMillis();
+    Backoff step = backoffs.compute(peer.did(), (did, before) -> {
+      int failures = before == null ? 1 : before.failures() + 1;
+      long wait = Math.min(MAX_BACKOFF_MILLIS, firstBackoffMillis() << Math.min(failures - 1, 30));
+      return new Backoff(peer.http(), failures, now + wait, what);
+    });
+    LOG.log(System.Logger.Level.WARNING, "rejected data " + what + "; not pulling from " + peer.http() + " (" + peer.did()
+        + ") for " + (step.untilMillis() - now) / 1000.0 + " s (rejection " + step.failures() + " in a row)");
+  }
+
+  /** The first back-off: a round or two of anti-entropy, at least a second. */
+  private long firstBackoffMillis() {
+    return Math.max(1_000, 2 * config.antiEntropyMillis());
+  }
+
+  private boolean backedOff(Peer peer) {
+    Backoff backoff = backoffs.get(peer.did());
+    return backoff != null && System.currentTimeMillis() < backoff.untilMillis();
+  }
+
+  /**
+   * Ends the back-off from the peer with key {@code did} (an operator who fixed it, or trusts it
+   * again): it is pulled from at the next announcement or round. False if there was none.
+   */
+  public boolean clearBackoff(DidKey did) {
+    Backoff cleared = backoffs.remove(did);
+    if (cleared != null) {
+      LOG.log(System.Logger.Level.INFO, "back-off from " + cleared.http() + " (" + did + ") cleared after "
+          + cleared.failures() + " rejections");
+    }
+    return cleared != null;
+  }
+
   public Status status() {
     long now = System.currentTimeMillis();
     Map<String, Long> lag = new LinkedHashMap<>();
     behindSince.forEach((ns, since) -> lag.put(ns, now - since));
     return new Status(pulls.sum(), entriesApplied.sum(), blocksFetched.sum(), client.bytesReceived(), rejected.sum(),
-        lastRejection, ignoredAnnouncements.sum(), membership.refusedMembers(), lag);
+        lastRejection, deferredAnnouncements.sum(), ignoredAnnouncements.sum(), membership.refusedMembers(), lag,
+        Map.copyOf(backoffs));
   }
 
   @Override

@@ -81,6 +81,15 @@ public final class HttpApi {
   private final Limits limits;
   private final Metrics metrics;
   private final Supplier<ObjectNode> nodeInfo;
+  /** Ends the sync back-off from the peer with the did given (DELETE /v1/node/peers/{did}/backoff). */
+  private ClearBackoff clearBackoff = did -> {
+    throw new NotFoundException("this node does not replicate");
+  };
+
+  /** The node's half of DELETE /v1/node/peers/{did}/backoff. */
+  public interface ClearBackoff {
+    ObjectNode clear(String did) throws Exception;
+  }
   /**
    * Searches run here, one per core: a search is CPU-bound, and on the general worker pool
    * (tens of threads) sixteen concurrent searches time-sliced two cores, so every one of them
@@ -104,6 +113,11 @@ public final class HttpApi {
     this.requests = new Requests(limits, service.dimension());
     this.responses = new Responses(requests.mapper());
     this.nodeInfo = nodeInfo;
+  }
+
+  public HttpApi onClearBackoff(ClearBackoff clear) {
+    this.clearBackoff = clear;
+    return this;
   }
 
   public Requests requests() {
@@ -137,6 +151,7 @@ public final class HttpApi {
         () -> new Reply(200, DAG_CBOR, Buffer.buffer(sync.heads(peer(ctx))))));
     router.post("/v1/sync/blocks").handler(requireType(DAG_CBOR)).handler(jsonBody).handler(ctx -> blocking(ctx, "sync_blocks", () -> syncBlocks(ctx)));
     router.get("/v1/node").handler(ctx -> json(ctx, "node", c -> nodeInfo.get()));
+    router.delete("/v1/node/peers/:did/backoff").handler(ctx -> json(ctx, "node_backoff", c -> clearBackoff.clear(c.pathParam("did"))));
     // Alive even while the model warms up: everything but text works; "embedder" says when text does.
     router.get("/health").handler(ctx -> send(ctx, new Reply(200, JSON,
         Buffer.buffer("{\"status\":\"ok\",\"embedder\":\"" + service.embedderReadiness().label() + "\"}"))));
