@@ -42,11 +42,12 @@ class FaultConvergenceBenchmark {
         StringBuilder rejected = new StringBuilder();
         for (NodeProcess node : nodes) {
           rejected.append(' ').append(node.name()).append('=').append(node.sync().path("rejected").asLong())
-              .append('/').append(node.sync().path("ignoredAnnouncements").asLong());
+              .append("/").append(node.sync().path("deferredAnnouncements").asLong())
+              .append("/").append(node.sync().path("ignoredAnnouncements").asLong());
         }
-        report.append(String.format("run %d: converged %d ms after the last write; %d live, %d forgotten; rejected/ignored%s;"
-                + " load before %s, after %s%n", run, result.convergedMillis(), result.live().size(), result.forgotten().size(),
-            rejected, loadBefore, Files.readString(Path.of("/proc/loadavg")).strip()));
+        report.append(String.format("run %d: converged %d ms after the last write; %d live, %d forgotten; rejected/deferred/ignored%s;"
+                + " heads last changed (ms after the last write) %s; load before %s, after %s%n", run, result.convergedMillis(),
+            result.live().size(), result.forgotten().size(), rejected, result.lastChangeMillis(), loadBefore, Files.readString(Path.of("/proc/loadavg")).strip()));
         System.out.print(report.substring(report.lastIndexOf("run " + run)));
       } finally {
         nodes.forEach(NodeProcess::close);

@@ -36,7 +36,7 @@ final class FaultRun {
    * @param ambiguous memories whose forget failed (its node was killed under it): either way
    */
   record Result(long convergedMillis, Set<String> live, Set<String> forgotten, Set<String> ambiguous,
-      List<NodeProcess> nodes) {}
+      List<NodeProcess> nodes, Map<String, Long> lastChangeMillis) {}
 
   private FaultRun() {}
 
@@ -79,9 +79,18 @@ final class FaultRun {
       writers.forEach(CompletableFuture::join);
     }
     long lastWrite = lastAck.get();
+    // When each node's heads last changed, after the last write: which node the wait was for.
+    Map<String, Set<String>> seen = new ConcurrentHashMap<>();
+    Map<String, Long> lastChange = new java.util.TreeMap<>();
     Await.until(bound, "every node reports the same heads of " + NS,
         () -> {
           List<Set<String>> heads = nodes.stream().map(n -> (Set<String>) n.heads(NS)).toList();
+          long now = System.nanoTime();
+          for (int i = 0; i < nodes.size(); i++) {
+            if (!heads.get(i).equals(seen.put(nodes.get(i).name(), heads.get(i)))) {
+              lastChange.put(nodes.get(i).name(), Math.max(0, (now - lastWrite) / 1_000_000));
+            }
+          }
           return !heads.get(0).isEmpty() && heads.stream().allMatch(heads.get(0)::equals);
         },
         () -> nodes.stream().map(n -> n.name() + " heads " + n.heads(NS) + " sync " + n.sync())
@@ -90,7 +99,7 @@ final class FaultRun {
     Set<String> live = new TreeSet<>(acked);
     live.removeAll(forgotten);
     live.removeAll(ambiguous);
-    return new Result(converged, live, new TreeSet<>(forgotten), new TreeSet<>(ambiguous), nodes);
+    return new Result(converged, live, new TreeSet<>(forgotten), new TreeSet<>(ambiguous), nodes, lastChange);
   }
 
   /**
