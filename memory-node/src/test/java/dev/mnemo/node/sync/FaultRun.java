@@ -127,12 +127,13 @@ final class FaultRun {
         lastAck.accumulateAndGet(System.nanoTime(), Math::max);
         if (batchNo % 4 == 3 && mine.size() > 5) {
           String victim = mine.remove(mine.size() / 2);
+          // Ambiguous until answered: the node may die after committing the forget.
+          ambiguous.add(victim);
           ApiClient.Response r = node.api().delete("/v1/namespaces/" + NS + "/memories/" + victim);
           if (r.status() == 200) {
+            ambiguous.remove(victim);
             forgotten.add(victim);
             lastAck.accumulateAndGet(System.nanoTime(), Math::max);
-          } else {
-            ambiguous.add(victim);
           }
         }
       } catch (RuntimeException | AssertionError e) {
