@@ -106,6 +106,8 @@ public final class Replicator implements AutoCloseable {
    * before the others' membership views have it back (SWIM takes a few seconds to spread a join).
    */
   public static final long DEFERRED_ANNOUNCEMENT_MILLIS = 30_000;
+  /** How long a member that left this node's view is still pulled from (see {@link #recentlyDeparted}). */
+  static final long RECENTLY_DEPARTED_MILLIS = 60_000;
   /** Announcements kept at most, whatever their signers: a flood of strangers' ones costs this much. */
   private static final int MAX_DEFERRED_ANNOUNCEMENTS = 1_024;
 
@@ -291,7 +293,27 @@ public final class Replicator implements AutoCloseable {
         return Optional.of(peer);
       }
     }
-    return Optional.empty();
+    return recentlyDeparted().stream().filter(p -> p.did().equals(did)).findFirst();
+  }
+
+  /**
+   * Members that left this node's view in the last {@link #RECENTLY_DEPARTED_MILLIS}, as their
+   * signed cards described them. Under churn most of them are back already: a node stopped for a
+   * while is declared dead and sends its first announcements before the others re-admit it, a
+   * restarted one comes back under a new member id, and a node that was itself stopped declares
+   * every peer dead at once when it resumes and is alone in its view until the next membership
+   * sync. Their cards still hold (the same key, the same verified address), so they are pulled
+   * from meanwhile instead of waiting for SWIM.
+   */
+  private List<Peer> recentlyDeparted() {
+    long now = System.currentTimeMillis();
+    List<Peer> departed = new ArrayList<>();
+    for (PeerStatus status : membership.members()) {
+      if (status.state() != PeerStatus.State.ALIVE && now - status.since() < RECENTLY_DEPARTED_MILLIS) {
+        departed.add(status.peer());
+      }
+    }
+    return departed;
   }
 
   /**
@@ -338,6 +360,10 @@ public final class Replicator implements AutoCloseable {
     expireDeferred(System.currentTimeMillis());
     // A peer in back-off is left out, so the round goes to one this node can pull from.
     List<Peer> peers = membership.peers().stream().filter(p -> !digesting.contains(p.http()) && !backedOff(p)).toList();
+    if (peers.isEmpty()) {
+      // Alone in its view (see recentlyDeparted): compare with a member that was there moments ago.
+      peers = recentlyDeparted().stream().filter(p -> !digesting.contains(p.http()) && !backedOff(p)).toList();
+    }
     if (!peers.isEmpty()) {
       antiEntropyWith(peers.get(ThreadLocalRandom.current().nextInt(peers.size())));
     }

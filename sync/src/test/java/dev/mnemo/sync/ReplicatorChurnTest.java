@@ -117,10 +117,41 @@ class ReplicatorChurnTest {
     }
   }
 
+  /**
+   * A node stopped for a while is declared dead by its peers and announces its first writes after
+   * it resumes, before they re-admit it (a restarted one comes back under a new member id). Its
+   * card is still the one they verified moments ago: its announcements are pulled from it at once.
+   */
+  @Test
+  void anAnnouncementFromAMemberThatDepartedMomentsAgoIsPulledAtOnce() throws Exception {
+    List<Cid> added = source.log().append(NS, List.of(new Memory(NS, "written after resuming", Map.of(), List.of(), 1_000, null, null)))
+        .memories();
+    Peer peer = new Peer("stopped", "http://127.0.0.1:" + server.getAddress().getPort(), peerKey.did(), java.util.Set.of(Peer.ALL));
+    membership.departed(peer, System.currentTimeMillis());
+    SyncConfig config = new SyncConfig("127.0.0.1", 0, List.of(), List.of(Peer.ALL), null, 3_600_000, 100, 500, 5_000);
+    try (Replicator replicator = new Replicator(target.log(), membership, new PeerClient(new PeerAuth(target.nodeKey())),
+        config, target.nodeKey(), ReplicationPolicy.NOBODY, ns -> { })) {
+      replicator.start();
+      membership.deliver(new HeadsAnnouncement(NS, List.copyOf(source.log().heads(NS)), peerKey.did()).encode(peerKey));
+      long deadline = System.nanoTime() + 10_000_000_000L;
+      while (!target.log().heads(NS).equals(source.log().heads(NS)) && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      assertThat(target.log().heads(NS)).as("heads announced by a member that departed moments ago").isEqualTo(source.log().heads(NS));
+      assertThat(target.log().memory(added.get(0))).isPresent();
+      assertThat(replicator.status().deferredAnnouncements()).isZero();
+    }
+  }
+
   /** The membership SPI with members the test adds, and messages the test delivers. */
   private static final class ScriptedMembership implements Membership {
     private final List<Peer> peers = new CopyOnWriteArrayList<>();
+    private final List<PeerStatus> departed = new CopyOnWriteArrayList<>();
     private volatile Listener listener;
+
+    void departed(Peer peer, long since) {
+      departed.add(new PeerStatus(peer, PeerStatus.State.UNREACHABLE, since));
+    }
 
     @Override
     public void start(Listener listener) {
@@ -143,7 +174,9 @@ class ReplicatorChurnTest {
 
     @Override
     public List<PeerStatus> members() {
-      return peers.stream().map(p -> new PeerStatus(p, PeerStatus.State.ALIVE, 0)).toList();
+      List<PeerStatus> all = new ArrayList<>(peers.stream().map(p -> new PeerStatus(p, PeerStatus.State.ALIVE, 0)).toList());
+      all.addAll(departed);
+      return all;
     }
 
     @Override
