@@ -71,6 +71,8 @@ public final class Replicator implements AutoCloseable {
    * this node pulls is pulled again later rather than chased.
    */
   private static final int MAX_CATCH_UPS = 3;
+  /** The most levels below the asked ones a walk request asks a peer to add ({@link EntriesRequest}). */
+  private static final int MAX_WALK_DEPTH = 64;
   /** Namespaces pulled at once; each pull blocks on one peer at a time. */
   private static final int PULL_THREADS = 4;
 
@@ -125,6 +127,8 @@ public final class Replicator implements AutoCloseable {
   private final Set<String> pulling = ConcurrentHashMap.newKeySet();
   /** Peers (HTTP addresses) with a digest request in flight. */
   private final Set<String> digesting = ConcurrentHashMap.newKeySet();
+  /** Peers (HTTP addresses) that answered 404 to {@code /v1/sync/entries}: walked one level per request. */
+  private final Set<String> blocksOnly = ConcurrentHashMap.newKeySet();
   private final Map<String, Long> behindSince = new ConcurrentHashMap<>();
   private final LongAdder pulls = new LongAdder();
   private final LongAdder entriesApplied = new LongAdder();
@@ -535,34 +539,81 @@ public final class Replicator implements AutoCloseable {
     Map<Cid, LogEntry> entries = more == null ? new HashMap<>() : more.entries();
     long entryBytes = 0;
     List<Cid> level = heads.stream().filter(h -> !fetched.containsKey(h) && log.position(h).isEmpty()).toList();
+    List<Cid> have = log.heads(ns).stream().limit(BlockRequest.MAX_CIDS).toList();
+    // Levels below the asked ones that the peer adds to its answer: none at first (a pull is most
+    // often one entry behind), then doubling, so a walk of L levels takes about log2(L) + L / 64
+    // round trips rather than L.
+    int depth = 0;
     while (!level.isEmpty()) {
       if (fetched.size() >= MAX_PULL_ENTRIES || entryBytes >= MAX_PULL_ENTRY_BYTES) {
         LOG.log(System.Logger.Level.WARNING, "pull of " + ns + " from " + peer.http() + " stopped after " + fetched.size()
             + " entries (" + entryBytes + " bytes) without reaching an entry this node has");
         return null;
       }
-      List<Block> blocks = client.blocks(peer, level);
-      blocksFetched.add(blocks.size());
+      Map<Cid, Block> answer = new HashMap<>();
+      for (Block block : fetchEntries(peer, level, have, depth)) {
+        answer.put(block.cid(), block);
+      }
+      blocksFetched.add(answer.size());
+      // Only what the walk reaches through parent links from the asked level is used: the rest of
+      // an answer (ancestors this node has, blocks nobody linked to) is dropped unread.
       Set<Cid> next = new LinkedHashSet<>();
-      for (Block block : blocks) {
+      java.util.ArrayDeque<Cid> reach = new java.util.ArrayDeque<>(level);
+      Set<Cid> asked = new HashSet<>(level);
+      int lacked = 0;
+      while (!reach.isEmpty()) {
+        Cid cid = reach.poll();
+        if (fetched.containsKey(cid)) {
+          continue;
+        }
+        Block block = answer.get(cid);
+        if (block == null) {
+          if (asked.contains(cid)) {
+            lacked++;
+          } else {
+            next.add(cid);
+          }
+          continue;
+        }
         LogEntry entry = decodeEntry(block, ns);
         fetched.put(block.cid(), block);
         entries.put(block.cid(), entry);
         entryBytes += block.data().length;
         for (Cid parent : entry.parents()) {
           if (!fetched.containsKey(parent) && log.position(parent).isEmpty()) {
-            next.add(parent);
+            reach.add(parent);
           }
         }
       }
-      if (blocks.size() < level.size()) {
+      if (lacked > 0) {
         // The peer lacks part of what it announced (it may have been forgotten, or it lies);
         // applying checks completeness, so go on with what came.
-        LOG.log(System.Logger.Level.DEBUG, peer.http() + " lacked " + (level.size() - blocks.size()) + " entries");
+        LOG.log(System.Logger.Level.DEBUG, peer.http() + " lacked " + lacked + " entries");
       }
       level = List.copyOf(next);
+      depth = Math.min(MAX_WALK_DEPTH, Math.max(1, depth * 2));
     }
     return new Walked(fetched, entries);
+  }
+
+  /** The entries at {@code level} and {@code depth} levels below, by the walk route where the peer has it. */
+  private List<Block> fetchEntries(Peer peer, List<Cid> level, List<Cid> have, int depth) throws IOException {
+    if (!blocksOnly.contains(peer.http())) {
+      List<Block> out = new ArrayList<>();
+      boolean served = true;
+      for (int from = 0; from < level.size() && served; from += BlockRequest.MAX_CIDS) {
+        Optional<List<Block>> answer = client.entries(peer, level.subList(from, Math.min(level.size(), from + BlockRequest.MAX_CIDS)),
+            have, depth);
+        served = answer.isPresent();
+        answer.ifPresent(out::addAll);
+      }
+      if (served) {
+        return out;
+      }
+      // A node from before /v1/sync/entries: one level per request, as it serves.
+      blocksOnly.add(peer.http());
+    }
+    return client.blocks(peer, level);
   }
 
   /**

@@ -150,6 +150,7 @@ public final class HttpApi {
     router.get("/v1/sync/heads").handler(ctx -> blocking(ctx, "sync_heads",
         () -> new Reply(200, DAG_CBOR, Buffer.buffer(sync.heads(peer(ctx))))));
     router.post("/v1/sync/blocks").handler(requireType(DAG_CBOR)).handler(jsonBody).handler(ctx -> blocking(ctx, "sync_blocks", () -> syncBlocks(ctx)));
+    router.post("/v1/sync/entries").handler(requireType(DAG_CBOR)).handler(jsonBody).handler(ctx -> blocking(ctx, "sync_entries", () -> syncEntries(ctx)));
     router.get("/v1/node").handler(ctx -> json(ctx, "node", c -> nodeInfo.get()));
     router.delete("/v1/node/peers/:did/backoff").handler(ctx -> json(ctx, "node_backoff", c -> clearBackoff.clear(c.pathParam("did"))));
     // Alive even while the model warms up: everything but text works; "embedder" says when text does.
@@ -440,6 +441,12 @@ public final class HttpApi {
   private Reply syncBlocks(RoutingContext ctx) throws Exception {
     ByteArrayOutputStream car = new ByteArrayOutputStream();
     sync.blocks(peer(ctx), bytes(ctx), car);
+    return new Reply(200, CAR + "; version=1", Buffer.buffer(car.toByteArray()));
+  }
+
+  private Reply syncEntries(RoutingContext ctx) throws Exception {
+    ByteArrayOutputStream car = new ByteArrayOutputStream();
+    sync.entries(peer(ctx), bytes(ctx), car);
     return new Reply(200, CAR + "; version=1", Buffer.buffer(car.toByteArray()));
   }
 
