@@ -27,8 +27,9 @@ import java.util.concurrent.atomic.LongAdder;
 import javax.net.ssl.SSLContext;
 
 /**
- * Fetches from peers over their HTTP API: head digests ({@code GET /v1/sync/heads}) and blocks in
- * batches ({@code POST /v1/sync/blocks}, answered as CAR). Every request is signed with the node
+ * Fetches from peers over their HTTP API: head digests ({@code GET /v1/sync/heads}), blocks in
+ * batches ({@code POST /v1/sync/blocks}, answered as CAR) and log entries with their ancestors
+ * ({@code POST /v1/sync/entries}, likewise). Every request is signed with the node
  * key for the peer it goes to ({@link PeerAuth}), so the peer knows which node asks and serves it
  * only what that node may replicate. Every block is checked against its CID by the CAR reader as
  * it arrives, and a peer that sends a block nobody asked for is refused.

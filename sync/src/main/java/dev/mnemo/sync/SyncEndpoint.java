@@ -12,7 +12,8 @@ import java.util.Optional;
 
 /**
  * The serving half of the sync protocol, whose asking half is {@link PeerClient}: what a node
- * answers to {@code GET /v1/sync/heads} and {@code POST /v1/sync/blocks}, and to a peer's
+ * answers to {@code GET /v1/sync/heads}, {@code POST /v1/sync/blocks} and
+ * {@code POST /v1/sync/entries}, and to a peer's
  * {@code GET /v1/blocks/{cid}}. Every call first authenticates the asking node ({@link PeerAuth},
  * through {@link SyncAccess}) and answers with only what that node may replicate: a peer cannot
  * tell a namespace it may not replicate from one that does not exist. Plain blocking calls on
