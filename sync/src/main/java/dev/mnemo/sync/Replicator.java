@@ -122,6 +122,9 @@ public final class Replicator implements AutoCloseable {
   private final Consumer<String> onApplied;
   private final ScheduledExecutorService timer;
   private final ExecutorService pullers;
+  /** Runs {@code onApplied} after pulls, off the pull threads ({@link #indexLater}). */
+  private final ExecutorService indexing;
+  private final Set<String> indexWanted = ConcurrentHashMap.newKeySet();
   /** The latest pull wanted per namespace, waiting for the namespace's running pull to end. */
   private final Map<String, PullRequest> pending = new ConcurrentHashMap<>();
   private final Set<String> pulling = ConcurrentHashMap.newKeySet();
@@ -166,6 +169,7 @@ public final class Replicator implements AutoCloseable {
     this.onApplied = onApplied;
     this.timer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("mnemo-sync-timer").daemon(true).unstarted(r));
     this.pullers = Executors.newFixedThreadPool(PULL_THREADS, Thread.ofPlatform().name("mnemo-sync-", 0).daemon(true).factory());
+    this.indexing = Executors.newSingleThreadExecutor(Thread.ofPlatform().name("mnemo-sync-index").daemon(true).factory());
   }
 
   private record PullRequest(Peer peer, List<Cid> heads) {}
@@ -352,7 +356,9 @@ public final class Replicator implements AutoCloseable {
   private void drain(String ns) {
     try {
       for (PullRequest request = pending.remove(ns); request != null; request = pending.remove(ns)) {
-        pull(request.peer(), ns, request.heads());
+        if (pullOnce(request.peer(), ns, request.heads())) {
+          indexLater(ns);
+        }
       }
     } finally {
       pulling.remove(ns);
@@ -414,8 +420,34 @@ public final class Replicator implements AutoCloseable {
    * bounded memory, and each batch's parents are stored by the time it is applied.
    */
   void pull(Peer peer, String ns, List<Cid> heads) {
+    if (pullOnce(peer, ns, heads)) {
+      onApplied.accept(ns);
+    }
+  }
+
+  /**
+   * Calls {@code onApplied} for {@code ns} on the indexing thread, once for any number of pulls
+   * that applied entries meanwhile. Not on the pull thread: indexing what a catch-up brought
+   * (hundreds of memories) took 10 s on a loaded machine, and the namespace's next pull, with the
+   * last writes, waited behind it; the heads were applied all along.
+   */
+  private void indexLater(String ns) {
+    if (indexWanted.add(ns)) {
+      try {
+        indexing.execute(() -> {
+          indexWanted.remove(ns);
+          onApplied.accept(ns);
+        });
+      } catch (RejectedExecutionException e) {
+        indexWanted.remove(ns); // closing
+      }
+    }
+  }
+
+  /** The pull {@link #pull} describes, without {@code onApplied}; true if it applied any entry. */
+  private boolean pullOnce(Peer peer, String ns, List<Cid> heads) {
     if (backedOff(peer)) {
-      return; // it was wanted before the peer's data was rejected by another pull
+      return false; // it was wanted before the peer's data was rejected by another pull
     }
     pulls.increment();
     boolean lacksAll = false;
@@ -423,11 +455,11 @@ public final class Replicator implements AutoCloseable {
     try {
       Walked walked = walkEntries(peer, ns, heads, null);
       if (walked == null) {
-        return;
+        return false;
       }
       if (walked.blocks().isEmpty()) {
         lacksAll = true;
-        return;
+        return false;
       }
       Set<Cid> forgottenInPull = forgottenBy(walked);
       List<Cid> order = NamespaceLog.causalOrder(walked.entries());
@@ -456,7 +488,7 @@ public final class Replicator implements AutoCloseable {
           catchUps++;
           int before = walked.entries().size();
           if (walkEntries(peer, ns, peerHeads(peer, ns), walked) == null) {
-            return; // past the walk's bounds: logged there, and nothing of the extension applied
+            return applied > 0; // past the walk's bounds: logged there, and nothing of the extension applied
           }
           if (walked.entries().size() > before) {
             forgottenInPull = forgottenBy(walked);
@@ -491,10 +523,6 @@ public final class Replicator implements AutoCloseable {
     } catch (IOException | RuntimeException e) {
       LOG.log(System.Logger.Level.WARNING, "pull of " + ns + " from " + peer.http() + " failed (anti-entropy will retry): " + e.getMessage());
     } finally {
-      if (applied > 0) {
-        // Also when a later batch failed: the batches before it are stored and must reach recall.
-        onApplied.accept(ns);
-      }
       // Known by now (this pull, or another that got there first), or not to be had from this
       // peer at all (it answered without any entry it named): either way not behind on what was
       // asked. A peer that could not be asked leaves the lag running.
@@ -502,6 +530,8 @@ public final class Replicator implements AutoCloseable {
         behindSince.remove(ns);
       }
     }
+    // Also when a later batch failed: the batches before it are stored and must reach recall.
+    return applied > 0;
   }
 
   private static Set<Cid> forgottenBy(Walked walked) {
@@ -728,8 +758,10 @@ public final class Replicator implements AutoCloseable {
   public void close() {
     timer.shutdownNow();
     pullers.shutdownNow();
+    indexing.shutdown();
     try {
       pullers.awaitTermination(10, TimeUnit.SECONDS);
+      indexing.awaitTermination(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

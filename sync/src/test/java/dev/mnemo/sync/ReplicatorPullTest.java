@@ -283,4 +283,37 @@ class ReplicatorPullTest {
     }
     assertThat(unauthenticated).hasValue(0);
   }
+
+  /**
+   * Indexing what a pull brought ran on the pull thread: a catch-up's hundreds of memories took
+   * 10 s to index on a loaded machine, and the namespace's next pull (with the last writes)
+   * waited behind it. Here indexing never finishes, and the next pull goes through all the same.
+   */
+  @Test
+  void theNextPullOfANamespaceDoesNotWaitForTheIndexingOfTheLast() throws Exception {
+    servesEntries = true;
+    source.log().append(NS, List.of(new Memory(NS, "first", Map.of(), List.of(), 1_000, null, null)));
+    java.util.concurrent.CountDownLatch indexing = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    try (Replicator replicator = new Replicator(target.log(), new NoMembers(), new PeerClient(new PeerAuth(target.nodeKey())),
+        SyncConfig.defaults(0, List.of()), target.nodeKey(), ReplicationPolicy.NOBODY, ns -> {
+          indexing.countDown();
+          try {
+            release.await();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        })) {
+      replicator.requestPull(NS, peer(), List.copyOf(source.log().heads(NS)));
+      assertThat(indexing.await(10, java.util.concurrent.TimeUnit.SECONDS)).as("the first pull is being indexed").isTrue();
+      source.log().append(NS, List.of(new Memory(NS, "second", Map.of(), List.of(), 2_000, null, null)));
+      replicator.requestPull(NS, peer(), List.copyOf(source.log().heads(NS)));
+      long deadline = System.nanoTime() + 10_000_000_000L;
+      while (!target.log().heads(NS).equals(source.log().heads(NS)) && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertThat(target.log().heads(NS)).as("heads while the first pull's indexing hangs").isEqualTo(source.log().heads(NS));
+      release.countDown();
+    }
+  }
 }
