@@ -125,8 +125,12 @@ public final class Replicator implements AutoCloseable {
   /** Runs {@code onApplied} after pulls, off the pull threads ({@link #indexLater}). */
   private final ExecutorService indexing;
   private final Set<String> indexWanted = ConcurrentHashMap.newKeySet();
-  /** The latest pull wanted per namespace, waiting for the namespace's running pull to end. */
-  private final Map<String, PullRequest> pending = new ConcurrentHashMap<>();
+  /**
+   * Pulls wanted per namespace, waiting for the namespace's running pull to end: the latest want
+   * per peer (by HTTP address), in arrival order. Changed only inside {@code compute} of its
+   * namespace, so a want never lands in a map being dropped.
+   */
+  private final Map<String, LinkedHashMap<String, PullRequest>> pending = new ConcurrentHashMap<>();
   private final Set<String> pulling = ConcurrentHashMap.newKeySet();
   /** Peers (HTTP addresses) with a digest request in flight. */
   private final Set<String> digesting = ConcurrentHashMap.newKeySet();
@@ -325,8 +329,11 @@ public final class Replicator implements AutoCloseable {
   }
 
   /**
-   * Wants the heads of {@code ns} pulled from {@code peer}. A newer want replaces one still
-   * waiting: whatever it misses, the next announcement or anti-entropy round finds again.
+   * Wants the heads of {@code ns} pulled from {@code peer}. A newer want from the same peer
+   * replaces one still waiting (its heads include what the older named, or were merged past it);
+   * wants from other peers wait beside it. One want per namespace, the latest from anyone, lost
+   * the others' heads: when the last writes of a run landed on two nodes at once, a third pulled
+   * from one of them and waited for an anti-entropy round to pick the other.
    */
   void requestPull(String ns, Peer peer, List<Cid> heads) {
     if (backedOff(peer)) {
@@ -339,7 +346,13 @@ public final class Replicator implements AutoCloseable {
       return;
     }
     behindSince.putIfAbsent(ns, System.currentTimeMillis());
-    pending.put(ns, new PullRequest(peer, heads));
+    PullRequest want = new PullRequest(peer, heads);
+    pending.compute(ns, (k, wants) -> {
+      LinkedHashMap<String, PullRequest> out = wants == null ? new LinkedHashMap<>() : wants;
+      out.remove(peer.http()); // to the back: the others waited longer
+      out.put(peer.http(), want);
+      return out;
+    });
     startPulling(ns);
   }
 
@@ -355,7 +368,10 @@ public final class Replicator implements AutoCloseable {
 
   private void drain(String ns) {
     try {
-      for (PullRequest request = pending.remove(ns); request != null; request = pending.remove(ns)) {
+      for (PullRequest request = nextWant(ns); request != null; request = nextWant(ns)) {
+        if (allKnown(request.heads())) {
+          continue; // another pull brought them meanwhile
+        }
         if (pullOnce(request.peer(), ns, request.heads())) {
           indexLater(ns);
         }
@@ -364,6 +380,20 @@ public final class Replicator implements AutoCloseable {
       pulling.remove(ns);
       startPulling(ns); // a want that came in after the last look
     }
+  }
+
+  /** Takes the oldest waiting want of {@code ns}; null if there is none. */
+  private PullRequest nextWant(String ns) {
+    PullRequest[] taken = new PullRequest[1];
+    pending.computeIfPresent(ns, (k, wants) -> {
+      var first = wants.entrySet().iterator();
+      if (first.hasNext()) {
+        taken[0] = first.next().getValue();
+        first.remove();
+      }
+      return wants.isEmpty() ? null : wants;
+    });
+    return taken[0];
   }
 
   private void antiEntropyRound() {

@@ -316,4 +316,44 @@ class ReplicatorPullTest {
       release.countDown();
     }
   }
+
+  /**
+   * One want per namespace, the latest from any peer, replaced the others: when the last writes
+   * landed on two nodes at once, a third pulled from one and waited for an anti-entropy round to
+   * pick the other. Here a stale want from a second peer comes after a newer one from the first,
+   * while a pull runs; both are pulled.
+   */
+  @Test
+  void wantsFromTwoPeersWhileAPullRunsAreBothPulled() throws Exception {
+    Cid h1 = source.log().append(NS, List.of(new Memory(NS, "first", Map.of(), List.of(), 1_000, null, null))).entry();
+    java.util.concurrent.CountDownLatch inPull = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.atomic.AtomicBoolean first = new java.util.concurrent.atomic.AtomicBoolean(true);
+    beforeAnswer = cids -> {
+      if (first.getAndSet(false)) {
+        inPull.countDown();
+        try {
+          release.await(10, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    };
+    // The same server under a second address: another member, as far as the puller can tell.
+    Peer other = new Peer("other", "http://localhost:" + peer.getAddress().getPort(), peerKey.did(), java.util.Set.of(Peer.ALL));
+    try (Replicator replicator = new Replicator(target.log(), new NoMembers(), new PeerClient(new PeerAuth(target.nodeKey())),
+        SyncConfig.defaults(0, List.of()), target.nodeKey(), ReplicationPolicy.NOBODY, ns -> { })) {
+      replicator.requestPull(NS, peer(), List.of(h1));
+      assertThat(inPull.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+      Cid h2 = source.log().append(NS, List.of(new Memory(NS, "second", Map.of(), List.of(), 2_000, null, null))).entry();
+      replicator.requestPull(NS, peer(), List.of(h2));
+      replicator.requestPull(NS, other, List.of(h1)); // the other node has not got the second yet
+      release.countDown();
+      long deadline = System.nanoTime() + 10_000_000_000L;
+      while (!target.log().heads(NS).equals(java.util.Set.of(h2)) && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertThat(target.log().heads(NS)).as("heads after both wants").containsExactly(h2);
+    }
+  }
 }
