@@ -132,6 +132,9 @@ public final class Replicator implements AutoCloseable {
    */
   private final Map<String, LinkedHashMap<String, PullRequest>> pending = new ConcurrentHashMap<>();
   private final Set<String> pulling = ConcurrentHashMap.newKeySet();
+  /** When the last anti-entropy round ran, and when this node last found it had been stopped (System.nanoTime; 0: never). */
+  private volatile long lastRoundNanos;
+  private volatile long resumedNanos;
   /** Peers (HTTP addresses) with a digest request in flight. */
   private final Set<String> digesting = ConcurrentHashMap.newKeySet();
   /** Peers (HTTP addresses) that answered 404 to {@code /v1/sync/entries}: walked one level per request. */
@@ -400,8 +403,17 @@ public final class Replicator implements AutoCloseable {
     expireDeferred(System.currentTimeMillis());
     // A peer in back-off is left out, so the round goes to one this node can pull from.
     List<Peer> peers = membership.peers().stream().filter(p -> !digesting.contains(p.http()) && !backedOff(p)).toList();
-    if (peers.isEmpty()) {
-      // Alone in its view (see recentlyDeparted): compare with a member that was there moments ago.
+    long now = System.nanoTime();
+    if (lastRoundNanos != 0 && now - lastRoundNanos > Math.max(5_000_000_000L, 5_000_000L * config.antiEntropyMillis())) {
+      // This timer fell far behind: the process was stopped (SIGSTOP, a long pause) and has just
+      // declared every peer dead at once.
+      resumedNanos = now;
+    }
+    lastRoundNanos = now;
+    if (peers.isEmpty() && resumedNanos != 0 && now - resumedNanos < RECENTLY_DEPARTED_MILLIS * 1_000_000L) {
+      // Alone in its view after a stop (see recentlyDeparted): compare with a member that was there
+      // moments ago rather than wait for SWIM to re-admit it. Not after a partition, where this
+      // node's peers went away and it did not: those it pulls from again when they come back.
       peers = recentlyDeparted().stream().filter(p -> !digesting.contains(p.http()) && !backedOff(p)).toList();
     }
     if (!peers.isEmpty()) {
