@@ -169,10 +169,29 @@ public final class LogIndexer implements AutoCloseable {
         : Thread.ofPlatform().name("mnemo-index-applier").daemon(true).start(this::applyInBackground);
   }
 
-  /** Progress of a catch-up or rebuild: entries applied so far of the total to apply. */
+  /**
+   * Progress of a catch-up or rebuild, reported each time memories reach the index (at least every
+   * {@link #PROGRESS_BATCH}) and after each page of log entries.
+   */
   public interface Progress {
-    void update(long done, long total);
+    /**
+     * @param memories memories added to the index so far
+     * @param entries log entries applied so far, of {@code entriesTotal}
+     */
+    void update(long memories, long entries, long entriesTotal);
   }
+
+  /**
+   * With a {@link Progress} to tell, memories go to the index in batches of at most this many
+   * rather than a page of entries at a time: a page of 1,000 entries of text memories, embedded
+   * with their context, took seconds, and {@code mnemo reindex} showed nothing meanwhile.
+   */
+  static final int PROGRESS_BATCH = 100;
+  /** The progress of the catch-up under way, or null; set and read under {@link #applying}. */
+  private Progress progress;
+  private long progressMemories;
+  private long progressEntries;
+  private long progressEntriesTotal;
 
   /** Applies everything the log holds that the index has not seen, then makes it visible. */
   public long catchUp(Progress progress) throws IOException {
@@ -202,19 +221,33 @@ public final class LogIndexer implements AutoCloseable {
     long start = index.appliedPosition();
     long end = log.lastPosition();
     long position = start;
-    while (position < upTo) {
-      List<PositionedEntry> page = log.entriesAfter(position, PAGE);
-      if (page.isEmpty()) {
-        return;
+    this.progress = progress;
+    progressMemories = 0;
+    progressEntries = 0;
+    progressEntriesTotal = end - start;
+    try {
+      while (position < upTo) {
+        List<PositionedEntry> page = log.entriesAfter(position, PAGE);
+        if (page.isEmpty()) {
+          return;
+        }
+        apply(page);
+        lastApplyNanos = System.nanoTime();
+        pagesApplied++;
+        signalProgress();
+        position = page.get(page.size() - 1).position();
+        progressEntries = position - start;
+        progressEntriesTotal = Math.max(progressEntriesTotal, progressEntries);
+        reportProgress();
       }
-      apply(page);
-      lastApplyNanos = System.nanoTime();
-      pagesApplied++;
-      signalProgress();
-      position = page.get(page.size() - 1).position();
-      if (progress != null) {
-        progress.update(position - start, Math.max(end - start, position - start));
-      }
+    } finally {
+      this.progress = null;
+    }
+  }
+
+  private void reportProgress() {
+    if (progress != null) {
+      progress.update(progressMemories, progressEntries, progressEntriesTotal);
     }
   }
 
@@ -556,6 +589,12 @@ public final class LogIndexer implements AutoCloseable {
               adds.add(withContext(new IndexedMemory(ref, positioned.position(), memory.get(), invalidatedAt(ns, ref),
                   log.isSuperseded(ns, ref), null), positioned.entry(), r));
               addedHere.add(ref);
+              if (progress != null && adds.size() >= PROGRESS_BATCH) {
+                // Safe mid-page: the removes pending are of memories forgotten, which no later add
+                // brings back (liveSince above), so they go after these adds as the page's own
+                // flush would send them.
+                flush(adds, removes);
+              }
             } else {
               // Live but without its block: say so, rather than leave it out of recall unseen.
               System.getLogger(LogIndexer.class.getName()).log(System.Logger.Level.WARNING,
@@ -652,6 +691,7 @@ public final class LogIndexer implements AutoCloseable {
   }
 
   private void flush(List<IndexedMemory> pending, Map<String, List<Cid>> removes) throws IOException {
+    int added = pending.size();
     List<IndexedMemory> adds = ConversationContext.withVectors(pending, contextEmbedder);
     // In log order: those the index may hold already first, then those it cannot.
     int mayBeHeld = 0;
@@ -670,6 +710,10 @@ public final class LogIndexer implements AutoCloseable {
       dropContext(forgotten.getKey(), forgotten.getValue());
     }
     removes.clear();
+    if (added > 0) {
+      progressMemories += added;
+      reportProgress();
+    }
   }
 
   /**

@@ -205,6 +205,10 @@ public final class LuceneMemoryIndex implements MemoryIndex {
    * would rebuild it.
    */
   public static java.util.OptionalInt committedDimension(Path dir) throws IOException {
+    if (!java.nio.file.Files.isDirectory(dir)) {
+      // FSDirectory.open would create it, and its parents, from the umask (755).
+      return java.util.OptionalInt.empty();
+    }
     try (Directory directory = FSDirectory.open(dir)) {
       String dimension = lastCommitData(directory).get(DIMENSION_KEY);
       return dimension == null ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(Integer.parseInt(dimension));
@@ -234,6 +238,9 @@ public final class LuceneMemoryIndex implements MemoryIndex {
   }
 
   public static LuceneMemoryIndex open(Path dir, IndexConfig config) throws IOException {
+    // Owner-only like the rest of the data directory: the index holds the memories' text. Lucene
+    // would create it from the umask (755).
+    dev.mnemo.store.identity.PrivateFiles.createDirectories(dir);
     return new LuceneMemoryIndex(config, FSDirectory.open(dir));
   }
 

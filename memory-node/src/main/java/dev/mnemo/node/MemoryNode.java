@@ -71,6 +71,7 @@ public final class MemoryNode implements AutoCloseable {
   private final AgentRegistry agents;
   private HttpServer server;
   private Replicator replicator;
+  private PeerClient peerClient;
   /** The server half of node-to-node authentication and access: what the sync endpoint serves by. */
   private SyncAccess syncAccess;
 
@@ -130,6 +131,7 @@ public final class MemoryNode implements AutoCloseable {
   }
 
   public static MemoryNode start(NodeConfig config) throws IOException {
+    refuseTakenPorts(config);
     // First, so that the model loads and runs once on its own thread while the store opens and
     // the index catches up; text calls wait for it, nothing else does.
     Embedder embedder = Embedders.warming(config.embedder(), config.dimension());
@@ -137,6 +139,7 @@ public final class MemoryNode implements AutoCloseable {
     MnemoStore store;
     try {
       store = openStore(config, vertx);
+      store.log().limitHeads(config.heads().importMaxNewHeads(), config.heads().syncMaxHeads(), config.heads().writeMaxParents());
     } catch (IOException | RuntimeException e) {
       closeQuietly(embedder);
       vertx.close();
@@ -178,6 +181,46 @@ public final class MemoryNode implements AutoCloseable {
     }
   }
 
+  /** How an operator moves the HTTP API to another address. */
+  private static final String HTTP_SETTING = "--host/--port (config keys host, port; MNEMO_HOST, MNEMO_PORT)";
+  /** How an operator moves gossip to another address. */
+  private static final String GOSSIP_SETTING =
+      "--gossip-host/--gossip-port (config keys gossipHost, gossipPort; MNEMO_GOSSIP_HOST, MNEMO_GOSSIP_PORT)";
+
+  /**
+   * Checks that the HTTP and gossip ports are free before anything is opened or created. A second
+   * node started with only {@code --port} found the default gossip port taken after it had opened
+   * its store and bound HTTP, and died with a 70-line stack trace from the gossip library. A port
+   * taken between this check and the bind fails there, with the same one line.
+   */
+  static void refuseTakenPorts(NodeConfig config) throws StartupException {
+    refuseTaken("HTTP", config.host(), config.port(), HTTP_SETTING);
+    refuseTaken("gossip", config.gossipHost(), config.gossipPort(), GOSSIP_SETTING);
+  }
+
+  private static void refuseTaken(String what, String host, int port, String setting) throws StartupException {
+    if (port == 0) {
+      return;
+    }
+    java.net.InetSocketAddress address = new java.net.InetSocketAddress(host, port);
+    if (address.isUnresolved()) {
+      throw new StartupException("cannot listen for " + what + " on " + host + ":" + port + ": unknown host; set " + setting);
+    }
+    try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+      // As the servers bind: a port left in TIME_WAIT by a node just stopped is free to them.
+      probe.setReuseAddress(true);
+      probe.bind(address);
+    } catch (IOException e) {
+      String reason = String.valueOf(e.getMessage());
+      if (reason.contains("in use")) {
+        throw new StartupException("the " + what + " port " + host + ":" + port + " is taken (another node on this"
+            + " machine?); choose another with " + setting, e);
+      }
+      throw new StartupException("cannot listen for " + what + " on " + host + ":" + port + " (" + reason + "); set "
+          + setting, e);
+    }
+  }
+
   /**
    * Hands the node's own namespaces to its owner agent. A data directory written before access
    * control has namespaces whose entries the node signed, so the node is their owner and no agent
@@ -214,7 +257,7 @@ public final class MemoryNode implements AutoCloseable {
   /** The node's store on its configured block store (embedded RocksDB, or an IPFS node through {@code vertx}). */
   public static MnemoStore openStore(NodeConfig config, Vertx vertx) throws IOException {
     if (!config.blockStore().equals(NodeConfig.IPFS)) {
-      return MnemoStore.open(config.dataDir(), null, config.memoryCacheBytes());
+      return recorded(config, MnemoStore.open(config.dataDir(), null, config.memoryCacheBytes()));
     }
     KuboClient client = new KuboClient(vertx, java.net.URI.create(config.ipfsApi()), config.ipfsTimeoutMillis(), 2);
     try {
@@ -224,8 +267,19 @@ public final class MemoryNode implements AutoCloseable {
       // Start anyway: writes answer 503 until the IPFS node is back, which an operator can see.
       LOG.log(System.Logger.Level.WARNING, "the IPFS node at " + config.ipfsApi() + " does not answer yet: " + rootMessage(e));
     }
-    return MnemoStore.open(config.dataDir(), new KuboBlockStore(client, config.ipfsTimeoutMillis(), 2),
-        config.memoryCacheBytes());
+    return recorded(config, MnemoStore.open(config.dataDir(), new KuboBlockStore(client, config.ipfsTimeoutMillis(), 2),
+        config.memoryCacheBytes()));
+  }
+
+  /** {@code store}, once its data directory records where its blocks live (see BlockStoreRecord); else closed. */
+  public static MnemoStore recorded(NodeConfig config, MnemoStore store) throws IOException {
+    try {
+      dev.mnemo.node.config.BlockStoreRecord.keep(config, store);
+      return store;
+    } catch (IOException | RuntimeException e) {
+      closeQuietly(store);
+      throw e;
+    }
   }
 
   public static Path indexDir(Path dataDir) {
@@ -255,13 +309,20 @@ public final class MemoryNode implements AutoCloseable {
       server = vertx.createHttpServer(options)
           .requestHandler(router)
           .invalidRequestHandler(api::invalidRequest)
+          // Marks HTTP/9.9 and such as invalid requests, answered above, not by Vert.x's bare 501.
+          .connectionHandler(dev.mnemo.node.api.HttpVersionGuard::install)
           .listen()
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       vertx.close();
-      throw new IOException("cannot listen on " + config.host() + ":" + config.port() + ": " + rootMessage(e), e);
+      throw new StartupException("cannot listen on " + config.host() + ":" + config.port() + " (" + rootMessage(e)
+          + "); set " + HTTP_SETTING, e);
     }
-    startSync(service, peerAuth);
+    try {
+      startSync(service, peerAuth);
+    } catch (IOException e) {
+      throw new StartupException(e.getMessage() + "; set " + GOSSIP_SETTING, e);
+    }
     vertx.executeBlocking(this::warmRecall, false);
     LOG.log(System.Logger.Level.INFO, "Mnemo node " + store.nodeKey().did() + " listening on " + config.scheme() + "://" + config.host() + ":"
         + port() + " with data in " + config.dataDir().toAbsolutePath().normalize() + " (embedder " + embedder.model()
@@ -332,7 +393,8 @@ public final class MemoryNode implements AutoCloseable {
           + " nodes that join this one cannot reach it for replication");
     }
     ScaleCubeMembership membership = new ScaleCubeMembership(config.syncConfig(), http, store.nodeKey());
-    replicator = new Replicator(store.log(), membership, new PeerClient(peerAuth, config.tlsCa() == null ? null : PeerTls.trusting(config.tlsCa())), config.syncConfig(),
+    peerClient = new PeerClient(peerAuth, config.tlsCa() == null ? null : PeerTls.trusting(config.tlsCa()));
+    replicator = new Replicator(store.log(), membership, peerClient, config.syncConfig(),
         store.nodeKey(), syncAccess.policy(), ns -> {
       try {
         // Indexed now, searchable from the next recall, like a local write.
@@ -340,7 +402,7 @@ public final class MemoryNode implements AutoCloseable {
       } catch (IOException e) {
         LOG.log(System.Logger.Level.WARNING, "index catch-up after sync failed: " + e.getMessage());
       }
-    });
+    }, syncAccess.digests());
     replicator.start();
     service.afterWrite(replicator::announce);
     metrics.gauge("mnemo_sync_peers", "Live peers", () -> membership.peers().size());
@@ -349,6 +411,8 @@ public final class MemoryNode implements AutoCloseable {
     metrics.gauge("mnemo_sync_bytes_fetched_total", "Bytes fetched from peers", () -> replicator.status().bytesFetched());
     metrics.gauge("mnemo_sync_rejected_total", "Blocks or entries from peers rejected (bad hash, signature, namespace)",
         () -> replicator.status().rejected());
+    metrics.gauge("mnemo_sync_digest_bytes_total", "Bytes of anti-entropy digest replies received from peers",
+        peerClient::digestBytesReceived);
     metrics.gauge("mnemo_sync_refused_members_total", "Gossip members ignored: a bad HTTP address or metadata that does not verify",
         membership::refusedMembers);
   }
@@ -417,8 +481,13 @@ public final class MemoryNode implements AutoCloseable {
     return store;
   }
 
-  /** The operator view served at GET /v1/node. */
+  /** The operator view served at GET /v1/node, with the first page of namespaces. */
   ObjectNode info() {
+    return info(new dev.mnemo.node.api.NamespacesPage(null, dev.mnemo.node.api.NamespacesPage.DEFAULT_LIMIT));
+  }
+
+  /** The operator view served at GET /v1/node, with one page of its namespaces. */
+  ObjectNode info(dev.mnemo.node.api.NamespacesPage page) {
     ObjectMapper json = new ObjectMapper();
     ObjectNode node = json.createObjectNode();
     node.put("id", store.nodeKey().did().toString());
@@ -484,6 +553,9 @@ public final class MemoryNode implements AutoCloseable {
     gossip.put("deferredAnnouncements", sync.deferredAnnouncements());
     gossip.put("ignoredAnnouncements", sync.ignoredAnnouncements());
     gossip.put("refusedMembers", sync.refusedMembers());
+    // What anti-entropy's digest comparisons cost this node, apart from the blocks they led to.
+    gossip.put("digestRequests", peerClient.digestRequests());
+    gossip.put("digestBytes", peerClient.digestBytesReceived());
     // Peers not pulled from for a while after serving data this node rejected (README "Replication").
     ArrayNode backoffs = gossip.putArray("backoffs");
     sync.backoffs().forEach((did, backoff) -> backoff(backoffs.addObject().put("did", did.toString()), backoff));
@@ -502,18 +574,40 @@ public final class MemoryNode implements AutoCloseable {
         backoff(p.putObject("backoff"), backoff);
       }
     }
+    namespaces(node, page, sync.lagMillis());
+    return node;
+  }
+
+  /**
+   * One page of the namespaces, in name order, and {@code namespacePage}: how many there are in
+   * all and the cursor of the next page (null after the last).
+   */
+  private void namespaces(ObjectNode node, dev.mnemo.node.api.NamespacesPage page, java.util.Map<String, Long> lagMillis) {
+    // One more than the page: whether a next page exists, without a second seek.
+    List<String> names = store.log().namespaces(page.after(), page.limit() + 1);
+    boolean more = names.size() > page.limit();
+    if (more) {
+      names = names.subList(0, page.limit());
+    }
     ArrayNode namespaces = node.putArray("namespaces");
-    for (String ns : store.log().namespaces()) {
+    for (String ns : names) {
       ObjectNode n = namespaces.addObject();
       n.put("name", ns);
       n.put("clock", store.log().clock(ns));
-      n.put("replicationLagMs", sync.lagMillis().getOrDefault(ns, 0L));
+      n.put("replicationLagMs", lagMillis.getOrDefault(ns, 0L));
       ArrayNode heads = n.putArray("heads");
       for (Cid head : store.log().heads(ns)) {
         heads.add(head.toString());
       }
     }
-    return node;
+    ObjectNode paging = node.putObject("namespacePage");
+    paging.put("total", store.log().namespaceCount());
+    paging.put("limit", page.limit());
+    if (more) {
+      paging.put("next", dev.mnemo.node.api.NamespacesPage.cursorAfter(names.get(names.size() - 1)));
+    } else {
+      paging.putNull("next");
+    }
   }
 
   private static void backoff(ObjectNode out, Replicator.Backoff backoff) {

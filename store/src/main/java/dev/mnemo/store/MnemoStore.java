@@ -3,6 +3,7 @@ package dev.mnemo.store;
 import dev.mnemo.store.block.BlockStore;
 import dev.mnemo.store.identity.AgentKey;
 import dev.mnemo.store.identity.NodeKeyFile;
+import dev.mnemo.store.identity.PrivateFiles;
 import dev.mnemo.store.log.NamespaceLog;
 import dev.mnemo.store.rocks.RocksBlockStore;
 import dev.mnemo.store.rocks.RocksStorage;
@@ -52,6 +53,9 @@ public final class MnemoStore implements AutoCloseable {
    * null, keeping up to {@code memoryCacheBytes} of decoded memories for reads (0: none).
    */
   public static MnemoStore open(Path dataDir, BlockStore blocks, long memoryCacheBytes) throws IOException {
+    if (!PrivateFiles.createDirectories(dataDir)) {
+      warnIfShared(dataDir);
+    }
     AgentKey key = NodeKeyFile.loadOrCreate(dataDir);
     RocksStorage storage = openStorage(dataDir);
     BlockStore store = blocks != null ? blocks : new RocksBlockStore(storage);
@@ -63,12 +67,26 @@ public final class MnemoStore implements AutoCloseable {
     }
   }
 
+  /**
+   * One warning for a data directory other users may enter: it was made by an older Mnemo (755,
+   * from the umask) or by hand. It is not tightened here: its mode may be the operator's choice
+   * (a mount point, a directory a service manager owns, a backup user's group), and changing it
+   * behind their back would be a surprise. The directories Mnemo creates are owner-only.
+   */
+  private static void warnIfShared(Path dataDir) {
+    PrivateFiles.sharedPermissions(dataDir).ifPresent(mode -> System.getLogger(MnemoStore.class.getName()).log(
+        System.Logger.Level.WARNING, "the data directory " + dataDir.toAbsolutePath().normalize() + " is " + mode
+            + ": other users may read the memories in it; chmod 700 it unless they should"));
+  }
+
   private static RocksStorage openStorage(Path dataDir) throws IOException {
+    // RocksDB would create it from the umask (755).
+    PrivateFiles.createDirectories(dataDir.resolve("store"));
     try {
       return RocksStorage.open(dataDir.resolve("store"), DEFAULT_CACHE_BYTES);
     } catch (IOException e) {
       if (String.valueOf(e.getMessage()).contains("lock")) {
-        throw new IOException("the data directory " + dataDir + " is in use by another Mnemo process", e);
+        throw new DataDirectoryInUseException(dataDir, e);
       }
       throw e;
     }

@@ -11,8 +11,10 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Anti-entropy digest: every namespace a node holds and its heads. DAG-CBOR
- * {@code {v: 1, namespaces: {ns: [heads]}}}, served at {@code GET /v1/sync/heads}.
+ * Anti-entropy digest v1: every namespace a node holds and its heads. DAG-CBOR
+ * {@code {v: 1, namespaces: {ns: [heads]}}}, served at {@code GET /v1/sync/heads}. Nodes now compare
+ * by digest protocol v2 ({@link NamespaceDigests}, {@link Reconciliation}), which stays small when
+ * little differs; this one is still served to, and asked of, nodes older than v2.
  */
 public record HeadsDigest(Map<String, List<Cid>> namespaces) {
   static final long VERSION = 1;

@@ -41,4 +41,9 @@ public record PeerAllowlist(Set<DidKey> nodes, boolean everyNode) implements Rep
   public boolean mayReplicate(DidKey peer, String ns) {
     return everyNode || nodes.contains(peer);
   }
+
+  @Override
+  public boolean mayReplicateAll(DidKey peer) {
+    return mayReplicate(peer, null);
+  }
 }

@@ -27,7 +27,8 @@ import java.util.concurrent.atomic.LongAdder;
 import javax.net.ssl.SSLContext;
 
 /**
- * Fetches from peers over their HTTP API: head digests ({@code GET /v1/sync/heads}), blocks in
+ * Fetches from peers over their HTTP API: digest steps ({@code POST /v1/sync/digest}, see
+ * {@link Reconciliation}), whole v1 head digests of older peers ({@code GET /v1/sync/heads}), blocks in
  * batches ({@code POST /v1/sync/blocks}, answered as CAR) and log entries with their ancestors
  * ({@code POST /v1/sync/entries}, likewise). Every request is signed with the node
  * key for the peer it goes to ({@link PeerAuth}), so the peer knows which node asks and serves it
@@ -43,6 +44,10 @@ public final class PeerClient {
   /** The sync endpoint's paths, as signed: peers' base URLs are bare (see {@link Peer#badHttp}). */
   public static final String HEADS_PATH = "/v1/sync/heads";
   public static final String BLOCKS_PATH = "/v1/sync/blocks";
+  /** Digest protocol v2 ({@link DigestExchange}); a peer older than it answers 404. */
+  public static final String DIGEST_PATH = "/v1/sync/digest";
+  /** Largest v2 digest reply accepted: {@link DigestExchange#MAX_NAMESPACES} namespaces with many heads each. */
+  static final int MAX_DIGEST_REPLY_BYTES = 4 << 20;
   public static final String ENTRIES_PATH = "/v1/sync/entries";
   private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(3);
   /** A digest is small; a peer that takes longer than this is treated as unreachable this round. */
@@ -75,6 +80,8 @@ public final class PeerClient {
   private final Duration blocksTimeout;
   private final LongAdder bytesReceived = new LongAdder();
   private final LongAdder requests = new LongAdder();
+  private final LongAdder digestBytes = new LongAdder();
+  private final LongAdder digestRequests = new LongAdder();
 
   /** @param auth signs every request with this node's key */
   public PeerClient(PeerAuth auth) {
@@ -117,11 +124,58 @@ public final class PeerClient {
     return http.sendAsync(request, HttpResponse.BodyHandlers.ofInputStream())
         .thenApply(response -> {
           try {
-            return HeadsDigest.decode(body(request, response, MAX_DIGEST_BYTES, deadline));
+            byte[] body = body(request, response, MAX_DIGEST_BYTES, deadline);
+            countDigest(body);
+            return HeadsDigest.decode(body);
           } catch (IOException e) {
             throw new CompletionException(e);
           }
         });
+  }
+
+  /** A peer that does not speak digest protocol v2 (it answered 404): ask it for the v1 digest. */
+  static final class NoDigestV2Exception extends IOException {
+    NoDigestV2Exception(String peer) {
+      super(peer + " does not speak digest protocol v2");
+    }
+  }
+
+  /**
+   * One digest protocol v2 exchange ({@link DigestExchange}): the peer's reply, undecoded.
+   * Completes with {@link NoDigestV2Exception} when the peer answers 404 (a node older than v2).
+   */
+  CompletableFuture<byte[]> digestAsync(Peer peer, DigestExchange.Request asked) {
+    byte[] payload = asked.encode();
+    HttpRequest request;
+    try {
+      request = HttpRequest.newBuilder(URI.create(peer.http() + DIGEST_PATH)).timeout(digestTimeout)
+          .header("Content-Type", "application/vnd.ipld.dag-cbor")
+          .header("Authorization", auth.sign(peer.did(), "POST", DIGEST_PATH, payload))
+          .POST(HttpRequest.BodyPublishers.ofByteArray(payload))
+          .build();
+    } catch (IllegalArgumentException e) {
+      return CompletableFuture.failedFuture(new IOException("bad peer address " + peer.http(), e));
+    }
+    long deadline = System.nanoTime() + digestTimeout.toNanos();
+    return http.sendAsync(request, HttpResponse.BodyHandlers.ofInputStream())
+        .thenApply(response -> {
+          try {
+            if (response.statusCode() == 404) {
+              closeQuietly(response.body());
+              throw new NoDigestV2Exception(peer.http());
+            }
+            byte[] body = body(request, response, MAX_DIGEST_REPLY_BYTES, deadline);
+            countDigest(body);
+            return body;
+          } catch (IOException e) {
+            throw new CompletionException(e);
+          }
+        });
+  }
+
+  private void countDigest(byte[] body) {
+    digestBytes.add(body.length);
+    digestRequests.increment();
   }
 
   /** The blocks the peer has among {@code cids}, each verified against its CID. */
@@ -272,5 +326,15 @@ public final class PeerClient {
 
   public long requests() {
     return requests.sum();
+  }
+
+  /** Bytes of digest replies (v1 and v2) received: what anti-entropy's comparisons cost. */
+  public long digestBytesReceived() {
+    return digestBytes.sum();
+  }
+
+  /** Digest requests (v1 and v2) answered. */
+  public long digestRequests() {
+    return digestRequests.sum();
   }
 }

@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -122,6 +123,8 @@ public final class Replicator implements AutoCloseable {
   private final Consumer<String> onApplied;
   private final ScheduledExecutorService timer;
   private final ExecutorService pullers;
+  /** Builds this node's digest views and acts on comparisons' results: one at a time, off the network threads. */
+  private final ExecutorService comparing;
   /** Runs {@code onApplied} after pulls, off the pull threads ({@link #indexLater}). */
   private final ExecutorService indexing;
   private final Set<String> indexWanted = ConcurrentHashMap.newKeySet();
@@ -152,6 +155,8 @@ public final class Replicator implements AutoCloseable {
   /** Announcements whose signer is no member yet, by signer and namespace, oldest first. */
   private final Map<DeferredKey, Deferred> deferred = new LinkedHashMap<>();
   private final int memoriesPerApply;
+  /** This node's digest tree, compared with peers' in anti-entropy; guarded by this. */
+  private NamespaceDigests digests;
 
   /**
    * @param nodeKey signs this node's announcements
@@ -161,6 +166,16 @@ public final class Replicator implements AutoCloseable {
   public Replicator(NamespaceLog log, Membership membership, PeerClient client, SyncConfig config, AgentKey nodeKey,
       ReplicationPolicy policy, Consumer<String> onApplied) {
     this(log, membership, client, config, nodeKey, policy, onApplied, MEMORIES_PER_APPLY);
+  }
+
+  /**
+   * As the other constructor, comparing digests with the tree {@code digests} keeps (the node's
+   * sync endpoint serves from the same: one tree in memory, not two).
+   */
+  public Replicator(NamespaceLog log, Membership membership, PeerClient client, SyncConfig config, AgentKey nodeKey,
+      ReplicationPolicy policy, Consumer<String> onApplied, NamespaceDigests digests) {
+    this(log, membership, client, config, nodeKey, policy, onApplied, MEMORIES_PER_APPLY);
+    this.digests = digests;
   }
 
   /** @param memoriesPerApply new memories fetched and applied together in one batch of a pull */
@@ -176,6 +191,7 @@ public final class Replicator implements AutoCloseable {
     this.onApplied = onApplied;
     this.timer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("mnemo-sync-timer").daemon(true).unstarted(r));
     this.pullers = Executors.newFixedThreadPool(PULL_THREADS, Thread.ofPlatform().name("mnemo-sync-", 0).daemon(true).factory());
+    this.comparing = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("mnemo-sync-compare").daemon(true).unstarted(r));
     this.indexing = Executors.newSingleThreadExecutor(Thread.ofPlatform().name("mnemo-sync-index").daemon(true).factory());
   }
 
@@ -421,19 +437,40 @@ public final class Replicator implements AutoCloseable {
     }
   }
 
-  /** Asks the peer for its heads without waiting for the answer; pulls whatever differs. */
+  /**
+   * Compares digests with the peer without waiting for the answer, and pulls whatever differs:
+   * by digest protocol v2 (a walk down the digest trees where they differ, see
+   * {@link Reconciliation}), or, with a peer older than v2, by its whole v1 digest.
+   */
   private void antiEntropyWith(Peer peer) {
     if (backedOff(peer) || !digesting.add(peer.http())) {
       return;
     }
-    client.digestAsync(peer).whenComplete((digest, error) -> {
+    // This node's tree as it would serve it to the peer: under the usual symmetric policy, what the
+    // peer's tree for this node holds too, so only real differences show.
+    // On the comparing thread: the first view builds the tree (a pass over every namespace's
+    // heads), which must not hold up the gossip thread that may have called this.
+    CompletableFuture<NamespaceDigests.View> view;
+    try {
+      view = CompletableFuture.supplyAsync(() -> digests().view(policy, peer.did()), comparing);
+    } catch (RejectedExecutionException closing) {
+      digesting.remove(peer.http());
+      return;
+    }
+    view.thenCompose(local -> Reconciliation.run(client, peer, local))
+        .exceptionallyCompose(error -> unwrap(error) instanceof PeerClient.NoDigestV2Exception
+            ? client.digestAsync(peer).thenApply(HeadsDigest::namespaces)
+            : CompletableFuture.failedFuture(error))
+        // On the comparing thread, not the HTTP client's: close() waits for it before the store
+        // closes under it (a comparison that ended after close once read a closed store and crashed).
+        .whenCompleteAsync((namespaces, error) -> {
       digesting.remove(peer.http());
       if (error != null) {
-        LOG.log(System.Logger.Level.DEBUG, "anti-entropy with " + peer.http() + " failed: " + error.getMessage());
+        LOG.log(System.Logger.Level.DEBUG, "anti-entropy with " + peer.http() + " failed: " + unwrap(error).getMessage());
         return;
       }
       try {
-        for (Map.Entry<String, List<Cid>> e : digest.namespaces().entrySet()) {
+        for (Map.Entry<String, List<Cid>> e : namespaces.entrySet()) {
           if (config.replicates(e.getKey()) && !allKnown(e.getValue())) {
             requestPull(e.getKey(), peer, e.getValue());
           }
@@ -441,7 +478,22 @@ public final class Replicator implements AutoCloseable {
       } catch (RuntimeException e) {
         LOG.log(System.Logger.Level.WARNING, "anti-entropy with " + peer.http() + " failed: " + e);
       }
+    }, comparing).exceptionally(rejected -> {
+      digesting.remove(peer.http()); // closing: the comparing thread takes no more work
+      return null;
     });
+  }
+
+  /** The tree given at construction, else one of this replicator's own, made on first use. */
+  private synchronized NamespaceDigests digests() {
+    if (digests == null) {
+      digests = new NamespaceDigests(log);
+    }
+    return digests;
+  }
+
+  private static Throwable unwrap(Throwable error) {
+    return error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
   }
 
   private boolean allKnown(Collection<Cid> heads) {
@@ -799,9 +851,12 @@ public final class Replicator implements AutoCloseable {
   @Override
   public void close() {
     timer.shutdownNow();
+    comparing.shutdownNow();
     pullers.shutdownNow();
     indexing.shutdown();
     try {
+      // A comparison may be reading the store (building the digest tree, checking heads): let it end.
+      comparing.awaitTermination(10, TimeUnit.SECONDS);
       pullers.awaitTermination(10, TimeUnit.SECONDS);
       indexing.awaitTermination(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {

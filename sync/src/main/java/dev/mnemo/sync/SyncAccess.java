@@ -19,11 +19,13 @@ public final class SyncAccess {
   private final NamespaceLog log;
   private final ReplicationPolicy policy;
   private final PeerAuth auth;
+  private final NamespaceDigests digests;
 
   public SyncAccess(NamespaceLog log, ReplicationPolicy policy, PeerAuth auth) {
     this.log = log;
     this.policy = policy;
     this.auth = auth;
+    this.digests = new NamespaceDigests(log);
   }
 
   /**
@@ -37,6 +39,19 @@ public final class SyncAccess {
 
   public HeadsDigest digestFor(DidKey peer) {
     return HeadsDigest.of(log, policy, peer);
+  }
+
+  /**
+   * The digest tree (protocol v2) as {@code peer} may see it: over the namespaces it may
+   * replicate only.
+   */
+  NamespaceDigests.View treeFor(DidKey peer) {
+    return digests.view(policy, peer);
+  }
+
+  /** The node's digest tree, kept up to date as heads change: for its own anti-entropy too. */
+  public NamespaceDigests digests() {
+    return digests;
   }
 
   /**

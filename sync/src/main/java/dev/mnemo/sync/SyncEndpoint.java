@@ -12,7 +12,7 @@ import java.util.Optional;
 
 /**
  * The serving half of the sync protocol, whose asking half is {@link PeerClient}: what a node
- * answers to {@code GET /v1/sync/heads}, {@code POST /v1/sync/blocks} and
+ * answers to {@code POST /v1/sync/digest}, {@code GET /v1/sync/heads}, {@code POST /v1/sync/blocks} and
  * {@code POST /v1/sync/entries}, and to a peer's
  * {@code GET /v1/blocks/{cid}}. Every call first authenticates the asking node ({@link PeerAuth},
  * through {@link SyncAccess}) and answers with only what that node may replicate: a peer cannot
@@ -40,6 +40,31 @@ public final class SyncEndpoint {
   /** {@code GET /v1/sync/heads}: the {@link HeadsDigest} of the namespaces {@code peer} may replicate, DAG-CBOR. */
   public byte[] heads(DidKey peer) {
     return access.digestFor(peer).encode();
+  }
+
+  /**
+   * {@code POST /v1/sync/digest}: answers a {@link DigestExchange} request (protocol v2) from the
+   * digest tree of the namespaces {@code peer} may replicate, DAG-CBOR.
+   *
+   * @throws MalformedSyncRequestException if {@code request} is not a digest request of v2
+   */
+  public byte[] digest(DidKey peer, byte[] request) throws MalformedSyncRequestException {
+    DigestExchange.Request asked;
+    try {
+      asked = DigestExchange.Request.decode(request);
+    } catch (InvalidFormatException e) {
+      throw new MalformedSyncRequestException(e.getMessage(), e);
+    }
+    NamespaceDigests.View tree = access.treeFor(peer);
+    if (asked.want() == DigestExchange.Want.CHILDREN) {
+      List<NamespaceDigests.Node> children = new java.util.ArrayList<>(asked.nodes().size() * NamespaceDigests.FANOUT);
+      for (int node : asked.nodes()) {
+        children.addAll(tree.children(asked.level(), node));
+      }
+      return DigestExchange.encodeChildren(children);
+    }
+    DigestExchange.Namespaces namespaces = tree.namespaces(asked.level(), asked.nodes(), DigestExchange.MAX_NAMESPACES);
+    return DigestExchange.encodeNamespaces(namespaces.heads(), namespaces.complete());
   }
 
   /**

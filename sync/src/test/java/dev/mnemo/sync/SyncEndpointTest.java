@@ -129,4 +129,58 @@ class SyncEndpointTest {
     }
     return served;
   }
+
+  /** Digest protocol v2: a peer the policy does not allow sees an empty tree, as if the node held nothing. */
+  @Test
+  void aPeerTheAllowlistDoesNotNameSeesAnEmptyDigestTree() throws Exception {
+    try (MnemoStore store = MnemoStore.open(dir)) {
+      store.log().append("a", List.of(new Memory("a", "one", 1)));
+      SyncEndpoint endpoint = endpoint(store);
+      DidKey stranger = AgentKey.generate().did();
+      byte[] root = new DigestExchange.Request(DigestExchange.Want.CHILDREN, 0, List.of(0)).encode();
+      byte[] everything = new DigestExchange.Request(DigestExchange.Want.NAMESPACES, 0, List.of(0)).encode();
+
+      assertThat(DigestExchange.decodeChildren(endpoint.digest(stranger, root), 1)).allMatch(n -> n.count() == 0);
+      assertThat(DigestExchange.decodeNamespaces(endpoint.digest(stranger, everything)).heads()).isEmpty();
+      assertThat(DigestExchange.decodeChildren(endpoint.digest(PEER.did(), root), 1).stream()
+          .mapToLong(NamespaceDigests.Node::count).sum()).isEqualTo(1);
+      assertThat(DigestExchange.decodeNamespaces(endpoint.digest(PEER.did(), everything)).heads())
+          .containsOnlyKeys("a").containsEntry("a", List.copyOf(store.log().heads("a")));
+    }
+  }
+
+  @Test
+  void aMalformedDigestRequestIsThePeersMistake() throws Exception {
+    try (MnemoStore store = MnemoStore.open(dir)) {
+      SyncEndpoint endpoint = endpoint(store);
+      List<Object> nodes = new ArrayList<>();
+      for (long i = 0; i <= DigestExchange.MAX_NODES; i++) {
+        nodes.add(i % 4096);
+      }
+      List<byte[]> bad = List.of("not cbor".getBytes(StandardCharsets.UTF_8),
+          DagCborOf.map("v", 1L, "want", "children", "level", 0L, "nodes", List.of(0L)),
+          DagCborOf.map("v", 2L, "want", "leaves", "level", 0L, "nodes", List.of(0L)),
+          DagCborOf.map("v", 2L, "want", "children", "level", 4L, "nodes", List.of(0L)),
+          DagCborOf.map("v", 2L, "want", "namespaces", "level", 5L, "nodes", List.of(0L)),
+          DagCborOf.map("v", 2L, "want", "children", "level", 1L, "nodes", List.of(16L)),
+          DagCborOf.map("v", 2L, "want", "children", "level", 1L, "nodes", List.of(3L, 3L)),
+          DagCborOf.map("v", 2L, "want", "children", "level", 3L, "nodes", nodes),
+          DagCborOf.map("v", 2L, "want", "children", "level", 0L, "nodes", List.of()),
+          DagCborOf.map("v", 2L, "want", "children", "level", -1L, "nodes", List.of(0L)));
+      for (byte[] request : bad) {
+        assertThatThrownBy(() -> endpoint.digest(PEER.did(), request)).isInstanceOf(MalformedSyncRequestException.class);
+      }
+    }
+  }
+
+  /** DAG-CBOR of a map given as key, value, key, value. */
+  private static final class DagCborOf {
+    static byte[] map(Object... keysAndValues) {
+      Map<String, Object> map = new java.util.LinkedHashMap<>();
+      for (int i = 0; i < keysAndValues.length; i += 2) {
+        map.put((String) keysAndValues[i], keysAndValues[i + 1]);
+      }
+      return dev.mnemo.store.codec.DagCbor.encode(map);
+    }
+  }
 }

@@ -28,6 +28,7 @@ import dev.mnemo.store.block.CorruptBlockException;
 import dev.mnemo.store.car.NamespaceCar;
 import dev.mnemo.store.cid.Cid;
 import dev.mnemo.store.log.RejectedEntryException;
+import dev.mnemo.store.log.TooManyHeadsException;
 import dev.mnemo.store.model.Memory;
 import dev.mnemo.store.model.Namespace;
 import dev.mnemo.store.identity.DidKey;
@@ -80,7 +81,7 @@ public final class HttpApi {
   private final Responses responses;
   private final Limits limits;
   private final Metrics metrics;
-  private final Supplier<ObjectNode> nodeInfo;
+  private final java.util.function.Function<NamespacesPage, ObjectNode> nodeInfo;
   /** Ends the sync back-off from the peer with the did given (DELETE /v1/node/peers/{did}/backoff). */
   private ClearBackoff clearBackoff = did -> {
     throw new NotFoundException("this node does not replicate");
@@ -102,7 +103,7 @@ public final class HttpApi {
    *     the node itself while the API does not authenticate
    */
   public HttpApi(Vertx vertx, MemoryService service, SyncEndpoint sync, Caller unauthenticated, Limits limits,
-      Metrics metrics, Supplier<ObjectNode> nodeInfo) {
+      Metrics metrics, java.util.function.Function<NamespacesPage, ObjectNode> nodeInfo) {
     this.vertx = vertx;
     this.searches = vertx.createSharedWorkerExecutor("mnemo-search", Runtime.getRuntime().availableProcessors());
     this.service = service;
@@ -149,9 +150,12 @@ public final class HttpApi {
     router.get("/v1/blocks/:cid").handler(ctx -> blocking(ctx, "block", () -> block(ctx)));
     router.get("/v1/sync/heads").handler(ctx -> blocking(ctx, "sync_heads",
         () -> new Reply(200, DAG_CBOR, Buffer.buffer(sync.heads(peer(ctx))))));
+    router.post("/v1/sync/digest").handler(requireType(DAG_CBOR)).handler(jsonBody).handler(ctx -> blocking(ctx, "sync_digest",
+        () -> new Reply(200, DAG_CBOR, Buffer.buffer(sync.digest(peer(ctx), bytes(ctx))))));
     router.post("/v1/sync/blocks").handler(requireType(DAG_CBOR)).handler(jsonBody).handler(ctx -> blocking(ctx, "sync_blocks", () -> syncBlocks(ctx)));
     router.post("/v1/sync/entries").handler(requireType(DAG_CBOR)).handler(jsonBody).handler(ctx -> blocking(ctx, "sync_entries", () -> syncEntries(ctx)));
-    router.get("/v1/node").handler(ctx -> json(ctx, "node", c -> nodeInfo.get()));
+    router.get("/v1/node").handler(ctx -> json(ctx, "node",
+        c -> nodeInfo.apply(NamespacesPage.parse(c.queryParams().get("cursor"), c.queryParams().get("limit")))));
     router.delete("/v1/node/peers/:did/backoff").handler(ctx -> json(ctx, "node_backoff", c -> clearBackoff.clear(c.pathParam("did"))));
     // Alive even while the model warms up: everything but text works; "embedder" says when text does.
     router.get("/health").handler(ctx -> send(ctx, new Reply(200, JSON,
@@ -186,15 +190,27 @@ public final class HttpApi {
 
   /**
    * A request Netty could not decode, before any route: a request line or headers over the
-   * decoder's limits (414, 431) or a malformed request (400). The default handler answered those
-   * with an empty body; this one answers in the API's error shape. The connection closes after.
+   * decoder's limits (414, 431), a version other than HTTP/1.0 or 1.1 (505, marked by
+   * {@link HttpVersionGuard}) or a malformed request (400). The default handler answered those
+   * with an empty body; this one answers in the API's error shape. The connection closes after:
+   * the decoder may be lost in the rest of the bytes.
    */
   public void invalidRequest(io.vertx.core.http.HttpServerRequest request) {
     Throwable cause = request.decoderResult().cause();
     int status = 400;
     String code = "bad_request";
     String message = "malformed HTTP request";
-    if (cause instanceof io.netty.handler.codec.http.TooLongHttpLineException) {
+    if (cause instanceof HttpVersionGuard.UnsupportedVersionException version) {
+      status = version.isHttp() ? 505 : 400;
+      code = version.isHttp() ? "http_version_not_supported" : "bad_request";
+      message = (version.isHttp() ? "HTTP version " : "not an HTTP request line: protocol ") + printable(version.version())
+          + "; this node speaks HTTP/1.1 (and HTTP/1.0)";
+    } else if (cause instanceof HttpVersionGuard.HostHeaderException host) {
+      message = host.getMessage();
+    } else if (cause instanceof IllegalArgumentException malformed && malformed.getMessage() != null) {
+      // Netty's reason names the part that is wrong ("invalid version format: HTTP/1.X").
+      message = "malformed HTTP request: " + printable(malformed.getMessage());
+    } else if (cause instanceof io.netty.handler.codec.http.TooLongHttpLineException) {
       status = 414;
       code = "uri_too_long";
       message = "the request line is longer than " + io.vertx.core.http.HttpServerOptions.DEFAULT_MAX_INITIAL_LINE_LENGTH + " bytes";
@@ -204,7 +220,14 @@ public final class HttpApi {
       message = "the request headers are larger than " + io.vertx.core.http.HttpServerOptions.DEFAULT_MAX_HEADER_SIZE + " bytes";
     }
     count("invalid", status);
-    request.response().setStatusCode(status).putHeader("Content-Type", JSON).end(errorBody(code, message));
+    request.response().setStatusCode(status).putHeader("Content-Type", JSON).putHeader("Connection", "close")
+        .end(errorBody(code, message)).onComplete(done -> request.connection().close());
+  }
+
+  /** At most 100 characters of {@code text}, control characters replaced: it is echoed from a client's bytes. */
+  private static String printable(String text) {
+    String cut = text.length() > 100 ? text.substring(0, 100) + "..." : text;
+    return cut.replaceAll("\\p{Cntrl}", "?");
   }
 
   /** A JSON endpoint: the work runs on a worker and returns the response object (status 200). */
@@ -546,10 +569,19 @@ public final class HttpApi {
     switch (failure) {
       case null -> {
         status = ctx.statusCode() > 0 ? ctx.statusCode() : 500;
-        code = status == 413 ? "too_large" : status == 400 ? "bad_request" : "error";
+        code = switch (status) {
+          case 413 -> "too_large";
+          case 400 -> "bad_request";
+          // A request the router matched no route for, such as CONNECT host:443 or OPTIONS *.
+          case 404 -> "not_found";
+          default -> "error";
+        };
         // The body handler fails before the route is known: tell the import's limit by its path.
-        long limit = ctx.request().path().endsWith("/import") ? limits.maxImportBytes() : limits.maxBodyBytes();
-        message = status == 413 ? "the request body exceeds " + limit + " bytes" : "request failed";
+        String path = ctx.request().path();
+        long limit = path != null && path.endsWith("/import") ? limits.maxImportBytes() : limits.maxBodyBytes();
+        message = status == 413 ? "the request body exceeds " + limit + " bytes"
+            : status == 404 ? "no such endpoint: " + ctx.request().method() + " " + printable(ctx.request().uri())
+            : "request failed";
       }
       case io.vertx.core.http.HttpClosedException closed -> {
         // The client went away mid-request: no one to answer, and not the node's failure.
@@ -610,6 +642,12 @@ public final class HttpApi {
         status = 400;
         code = "invalid_block_request";
         message = malformed.getMessage();
+      }
+      case TooManyHeadsException heads -> {
+        status = 422;
+        code = "too_many_heads";
+        message = heads.getMessage() + " (the node's " + (route.equals("import") ? "importMaxNewHeads" : "syncMaxHeads")
+            + " is " + heads.limit() + "; import fewer separate roots at a time, or merge them first)";
       }
       case RejectedEntryException rejected -> {
         status = 422;

@@ -77,6 +77,10 @@ public final class Requests {
     if (body == null || body.length == 0) {
       throw ApiException.badRequest("invalid_json", "the request body is empty; send a JSON object");
     }
+    String notUtf8 = StrictUtf8.problem(body);
+    if (notUtf8 != null) {
+      throw ApiException.badRequest("invalid_utf8", notUtf8);
+    }
     JsonNode node;
     try {
       node = json.readTree(body);
@@ -141,6 +145,7 @@ public final class Requests {
     if (text.asText().isBlank()) {
       throw invalid(at + "text must not be blank");
     }
+    requireUnicode(text.asText(), at + "text");
     if (text.asText().length() > limits.maxTextChars()) {
       throw new ApiException(422, "text_too_long", at + "text has " + text.asText().length()
           + " characters; the limit is " + limits.maxTextChars());
@@ -243,8 +248,25 @@ public final class Requests {
     return out;
   }
 
+  /**
+   * Refuses a string holding half a surrogate pair, which JSON can write ({@code "\ud800"}) but
+   * UTF-8, and so a stored block, cannot: it failed deep in the encoder, as a 500.
+   */
+  static void requireUnicode(String s, String at) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        throw invalid(at + " holds a lone surrogate (\\u" + Integer.toHexString(c)
+            + " without its pair), which is not Unicode text");
+      }
+    }
+  }
+
   /** '#' marks the index's own fields for numbers and booleans ({@code key#n}), so keys may not hold it. */
   private void requireMetadataKey(String key, String at) {
+    requireUnicode(key, at + " key");
     if (key.isEmpty() || key.length() > limits.maxKeyChars()) {
       throw invalid(at + " keys must be 1-" + limits.maxKeyChars() + " characters");
     }
@@ -258,6 +280,7 @@ public final class Requests {
       if (value.asText().length() > limits.maxValueChars()) {
         throw invalid(at + " is longer than " + limits.maxValueChars() + " characters");
       }
+      requireUnicode(value.asText(), at);
       return value.asText();
     }
     if (value.isBoolean()) {
@@ -274,9 +297,29 @@ public final class Requests {
       if (!Double.isFinite(d)) {
         throw invalid(at + " must be a finite number");
       }
-      return d;
+      return wholeAsInteger(d);
     }
     throw invalid(at + " must be a string, number or boolean");
+  }
+
+  /** 2^53 - 1: every whole number up to it is exact in a double, and JavaScript calls it safe. */
+  static final long MAX_SAFE_INTEGER = (1L << 53) - 1;
+
+  /**
+   * A JSON number written with a fraction or exponent ({@code 5.0}, {@code 1e3}) whose value is
+   * whole and within +-(2^53 - 1) becomes an integer ({@code -0.0} becomes 0); any other stays a
+   * double. JSON does not tell 5.0 from 5, and JavaScript cannot: {@code JSON.parse} gives the
+   * number 5, which @ipld/dag-cbor encodes as a CBOR integer. Stored as a float, the block had a
+   * CID no JavaScript client could compute from what it sent, and a JavaScript IPLD tool that
+   * decoded and re-encoded it got another CID. Past 2^53 that codec writes whole numbers as
+   * floats too, hence the bound. Blocks already stored keep their floats (and CIDs): this shapes
+   * only what a request writes.
+   */
+  static Object wholeAsInteger(double d) {
+    if (d == Math.rint(d) && Math.abs(d) <= MAX_SAFE_INTEGER) {
+      return (long) d;
+    }
+    return d;
   }
 
   private List<String> tags(JsonNode node, String at) {
@@ -294,6 +337,7 @@ public final class Requests {
       if (!tag.isTextual() || tag.asText().isEmpty() || tag.asText().length() > limits.maxTagChars()) {
         throw invalid(at + " must hold strings of 1-" + limits.maxTagChars() + " characters");
       }
+      requireUnicode(tag.asText(), at);
       out.add(tag.asText());
     }
     return out;
@@ -439,6 +483,7 @@ public final class Requests {
         throw invalid("query must be a non-blank string");
       }
       text = body.get("query").asText();
+      requireUnicode(text, "query");
       if (text.length() > limits.maxTextChars()) {
         throw new ApiException(422, "text_too_long", "query is longer than " + limits.maxTextChars() + " characters");
       }

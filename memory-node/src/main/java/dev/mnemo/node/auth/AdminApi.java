@@ -70,8 +70,14 @@ final class AdminApi {
 
   private void createAgent(RoutingContext ctx) {
     JsonNode body;
+    byte[] bytes = ctx.body() == null ? new byte[0] : ctx.body().buffer().getBytes();
+    String notUtf8 = dev.mnemo.node.api.StrictUtf8.problem(bytes);
+    if (notUtf8 != null) {
+      ErrorReplies.error(ctx, 400, "invalid_utf8", notUtf8);
+      return;
+    }
     try {
-      body = ErrorReplies.JSON.readTree(ctx.body() == null ? new byte[0] : ctx.body().buffer().getBytes());
+      body = ErrorReplies.JSON.readTree(bytes);
     } catch (IOException e) {
       ErrorReplies.error(ctx, 400, "invalid_json", "the body is not JSON");
       return;

@@ -26,9 +26,19 @@ final class ExportCommand implements Callable<Integer> {
       System.err.println("mnemo: invalid namespace name '" + ns + "'");
       return 2;
     }
+    if (!OfflineStore.exists(data)) {
+      System.err.println(OfflineStore.noDataDirectory(data));
+      return 2;
+    }
     Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
     try (OfflineStore offline = OfflineStore.open(config, data)) {
       MnemoStore store = offline.store();
+      if (store.log().heads(ns).isEmpty()) {
+        // A CAR of no entries has no root: go-car and `ipfs dag import` refuse it, and the HTTP
+        // export answers 404. Refused before any file is opened, so none is left behind.
+        System.err.println("mnemo: namespace '" + ns + "' has no entries in " + data + ": nothing to export");
+        return 1;
+      }
       NamespaceCar.Exported exported;
       try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(tmp))) {
         exported = NamespaceCar.export(store.log(), ns, os);

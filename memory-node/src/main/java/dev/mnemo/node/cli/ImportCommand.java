@@ -22,6 +22,7 @@ final class ImportCommand implements Callable<Integer> {
   @Option(names = "--data", required = true, description = "data directory") Path data;
   @Option(names = "--in", required = true, description = "CAR file to read") Path in;
   @Option(names = "--config", description = "the node's JSON config file, for its block store and index settings") Path config;
+  @Option(names = "--create", description = "make a new data directory at --data if there is none") boolean create;
 
   @Override
   public Integer call() throws Exception {
@@ -29,8 +30,16 @@ final class ImportCommand implements Callable<Integer> {
       System.err.println("mnemo: cannot read " + in);
       return 2;
     }
-    IndexConfig indexConfig = NodeIndexConfig.load(config, data, null);
+    // A bad setting is the first thing to say (exit 2), before anything is looked at or opened.
+    dev.mnemo.node.config.ConfigLoader.load(config, System.getenv(), java.util.Map.of("data", data.toString()));
+    if (!create && !OfflineStore.exists(data)) {
+      // A mistyped --data once made a new store and imported into it, silently.
+      System.err.println(OfflineStore.noDataDirectory(data) + ", or pass --create to make a new one");
+      return 2;
+    }
+    // The store first: its lock says whether a node holds the directory, before the index is read.
     try (OfflineStore offline = OfflineStore.open(config, data)) {
+      IndexConfig indexConfig = NodeIndexConfig.load(config, data, null);
       MnemoStore store = offline.store();
       NamespaceCar.Imported imported;
       try (InputStream is = new BufferedInputStream(Files.newInputStream(in))) {

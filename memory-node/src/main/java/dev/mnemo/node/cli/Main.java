@@ -20,11 +20,25 @@ public final class Main implements Runnable {
         .setExecutionExceptionHandler(Main::configMistake).execute(args);
   }
 
-  /** A configuration mistake is the user's to fix: one line and exit code 2, not a stack trace. */
+  /**
+   * What the operator fixes gets one line, not a stack trace: a configuration mistake (exit code
+   * 2), a node that cannot start, a data directory another process holds, a block store that does
+   * not answer (exit code 1). Anything else is a fault of Mnemo's and keeps its stack trace.
+   */
   private static int configMistake(Exception e, CommandLine command, CommandLine.ParseResult parsed) throws Exception {
     if (e instanceof ConfigLoader.ConfigException mistake) {
       System.err.println("mnemo: " + mistake.getMessage());
       return 2;
+    }
+    if (e instanceof dev.mnemo.store.DataDirectoryInUseException inUse) {
+      System.err.println("mnemo: " + inUse.getMessage() + (command.getCommandName().equals("node")
+          ? ": is a node already running on it? Give this one another --data"
+          : ": stop the node first (a running node exports and imports over its HTTP API, see README)"));
+      return 1;
+    }
+    if (e instanceof dev.mnemo.node.StartupException || e instanceof dev.mnemo.store.block.BlockStoreUnavailableException) {
+      System.err.println("mnemo: " + e.getMessage());
+      return 1;
     }
     throw e;
   }

@@ -27,13 +27,14 @@ import java.util.Set;
  * tlsCert, tlsKey (PEM files: the HTTP API serves TLS), tlsCa (PEM certificates trusted for peers),
  * blockStore (embedded|ipfs), ipfsApi (the Kubo RPC base URL), ipfsTimeoutMs, auth (true|false),
  * ownerKeyFile, allowedHosts and corsOrigins (comma-separated), authFailuresPerMinute, embedContext (metadata keys,
- * comma-separated). Unknown keys in the file are an error, not a silent typo.
+ * comma-separated), importMaxNewHeads, syncMaxHeads, writeMaxParents (see {@link NodeConfig.Heads}). Unknown keys in the file are an error, not a silent typo.
  */
 public final class ConfigLoader {
   static final Set<String> KEYS = Set.of("host", "port", "data", "gossipHost", "gossipPort", "seeds", "embedder", "dimension",
       "vectorEncoding", "hnswM", "hnswBeamWidth", "recallDepth", "recallKeywordWeight", "recallContextWeight", "indexGraphBuild", "indexCommitIntervalMs", "indexOptimizeIdleMs", "indexMaxBehind", "memoryCacheMb", "workerThreads",
       "replicate", "replicationPeers", "advertiseHttp", "advertiseGossip", "antiEntropyMs", "blockStore", "ipfsApi", "ipfsTimeoutMs", "tlsCert", "tlsKey", "tlsCa",
-      "auth", "ownerKeyFile", "allowedHosts", "corsOrigins", "authFailuresPerMinute", "embedContext");
+      "auth", "ownerKeyFile", "allowedHosts", "corsOrigins", "authFailuresPerMinute", "embedContext",
+      "importMaxNewHeads", "syncMaxHeads", "writeMaxParents");
 
   /** A configuration mistake, with the key and layer at fault. */
   public static final class ConfigException extends Exception {
@@ -75,20 +76,31 @@ public final class ConfigLoader {
     merged.put("corsOrigins", "");
     merged.put("authFailuresPerMinute", Integer.toString(dev.mnemo.node.auth.AuthConfig.DEFAULT_FAILURES_PER_MINUTE));
     merged.put("embedContext", "");
+    merged.put("importMaxNewHeads", Integer.toString(NodeConfig.Heads.DEFAULTS.importMaxNewHeads()));
+    merged.put("syncMaxHeads", Integer.toString(NodeConfig.Heads.DEFAULTS.syncMaxHeads()));
+    merged.put("writeMaxParents", Integer.toString(NodeConfig.Heads.DEFAULTS.writeMaxParents()));
+    // Keys the operator set, as against defaults: the data directory's record of its block store
+    // gives way only to these.
+    Set<String> explicit = new java.util.HashSet<>();
     if (file != null) {
-      merged.putAll(readFile(file));
+      Map<String, String> fromFile = readFile(file);
+      merged.putAll(fromFile);
+      explicit.addAll(fromFile.keySet());
     }
     for (String key : KEYS) {
       String value = env.get(envName(key));
       if (value != null && !value.isBlank()) {
         merged.put(key, value);
+        explicit.add(key);
       }
     }
     flags.forEach((k, v) -> {
       if (v != null) {
         merged.put(k, v);
+        explicit.add(k);
       }
     });
+    BlockStoreRecord.apply(merged, explicit);
     return build(merged);
   }
 
@@ -222,7 +234,10 @@ public final class ConfigLoader {
         replicate, replicationPeers, advertiseHttp, advertiseGossip, integer(m, "antiEntropyMs", 100, 3_600_000),
         blockStore, ipfsApi, integer(m, "ipfsTimeoutMs", 100, 600_000), tlsCert, tlsKey, tlsCa,
         Limits.defaults(), auth(m), embedContext(m.get("embedContext")),
-        new dev.mnemo.index.Fusion(weight(m, "recallKeywordWeight"), weight(m, "recallContextWeight"), 0));
+        new dev.mnemo.index.Fusion(weight(m, "recallKeywordWeight"), weight(m, "recallContextWeight"), 0),
+        // A write with one parent would merge no heads; more than an entry may list cannot be written.
+        new NodeConfig.Heads(integer(m, "importMaxNewHeads", 1, 1_000_000), integer(m, "syncMaxHeads", 1, 1_000_000),
+            integer(m, "writeMaxParents", 2, dev.mnemo.store.model.LogEntry.MAX_PARENTS)));
   }
 
   /** Metadata keys as a remember's {@code embedContext} takes them: distinct, and keys a memory can hold. */

@@ -36,6 +36,8 @@ import java.util.List;
  *     (default: none, the text alone)
  * @param fusion how hybrid recall weighs keyword against vector, and each memory's conversation
  *     context against the memory alone, unless a recall says otherwise
+ * @param heads how far imports and peers may widen a namespace's heads, and how many parents a
+ *     local write lists (see {@link Heads})
  */
 public record NodeConfig(
     String host,
@@ -70,7 +72,18 @@ public record NodeConfig(
     Limits limits,
     dev.mnemo.node.auth.AuthConfig auth,
     dev.mnemo.node.EmbedContext embedContext,
-    dev.mnemo.index.Fusion fusion) {
+    dev.mnemo.index.Fusion fusion,
+    Heads heads) {
+
+  /**
+   * Bounds against head flooding (README "Limits"): the heads one import may add to a namespace
+   * ({@code importMaxNewHeads}), the heads a replicated batch may leave it with
+   * ({@code syncMaxHeads}), the parents a local write lists ({@code writeMaxParents}).
+   */
+  public record Heads(int importMaxNewHeads, int syncMaxHeads, int writeMaxParents) {
+    public static final Heads DEFAULTS = new Heads(dev.mnemo.store.log.NamespaceLog.DEFAULT_MAX_IMPORTED_HEADS,
+        dev.mnemo.store.log.NamespaceLog.DEFAULT_MAX_REPLICATED_HEADS, dev.mnemo.store.log.NamespaceLog.DEFAULT_MAX_LOCAL_PARENTS);
+  }
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 7700;

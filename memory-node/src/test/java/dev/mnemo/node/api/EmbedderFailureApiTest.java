@@ -47,7 +47,7 @@ class EmbedderFailureApiTest {
       MemoryService service = new MemoryService(store, index, indexer, broken, DIM);
       SyncEndpoint sync = new SyncEndpoint(new SyncAccess(store.log(), ReplicationPolicy.NOBODY, new PeerAuth(store.nodeKey())));
       HttpApi api = new HttpApi(vertx, service, sync, Caller.node(store.nodeKey()), Limits.defaults(), new Metrics(),
-          () -> null);
+          page -> null);
       HttpServer server = vertx.createHttpServer().requestHandler(api.router()).listen(0)
           .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
       broken.whenReady().exceptionally(e -> null).get(10, TimeUnit.SECONDS);

@@ -92,6 +92,25 @@ class PeerEndpointApiTest {
     }
   }
 
+  /** Digest protocol v2 over HTTP: signed requests only, filtered by the same policy, malformed ones a 400. */
+  @Test
+  void theV2DigestIsSignedFilteredAndChecked() throws Exception {
+    byte[] everything = dev.mnemo.store.codec.DagCbor.encode(
+        new java.util.TreeMap<>(Map.of("v", 2L, "want", "namespaces", "level", 0L, "nodes", List.of(0L))));
+    String path = "/v1/sync/digest";
+    assertThat(call("POST", path, null, everything).statusCode()).isEqualTo(401);
+    for (AgentKey peer : List.of(TRUSTED, STRANGER)) {
+      HttpResponse<byte[]> response = call("POST", path, sign(peer, "POST", path, everything), everything);
+      assertThat(response.statusCode()).isEqualTo(200);
+      Object namespaces = dev.mnemo.store.codec.DagCbor.decodeMap(response.body()).get("namespaces");
+      assertThat(((Map<?, ?>) namespaces).containsKey("shared")).as("%s sees the namespace", peer.did()).isEqualTo(peer == TRUSTED);
+    }
+    byte[] bad = dev.mnemo.store.codec.DagCbor.encode(Map.of("v", 2L, "want", "children", "level", 9L, "nodes", List.of(0L)));
+    HttpResponse<byte[]> response = call("POST", path, sign(TRUSTED, "POST", path, bad), bad);
+    assertThat(response.statusCode()).isEqualTo(400);
+    assertThat(new String(response.body(), StandardCharsets.UTF_8)).contains("\"code\":\"invalid_block_request\"");
+  }
+
   private static HeadsDigest digest(AgentKey peer) throws Exception {
     HttpResponse<byte[]> response = call("GET", "/v1/sync/heads", sign(peer, "GET", "/v1/sync/heads", new byte[0]), null);
     assertThat(response.statusCode()).isEqualTo(200);

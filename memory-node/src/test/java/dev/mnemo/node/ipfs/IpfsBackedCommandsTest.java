@@ -62,7 +62,7 @@ class IpfsBackedCommandsTest {
     Path data = dir.resolve("data");
     Path config = dir.resolve("mnemo.json");
     Files.writeString(config, "{\"blockStore\": \"ipfs\", \"ipfsApi\": \"" + ipfs.api() + "\"}");
-    assertThat(Main.run("import", "--data", data.toString(), "--in", car.toString(), "--config", config.toString())).isZero();
+    assertThat(Main.run("import", "--data", data.toString(), "--create", "--in", car.toString(), "--config", config.toString())).isZero();
     for (Cid cid : cids) {
       assertThat(rpc.hasBlock(cid.toString())).as("memory %s on the IPFS node", cid).isTrue();
     }
@@ -81,6 +81,77 @@ class IpfsBackedCommandsTest {
     assertThat(Main.run("export", "--data", data.toString(), "--ns", "notes", "--out", again.toString(),
         "--config", config.toString())).isZero();
     assertThat(Files.readAllBytes(again)).isEqualTo(Files.readAllBytes(car));
+  }
+
+  /**
+   * The data directory records where its blocks live, so a command run on it without the node's
+   * settings finds the IPFS node; one that used to read the empty embedded store reported a
+   * corrupt or missing block. A block store set against the record is a clear error.
+   */
+  @Test
+  void aDataDirectoryRecordsWhereItsBlocksLiveForTheCommandsRunOnIt() throws Exception {
+    Path source = dir.resolve("source");
+    try (MnemoStore store = MnemoStore.open(source)) {
+      List<Memory> memories = new ArrayList<>();
+      for (int i = 0; i < 5; i++) {
+        memories.add(new Memory("notes", "note " + i, Map.of(), List.of(), 1_000 + i, new Embedding("test", TestVectors.random(i)), null));
+      }
+      store.log().append("notes", memories);
+    }
+    Path car = dir.resolve("notes.car");
+    assertThat(Main.run("export", "--data", source.toString(), "--ns", "notes", "--out", car.toString())).isZero();
+    Path data = dir.resolve("data");
+    Path config = dir.resolve("mnemo.json");
+    Files.writeString(config, "{\"blockStore\": \"ipfs\", \"ipfsApi\": \"" + ipfs.api() + "\"}");
+    assertThat(Main.run("import", "--data", data.toString(), "--create", "--in", car.toString(), "--config", config.toString()))
+        .isZero();
+    Path record = data.resolve("blockstore.json");
+    assertThat(Files.readString(record)).contains("\"v\" : 1").contains("\"blockStore\" : \"ipfs\"").contains(ipfs.api().toString());
+
+    Path again = dir.resolve("again.car");
+    assertThat(Main.run("export", "--data", data.toString(), "--ns", "notes", "--out", again.toString()))
+        .as("no --config: the record says where the blocks are").isZero();
+    assertThat(Files.readAllBytes(again)).isEqualTo(Files.readAllBytes(car));
+    assertThat(Main.run("reindex", "--data", data.toString())).isZero();
+    assertThat(indexedDocs(data)).isEqualTo(5);
+
+    Path embedded = dir.resolve("embedded.json");
+    Files.writeString(embedded, "{\"blockStore\": \"embedded\"}");
+    Captured mismatch = capture(() -> Main.run("export", "--data", data.toString(), "--ns", "notes", "--out",
+        dir.resolve("x.car").toString(), "--config", embedded.toString()));
+    assertThat(mismatch.exit()).isEqualTo(2);
+    assertThat(mismatch.err()).contains("keeps its blocks on the IPFS node at " + ipfs.api()).contains("blockStore is set to embedded");
+
+    // A directory from before the record, opened without the IPFS settings.
+    Files.delete(record);
+    Captured legacy = capture(() -> Main.run("export", "--data", data.toString(), "--ns", "notes", "--out",
+        dir.resolve("y.car").toString()));
+    assertThat(legacy.exit()).isEqualTo(1);
+    assertThat(legacy.err().lines().filter(l -> l.startsWith("mnemo: "))).singleElement().asString()
+        .contains("holds log entries but none of their blocks").contains("MNEMO_IPFS_API");
+    assertThat(record).as("nothing recorded from a guess").doesNotExist();
+    assertThat(dir.resolve("y.car")).doesNotExist();
+    assertThat(Main.run("export", "--data", data.toString(), "--ns", "notes", "--out", again.toString(),
+        "--config", config.toString())).isZero();
+    assertThat(record).as("recorded once told").exists();
+  }
+
+  record Captured(int exit, String err) {}
+
+  interface Command {
+    int run() throws Exception;
+  }
+
+  private static synchronized Captured capture(Command command) throws Exception {
+    java.io.PrintStream before = System.err;
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    System.setErr(new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8));
+    try {
+      int exit = command.run();
+      return new Captured(exit, bytes.toString(java.nio.charset.StandardCharsets.UTF_8));
+    } finally {
+      System.setErr(before);
+    }
   }
 
   private static int indexedDocs(Path data) throws Exception {

@@ -25,7 +25,7 @@ public final class NodeKeyFile {
     if (Files.exists(file)) {
       return read(file);
     }
-    Files.createDirectories(dataDir);
+    PrivateFiles.createDirectories(dataDir);
     AgentKey key = AgentKey.generate();
     write(file, key);
     return key;

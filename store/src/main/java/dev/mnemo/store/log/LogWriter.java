@@ -76,11 +76,11 @@ final class LogWriter implements Staging.Committed {
    * per namespace, the memories some entry of the batch forgets; {@code forgottenLater}: memories
    * of the batch's namespace that only entries of a later batch of the same pull forget (added
    * without their blocks, left unknown); {@code storedParents}: the stored entries the batch names
-   * as parents, decoded.
+   * as parents, decoded; {@code limit}: what the batch may do to a namespace's heads.
    */
   record Apply(List<VerifiedEntry> entries, Map<Cid, Block> memories, Map<String, Set<Cid>> forgotten,
       Set<Cid> forgottenLater, Map<Cid, LogEntry> storedParents, Map<Cid, MemoryLinks.Link> links,
-      CompletableFuture<Integer> done) implements Request {}
+      HeadsLimit limit, CompletableFuture<Integer> done) implements Request {}
 
   record VerifiedEntry(Block block, LogEntry entry) {}
 
@@ -218,6 +218,7 @@ final class LogWriter implements Staging.Committed {
     // Durable from here on: whatever follows must not fail the group or lose its state.
     nextPosition = root.nextPosition;
     committedHeads.putAll(root.heads);
+    root.heads.keySet().forEach(reads::headsChanged);
     committedGraphs.putAll(root.graphs);
     for (Map.Entry<String, Long> e : root.clocks.entrySet()) {
       committedClocks.put(e.getKey(), e.getValue());
@@ -466,6 +467,9 @@ final class LogWriter implements Staging.Committed {
           throw new RejectedEntryException(missing.getKey(), "its memory " + missing.getValue() + " is missing");
         }
       }
+      for (Map.Entry<String, Set<Cid>> e : s.heads.entrySet()) {
+        apply.limit().check(e.getKey(), root.heads(e.getKey()).size(), e.getValue().size());
+      }
     } catch (RejectedEntryException e) {
       onCommit.add(() -> apply.done().completeExceptionally(e));
       return;
@@ -498,7 +502,11 @@ final class LogWriter implements Staging.Committed {
    */
   private Local prepareLocal(Staging s, String ns, Author author, Op op) {
     checkProof(author, ns, op);
-    List<Cid> parents = parents(s, ns);
+    // A grant or revoke lists every head it may: a revoke that leaves heads out is concurrent with
+    // the adds behind them and voids them, though this node knew of them when it was written.
+    // They are rare; memory writes are not, and each carries only a bounded lot of parents.
+    int max = op.touchesMemories() ? reads.maxLocalParents() : LogEntry.MAX_PARENTS;
+    List<Cid> parents = parents(s, ns, max);
     if (parents.isEmpty()) {
       return new Local(parents, clockAfter(s, ns, parents), NO_FRONTIER, true);
     }
@@ -917,16 +925,48 @@ final class LogWriter implements Staging.Committed {
   }
 
   /**
-   * A new local entry's parents: the namespace's heads, or, if concurrent writers elsewhere left
-   * more than an entry may list, the first {@link LogEntry#MAX_PARENTS} of them in CID order. The
-   * heads left out stay heads, so each later entry merges the next lot of them.
+   * A new local entry's parents: the namespace's heads, or, if there are more than {@code max}
+   * (concurrent writers elsewhere, an import of separate roots), {@code max} of them. The heads
+   * left out stay heads, so each later write merges the next lot: {@code max - 1} fewer heads a
+   * write until they fit. The lot is chosen so that its parents' access-control past is the
+   * namespace's whole one (every maximal grant and revoke is behind some chosen head), so the
+   * author is checked, here and on every replica, against the same grants as with every head a
+   * parent; the rest are the first heads in CID order.
    */
-  static List<Cid> parents(Staging s, String ns) {
+  private List<Cid> parents(Staging s, String ns, int max) {
     Set<Cid> heads = s.heads(ns);
-    if (heads.size() <= LogEntry.MAX_PARENTS) {
+    if (heads.size() <= max) {
       return List.copyOf(heads);
     }
-    return heads.stream().sorted().limit(LogEntry.MAX_PARENTS).toList();
+    List<Cid> sorted = heads.stream().sorted().toList();
+    AclGraph graph = s.graph(ns);
+    if (!graph.hasGrants()) {
+      return sorted.subList(0, max);
+    }
+    Set<Long> uncovered = new HashSet<>();
+    for (long position : graph.maxima()) {
+      uncovered.add(position);
+    }
+    Set<Cid> chosen = new LinkedHashSet<>();
+    for (Cid head : sorted) {
+      if (uncovered.isEmpty() || chosen.size() == max) {
+        break;
+      }
+      boolean covers = false;
+      for (long position : inclusiveFrontier(s, head)) {
+        covers |= uncovered.remove(position);
+      }
+      if (covers) {
+        chosen.add(head);
+      }
+    }
+    for (Cid head : sorted) {
+      if (chosen.size() == max) {
+        break;
+      }
+      chosen.add(head);
+    }
+    return List.copyOf(chosen);
   }
 
   /**
@@ -1077,9 +1117,13 @@ final class LogWriter implements Staging.Committed {
         batch.put(storage.handle(Family.ENTRIES), e.getKey().toBytes(), position);
         batch.put(storage.handle(Family.POSITIONS), position, e.getKey().toBytes());
       }
+      int created = 0;
       for (Map.Entry<String, Set<Cid>> e : root.heads.entrySet()) {
         String ns = e.getKey();
         Set<Cid> before = heads(ns);
+        if (before.isEmpty() && !e.getValue().isEmpty()) {
+          created++;
+        }
         for (Cid old : before) {
           if (!e.getValue().contains(old)) {
             batch.delete(storage.handle(Family.HEADS), LogKeys.nsKey(ns, old));
@@ -1125,7 +1169,7 @@ final class LogWriter implements Staging.Committed {
       if (!externalDeletes.isEmpty()) {
         pendingDeletes.stage(batch, externalDeletes);
       }
-      storage.writeDurably(batch);
+      reads.countingNamespaces(created, () -> storage.writeDurably(batch));
     } catch (RocksDBException e) {
       throw new IOException("staging the log batch failed: " + e.getMessage(), e);
     }

@@ -69,6 +69,25 @@ public final class NamespaceLog implements AutoCloseable {
    * indexing and recalling in a namespace that never had an invalidate costs nothing more.
    */
   private final Set<String> invalidatedNamespaces = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  /** Heads one import may add to a namespace by default: a few exports' worth of concurrent writers. */
+  public static final int DEFAULT_MAX_IMPORTED_HEADS = 64;
+  /**
+   * Heads a replicated batch may leave a namespace with by default: the most an announcement may
+   * name, so the most an honest peer can ever have told of.
+   */
+  public static final int DEFAULT_MAX_REPLICATED_HEADS = LogEntry.MAX_PARENTS;
+  /**
+   * Parents a local memory write lists by default: some 2.4 KB of links (1,024 made 42 KB). With
+   * imports adding at most {@link #DEFAULT_MAX_IMPORTED_HEADS}, two writes merge a whole import's heads.
+   */
+  public static final int DEFAULT_MAX_LOCAL_PARENTS = 64;
+  private volatile HeadsLimit importLimit = HeadsLimit.added(DEFAULT_MAX_IMPORTED_HEADS);
+  private volatile HeadsLimit replicationLimit = HeadsLimit.total(DEFAULT_MAX_REPLICATED_HEADS);
+  private volatile int maxLocalParents = DEFAULT_MAX_LOCAL_PARENTS;
+  private final Object namespaceCountLock = new Object();
+  /** Guarded by namespaceCountLock; -1 until first asked for. */
+  private long namespaceCount = -1;
+  private final List<java.util.function.Consumer<String>> headsListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   public NamespaceLog(RocksStorage storage, BlockStore blocks, AgentKey signer) throws IOException {
     this(storage, blocks, signer, DEFAULT_MEMORY_CACHE_BYTES);
@@ -84,6 +103,46 @@ public final class NamespaceLog implements AutoCloseable {
     loadInvalidatedNamespaces();
     // Migrates a store of an older layout first (see LogWriter).
     this.writer = new LogWriter(storage, blocks, blocksInEngine, this);
+  }
+
+  /**
+   * Sets how far entries from outside may widen a namespace (see {@link HeadsLimit}) and how many
+   * parents a local memory write lists.
+   *
+   * @param importedHeads heads one {@link #applyBlocks(Collection, String)} (an import) may add
+   * @param replicatedHeads heads a pull's batch ({@link #applyBlocks(Collection, String, Set)}) may leave
+   * @param localParents parents of a local add, forget or invalidate, 2-{@link LogEntry#MAX_PARENTS}
+   *     (with one, a write would merge no heads)
+   */
+  public void limitHeads(int importedHeads, int replicatedHeads, int localParents) {
+    if (localParents < 2 || localParents > LogEntry.MAX_PARENTS) {
+      throw new IllegalArgumentException("a write lists 2-" + LogEntry.MAX_PARENTS + " parents");
+    }
+    this.importLimit = HeadsLimit.added(importedHeads);
+    this.replicationLimit = HeadsLimit.total(replicatedHeads);
+    this.maxLocalParents = localParents;
+  }
+
+  int maxLocalParents() {
+    return maxLocalParents;
+  }
+
+  /**
+   * Calls {@code listener} with a namespace each time a commit has changed its heads (on the
+   * writer thread, after the commit is durable: it must be quick and must not write).
+   */
+  public void onHeadsChanged(java.util.function.Consumer<String> listener) {
+    headsListeners.add(listener);
+  }
+
+  void headsChanged(String ns) {
+    for (java.util.function.Consumer<String> listener : headsListeners) {
+      try {
+        listener.accept(ns);
+      } catch (RuntimeException e) {
+        System.getLogger(NamespaceLog.class.getName()).log(System.Logger.Level.WARNING, "heads listener failed: " + e);
+      }
+    }
   }
 
   /** The node itself as an author: what the writes that name no author are by. */
@@ -339,9 +398,13 @@ public final class NamespaceLog implements AutoCloseable {
     return applyBlocks(received, null);
   }
 
-  /** As {@link #applyBlocks(Collection)}, refusing entries of any namespace but {@code expectedNs} (when not null). */
+  /**
+   * As {@link #applyBlocks(Collection)}, refusing entries of any namespace but {@code expectedNs}
+   * (when not null). An import: it may add at most the configured imported heads to a namespace
+   * ({@link #limitHeads}; {@link TooManyHeadsException} otherwise).
+   */
   public int applyBlocks(Collection<Block> received, String expectedNs) throws IOException {
-    return applyBlocks(received, expectedNs, Set.of());
+    return applyBlocks(received, expectedNs, Set.of(), importLimit);
   }
 
   /**
@@ -351,8 +414,16 @@ public final class NamespaceLog implements AutoCloseable {
    * an entry of the same batch forgets: the peer removed the block at the forget, and forget wins.
    * Such a memory is left unknown here, not forgotten, until the forget itself is applied: should
    * that batch never be, the memory is in no state another node holding the same entries is not.
+   * A batch that would leave a namespace with more heads than the configured replicated heads
+   * ({@link #limitHeads}) is refused ({@link TooManyHeadsException}), unless it does not add any.
    */
   public int applyBlocks(Collection<Block> received, String expectedNs, Set<Cid> forgottenLater) throws IOException {
+    return applyBlocks(received, expectedNs, forgottenLater, replicationLimit);
+  }
+
+  /** As {@link #applyBlocks(Collection, String, Set)}, within {@code limit}. */
+  public int applyBlocks(Collection<Block> received, String expectedNs, Set<Cid> forgottenLater, HeadsLimit limit)
+      throws IOException {
     Map<Cid, Block> entryBlocks = new LinkedHashMap<>();
     Map<Cid, LogEntry> entries = new HashMap<>();
     Map<Cid, Memory> memories = new HashMap<>();
@@ -404,7 +475,7 @@ public final class NamespaceLog implements AutoCloseable {
     memories.forEach((cid, memory) -> links.put(cid, MemoryLinks.Link.of(memory)));
     CompletableFuture<Integer> done = new CompletableFuture<>();
     return await(writer.submit(new LogWriter.Apply(ordered, memoryBlocks, forgotten, onlyLater, storedParents(entries), links,
-        done), done));
+        limit, done), done));
   }
 
   private static boolean isLogBlockCid(Cid cid) {
@@ -522,6 +593,36 @@ public final class NamespaceLog implements AutoCloseable {
     return heads;
   }
 
+  /**
+   * Every namespace this node holds entries of, with its heads, in one pass over the heads (as
+   * committed while the pass runs: a namespace changed meanwhile may show either state).
+   */
+  public void forEachNamespaceHeads(java.util.function.BiConsumer<String, Set<Cid>> visitor) {
+    try (RocksIterator it = storage.iterator(Family.HEADS)) {
+      String current = null;
+      Set<Cid> heads = new TreeSet<>();
+      for (it.seekToFirst(); it.isValid(); it.next()) {
+        byte[] key = it.key();
+        int zero = 0;
+        while (zero < key.length && key[zero] != 0) {
+          zero++;
+        }
+        String ns = new String(key, 0, zero, java.nio.charset.StandardCharsets.US_ASCII);
+        if (!ns.equals(current)) {
+          if (current != null) {
+            visitor.accept(current, heads);
+          }
+          current = ns;
+          heads = new TreeSet<>();
+        }
+        heads.add(cidOrCorrupt(java.util.Arrays.copyOfRange(key, zero + 1, key.length)));
+      }
+      if (current != null) {
+        visitor.accept(current, heads);
+      }
+    }
+  }
+
   /** Every namespace this node holds entries of. */
   public Set<String> namespaces() {
     Set<String> names = new TreeSet<>();
@@ -541,6 +642,76 @@ public final class NamespaceLog implements AutoCloseable {
       }
     }
     return names;
+  }
+
+  /**
+   * Up to {@code limit} namespaces this node holds entries of, in name order, each after
+   * {@code after} (null: from the first). One seek a namespace, never a pass over all of them.
+   */
+  public List<String> namespaces(String after, int limit) {
+    List<String> names = new ArrayList<>();
+    try (RocksIterator it = storage.iterator(Family.HEADS)) {
+      if (after == null) {
+        it.seekToFirst();
+      } else {
+        byte[] next = LogKeys.nsPrefix(after);
+        next[next.length - 1] = 1;
+        it.seek(next);
+      }
+      while (it.isValid() && names.size() < limit) {
+        byte[] key = it.key();
+        int zero = 0;
+        while (zero < key.length && key[zero] != 0) {
+          zero++;
+        }
+        String ns = new String(key, 0, zero, java.nio.charset.StandardCharsets.US_ASCII);
+        names.add(ns);
+        byte[] next = LogKeys.nsPrefix(ns);
+        next[next.length - 1] = 1;
+        it.seek(next);
+      }
+    }
+    return names;
+  }
+
+  /**
+   * How many namespaces this node holds entries of. Counted once (a seek a namespace), then kept
+   * by the writer as namespaces appear: a namespace, once it has heads, always has some.
+   */
+  public long namespaceCount() {
+    synchronized (namespaceCountLock) {
+      if (namespaceCount < 0) {
+        long n = 0;
+        for (String ignored : namespaces()) {
+          n++;
+        }
+        namespaceCount = n;
+      }
+      return namespaceCount;
+    }
+  }
+
+  /**
+   * Runs the writer's durable write of a batch that creates {@code created} namespaces and
+   * counts them, both under the lock a first count holds: so the count sees a namespace either in
+   * the store or by this increment, never both, never neither.
+   */
+  <E extends Exception> void countingNamespaces(int created, ThrowingRunnable<E> write) throws E {
+    if (created == 0) {
+      write.run();
+      return;
+    }
+    synchronized (namespaceCountLock) {
+      write.run();
+      if (namespaceCount >= 0) {
+        namespaceCount += created;
+      }
+    }
+  }
+
+  @FunctionalInterface
+  interface ThrowingRunnable<E extends Exception> {
+    void run() throws E;
   }
 
   /** The highest Lamport clock of any entry applied in the namespace (0 when none). */

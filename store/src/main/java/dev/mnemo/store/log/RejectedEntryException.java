@@ -12,7 +12,8 @@ public class RejectedEntryException extends IOException {
   private final transient Cid cid;
 
   public RejectedEntryException(Cid cid, String message) {
-    super("rejected " + cid + ": " + message);
+    // No CID: a rule over the whole batch (see TooManyHeadsException), not one entry's fault.
+    super(cid == null ? "rejected: " + message : "rejected " + cid + ": " + message);
     this.cid = cid;
   }
 

@@ -5,6 +5,7 @@ import dev.mnemo.store.cid.Cid;
 import dev.mnemo.store.codec.DagCbor;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -18,7 +19,15 @@ import java.util.TreeSet;
  * optionals are left out, never written as null, so the same memory always has the same CID.
  *
  * <p>{@code metadata} maps keys to strings, 64-bit integers, finite doubles or booleans (the
- * values filters compare). {@code tags} are a set, kept sorted. {@code ts} is Unix epoch millis,
+ * values filters compare). {@code tags} are a set, kept sorted by code point ({@link #TAG_ORDER}:
+ * the order of their UTF-8 bytes, in which DAG-CBOR sorts map keys of one length, and the order
+ * Go, Rust and JavaScript get from a byte or code point comparison). Blocks written before that
+ * sorted tags by UTF-16 code unit ({@code String.compareTo}); the two differ only when a tag set
+ * mixes characters above U+FFFF with ones from U+E000 to U+FFFF. Such a block is still read and
+ * keeps its bytes and CID (its tags come back in code point order; re-encoding it would give the
+ * new order's bytes, but a memory's CID is always that of the block it was read from). No version
+ * bump: one would change the CID of every memory with tags, and a block in code point order was
+ * already valid DAG-CBOR that other IPLD tools write. {@code ts} is Unix epoch millis,
  * when the memory was recorded. {@code prev} links the memory this one updates.
  *
  * <p>{@code validFrom} and {@code validTo} (epoch millis, either may be absent for an open end,
@@ -39,6 +48,12 @@ public record Memory(
   private static final Set<String> FIELDS = Set.of("v", "ns", "text", "metadata", "tags", "ts", "embedding", "prev",
       "validFrom", "validTo");
   private static final Set<String> EMBEDDING_FIELDS = Set.of("model", "dim", "vec");
+
+  /**
+   * Tags' order: by code point, which is the order of their UTF-8 bytes. {@code String.compareTo}
+   * compares UTF-16 code units, which puts U+1F600 (a surrogate pair, D83D DE00) before U+FFFD.
+   */
+  public static final Comparator<String> TAG_ORDER = Memory::compareCodePoints;
 
   public Memory {
     Namespace.requireValid(ns);
@@ -106,7 +121,7 @@ public record Memory(
     if (tags == null || tags.isEmpty()) {
       return List.of();
     }
-    TreeSet<String> set = new TreeSet<>();
+    TreeSet<String> set = new TreeSet<>(TAG_ORDER);
     for (String tag : tags) {
       if (tag == null || tag.isEmpty()) {
         throw new IllegalArgumentException("tags must be non-empty strings");
@@ -114,6 +129,33 @@ public record Memory(
       set.add(tag);
     }
     return List.copyOf(set);
+  }
+
+  private static int compareCodePoints(String a, String b) {
+    int n = Math.min(a.length(), b.length());
+    for (int i = 0; i < n; i++) {
+      char x = a.charAt(i);
+      char y = b.charAt(i);
+      if (x != y) {
+        // The first differing code units; where either is a surrogate, the whole code points
+        // differ there too (the units before are equal, so both start a code point here).
+        if (Character.isSurrogate(x) || Character.isSurrogate(y)) {
+          return Integer.compare(a.codePointAt(i), b.codePointAt(i));
+        }
+        return Character.compare(x, y);
+      }
+    }
+    return Integer.compare(a.length(), b.length());
+  }
+
+  /** Whether {@code tags} are strictly increasing, so sorted and unique, in {@code order}. */
+  private static boolean strictlyIncreasing(List<String> tags, Comparator<String> order) {
+    for (int i = 1; i < tags.size(); i++) {
+      if (order.compare(tags.get(i - 1), tags.get(i)) >= 0) {
+        return false;
+      }
+    }
+    return true;
   }
 
   public Memory withEmbedding(Embedding e) {
@@ -170,8 +212,9 @@ public record Memory(
     try {
       Memory memory = new Memory(fields.string("ns"), fields.string("text"), fields.map("metadata"),
           new ArrayList<>(tags), fields.integer("ts"), embedding, prev, validFrom, validTo);
-      if (!memory.tags.equals(tags)) {
-        throw fields.invalid("tags must be sorted and unique");
+      // Code point order, or the UTF-16 order of the blocks written before it (see the class doc).
+      if (!strictlyIncreasing(tags, TAG_ORDER) && !strictlyIncreasing(tags, Comparator.naturalOrder())) {
+        throw fields.invalid("tags must be sorted by code point and unique");
       }
       if (memory.version() != version) {
         // One memory, one encoding: the version follows from the fields, so its CID does too.

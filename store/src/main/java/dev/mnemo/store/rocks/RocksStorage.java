@@ -112,7 +112,7 @@ public final class RocksStorage implements AutoCloseable {
           options(family == Family.BLOCKS || family == Family.ENTRIES || family == Family.LINKS)));
     }
     try {
-      Files.createDirectories(dir);
+      dev.mnemo.store.identity.PrivateFiles.createDirectories(dir);
       this.db = RocksDB.open(dbOptions, dir.toString(), descriptors, allHandles);
     } catch (RocksDBException e) {
       closeOptions();

@@ -91,6 +91,9 @@ class ForeignEntryChecksTest {
     try (MnemoStore store = MnemoStore.open(dir.resolve("a"));
          MnemoStore replica = MnemoStore.open(dir.resolve("b"))) {
       NamespaceLog log = store.log();
+      // The largest bounds there are (see HeadsBoundTest for the defaults).
+      log.limitHeads(Integer.MAX_VALUE, Integer.MAX_VALUE, LogEntry.MAX_PARENTS);
+      replica.log().limitHeads(Integer.MAX_VALUE, Integer.MAX_VALUE, LogEntry.MAX_PARENTS);
       Cid root = log.append("alice", List.of(memory("alice", "root"))).entry();
       List<Block> siblings = new ArrayList<>();
       for (int i = 0; i < LogEntry.MAX_PARENTS + 1; i++) {

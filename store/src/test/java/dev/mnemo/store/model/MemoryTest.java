@@ -198,6 +198,53 @@ class MemoryTest {
     assertThat(DagCbor.decodeMap(messy.encode()).get("tags")).isEqualTo(List.of("a", "b", "c"));
   }
 
+  /** U+FFFD is one UTF-16 unit (FFFD), U+1F600 two (D83D DE00): the two orders disagree on them. */
+  private static final String REPLACEMENT = "\uFFFD";
+  private static final String GRINNING = "\uD83D\uDE00";
+
+  @Test
+  void tagsSortByCodePointAsGoRustAndJavaScriptDo() throws Exception {
+    Memory memory = new Memory("n", "t", Map.of(), List.of(GRINNING, "z", REPLACEMENT, "a", "\uE000"), 5, null, null);
+    assertThat(memory.tags()).containsExactly("a", "z", "\uE000", REPLACEMENT, GRINNING);
+    byte[] block = memory.encode();
+    assertThat(DagCbor.decodeMap(block).get("tags")).isEqualTo(List.of("a", "z", "\uE000", REPLACEMENT, GRINNING));
+    assertThat(Memory.decode(block)).isEqualTo(memory);
+    assertThat(Memory.decode(block).encode()).isEqualTo(block);
+    // The order of the tags' UTF-8 bytes, which is how a byte-wise sort elsewhere puts them.
+    List<String> byBytes = new ArrayList<>(memory.tags());
+    byBytes.sort((x, y) -> Arrays.compareUnsigned(x.getBytes(StandardCharsets.UTF_8), y.getBytes(StandardCharsets.UTF_8)));
+    assertThat(memory.tags()).isEqualTo(byBytes);
+  }
+
+  @Test
+  void aBlockWithTagsInCodePointOrderFromAnotherToolDecodes() throws Exception {
+    // What @ipld/dag-cbor writes for a JavaScript client that sorted its tags by code point.
+    byte[] block = DagCbor.encode(blockWithTags(List.of(REPLACEMENT, GRINNING)));
+    assertThat(Memory.decode(block).tags()).containsExactly(REPLACEMENT, GRINNING);
+    assertThat(Memory.decode(block).encode()).isEqualTo(block);
+  }
+
+  @Test
+  void aBlockWrittenInTheOldUtf16OrderStillDecodesUnderItsOwnCid() throws Exception {
+    byte[] old = DagCbor.encode(blockWithTags(List.of("a", GRINNING, REPLACEMENT)));
+    Memory memory = Memory.decode(old);
+    // The same set of tags, held in the new order; the block and its CID are what they were.
+    assertThat(memory.tags()).containsExactly("a", REPLACEMENT, GRINNING);
+    assertThat(Cid.dagCbor(old)).isEqualTo(Cid.dagCbor(old.clone()));
+    assertThat(memory.encode()).isNotEqualTo(old);
+    // Sorted in neither order, or repeated: refused as before.
+    assertThatThrownBy(() -> Memory.decode(DagCbor.encode(blockWithTags(List.of(GRINNING, "a", REPLACEMENT)))))
+        .isInstanceOf(InvalidFormatException.class).hasMessageContaining("tags must be sorted by code point and unique");
+    assertThatThrownBy(() -> Memory.decode(DagCbor.encode(blockWithTags(List.of(GRINNING, GRINNING)))))
+        .isInstanceOf(InvalidFormatException.class).hasMessageContaining("tags must be sorted by code point and unique");
+  }
+
+  private static Map<String, Object> blockWithTags(List<String> tags) {
+    Map<String, Object> block = mutableBlock(minimal());
+    block.put("tags", tags);
+    return block;
+  }
+
   @Test
   void validityBoundsRoundTripInVersionTwoAndLeaveOtherBlocksAtVersionOne() throws Exception {
     Memory open = full();
@@ -274,8 +321,8 @@ class MemoryTest {
         bad("prev not a link", b -> b.put("prev", PREV.toString()), "field 'prev' must be link"),
         bad("embedding not a map", b -> b.put("embedding", List.of()), "field 'embedding' must be map"),
         bad("dim as string", b -> embedding(b).put("dim", "3"), "field 'dim' must be int"),
-        bad("unsorted tags", b -> b.put("tags", List.of("ops", "deploy")), "tags must be sorted and unique"),
-        bad("duplicate tags", b -> b.put("tags", List.of("deploy", "deploy")), "tags must be sorted and unique"),
+        bad("unsorted tags", b -> b.put("tags", List.of("ops", "deploy")), "tags must be sorted by code point and unique"),
+        bad("duplicate tags", b -> b.put("tags", List.of("deploy", "deploy")), "tags must be sorted by code point and unique"),
         bad("empty tag", b -> b.put("tags", List.of("")), "tags must be non-empty"),
         bad("dim larger than vec", b -> embedding(b).put("dim", 4L), "does not match"),
         bad("dim smaller than vec", b -> embedding(b).put("dim", 2L), "does not match"),
