@@ -297,7 +297,7 @@ public final class MemoryNode implements AutoCloseable {
     // With authentication on, only /health and node requests (signed, verified by the API itself)
     // reach it without a caller; should anything else, it acts as no one, not as the node.
     HttpApi api = new HttpApi(vertx, service, new SyncEndpoint(syncAccess), ApiAuth.nobody(), config.limits(),
-        metrics, this::info);
+        metrics, this::info).onClearBackoff(this::clearBackoff);
     io.vertx.ext.web.Router router = api.router();
     dev.mnemo.node.api.ConnectionGuard guard = new dev.mnemo.node.api.ConnectionGuard(vertx, config.limits(), metrics);
     guard.mount(router);
@@ -562,11 +562,15 @@ public final class MemoryNode implements AutoCloseable {
     gossip.put("bytesFetched", sync.bytesFetched());
     gossip.put("rejected", sync.rejected());
     gossip.put("lastRejection", sync.lastRejection());
+    gossip.put("deferredAnnouncements", sync.deferredAnnouncements());
     gossip.put("ignoredAnnouncements", sync.ignoredAnnouncements());
     gossip.put("refusedMembers", sync.refusedMembers());
     // What anti-entropy's digest comparisons cost this node, apart from the blocks they led to.
     gossip.put("digestRequests", peerClient.digestRequests());
     gossip.put("digestBytes", peerClient.digestBytesReceived());
+    // Peers not pulled from for a while after serving data this node rejected (README "Replication").
+    ArrayNode backoffs = gossip.putArray("backoffs");
+    sync.backoffs().forEach((did, backoff) -> backoff(backoffs.addObject().put("did", did.toString()), backoff));
     ArrayNode peers = node.putArray("peers");
     for (PeerStatus member : replicator.membership().members()) {
       Peer peer = member.peer();
@@ -577,6 +581,10 @@ public final class MemoryNode implements AutoCloseable {
       p.put("since", member.since());
       ArrayNode ns = p.putArray("namespaces");
       peer.namespaces().forEach(ns::add);
+      Replicator.Backoff backoff = sync.backoffs().get(peer.did());
+      if (backoff != null) {
+        backoff(p.putObject("backoff"), backoff);
+      }
     }
     namespaces(node, page, sync.lagMillis());
     return node;
@@ -612,6 +620,30 @@ public final class MemoryNode implements AutoCloseable {
     } else {
       paging.putNull("next");
     }
+  }
+
+  private static void backoff(ObjectNode out, Replicator.Backoff backoff) {
+    out.put("http", backoff.http());
+    out.put("failures", backoff.failures());
+    out.put("until", backoff.untilMillis());
+    out.put("lastReason", backoff.lastReason());
+  }
+
+  /** DELETE /v1/node/peers/{did}/backoff: pull from that peer again at the next announcement or round. */
+  ObjectNode clearBackoff(String did) throws dev.mnemo.node.NotFoundException {
+    DidKey key;
+    try {
+      key = DidKey.parse(did);
+    } catch (dev.mnemo.store.InvalidFormatException e) {
+      throw new dev.mnemo.node.api.ApiException(400, "invalid_did", "not a did:key: " + e.getMessage());
+    }
+    if (replicator == null || !replicator.clearBackoff(key)) {
+      throw new dev.mnemo.node.NotFoundException("no back-off from peer " + did);
+    }
+    ObjectNode out = new ObjectMapper().createObjectNode();
+    out.put("did", key.toString());
+    out.put("cleared", true);
+    return out;
   }
 
   @Override

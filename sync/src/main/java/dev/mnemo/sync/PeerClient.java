@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -27,8 +28,9 @@ import javax.net.ssl.SSLContext;
 
 /**
  * Fetches from peers over their HTTP API: digest steps ({@code POST /v1/sync/digest}, see
- * {@link Reconciliation}), whole v1 head digests of older peers ({@code GET /v1/sync/heads}) and blocks in
- * batches ({@code POST /v1/sync/blocks}, answered as CAR). Every request is signed with the node
+ * {@link Reconciliation}), whole v1 head digests of older peers ({@code GET /v1/sync/heads}), blocks in
+ * batches ({@code POST /v1/sync/blocks}, answered as CAR) and log entries with their ancestors
+ * ({@code POST /v1/sync/entries}, likewise). Every request is signed with the node
  * key for the peer it goes to ({@link PeerAuth}), so the peer knows which node asks and serves it
  * only what that node may replicate. Every block is checked against its CID by the CAR reader as
  * it arrives, and a peer that sends a block nobody asked for is refused.
@@ -46,6 +48,7 @@ public final class PeerClient {
   public static final String DIGEST_PATH = "/v1/sync/digest";
   /** Largest v2 digest reply accepted: {@link DigestExchange#MAX_NAMESPACES} namespaces with many heads each. */
   static final int MAX_DIGEST_REPLY_BYTES = 4 << 20;
+  public static final String ENTRIES_PATH = "/v1/sync/entries";
   private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(3);
   /** A digest is small; a peer that takes longer than this is treated as unreachable this round. */
   private static final Duration DIGEST_TIMEOUT = Duration.ofSeconds(5);
@@ -207,6 +210,58 @@ public final class PeerClient {
     return out;
   }
 
+  /**
+   * The entries the peer has among {@code cids} and their ancestors {@code depth} levels down, not
+   * past {@code have} ({@link EntriesRequest}), each verified against its CID; blocks that were
+   * not asked for by name are returned too, and the caller uses only those its walk reaches
+   * through parent links. Empty when the peer does not serve {@code /v1/sync/entries} (a node
+   * older than it answers 404): walk with {@link #blocks} instead.
+   */
+  public Optional<List<Block>> entries(Peer peer, List<Cid> cids, List<Cid> have, int depth) throws IOException {
+    byte[] body = new EntriesRequest(cids, have, depth).encode();
+    HttpRequest request;
+    try {
+      request = HttpRequest.newBuilder(URI.create(peer.http() + ENTRIES_PATH))
+          .timeout(blocksTimeout)
+          .header("Content-Type", "application/vnd.ipld.dag-cbor")
+          .header("Authorization", auth.sign(peer.did(), "POST", ENTRIES_PATH, body))
+          .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+          .build();
+    } catch (IllegalArgumentException e) {
+      throw new IOException("bad peer address " + peer.http(), e);
+    }
+    byte[] answer;
+    try {
+      answer = send(request, MAX_BLOCKS_BYTES);
+    } catch (StatusException e) {
+      if (e.status == 404) {
+        return Optional.empty();
+      }
+      throw e;
+    }
+    List<Block> out = new ArrayList<>();
+    try (InputStream in = new ByteArrayInputStream(answer)) {
+      CarReader car = new CarReader(in);
+      for (Block block = car.next(); block != null; block = car.next()) {
+        if (out.size() >= EntriesRequest.MAX_BLOCKS) {
+          throw new InvalidFormatException("peer response", "peer sent more than " + EntriesRequest.MAX_BLOCKS + " entries");
+        }
+        out.add(block);
+      }
+    }
+    return Optional.of(out);
+  }
+
+  /** A peer's answer with another status than 200. */
+  static final class StatusException extends IOException {
+    final int status;
+
+    StatusException(String message, int status) {
+      super(message);
+      this.status = status;
+    }
+  }
+
   private byte[] send(HttpRequest request, int maxBytes) throws IOException {
     long deadline = System.nanoTime() + request.timeout().orElse(blocksTimeout).toNanos();
     HttpResponse<InputStream> response;
@@ -227,7 +282,7 @@ public final class PeerClient {
     requests.increment();
     try (InputStream in = response.body()) {
       if (response.statusCode() != 200) {
-        throw new IOException(request.uri() + " answered " + response.statusCode());
+        throw new StatusException(request.uri() + " answered " + response.statusCode(), response.statusCode());
       }
       AtomicBoolean late = new AtomicBoolean();
       ScheduledFuture<?> cutOff = DEADLINES.schedule(() -> {

@@ -12,7 +12,8 @@ import java.util.Optional;
 
 /**
  * The serving half of the sync protocol, whose asking half is {@link PeerClient}: what a node
- * answers to {@code POST /v1/sync/digest}, {@code GET /v1/sync/heads} and {@code POST /v1/sync/blocks}, and to a peer's
+ * answers to {@code POST /v1/sync/digest}, {@code GET /v1/sync/heads}, {@code POST /v1/sync/blocks} and
+ * {@code POST /v1/sync/entries}, and to a peer's
  * {@code GET /v1/blocks/{cid}}. Every call first authenticates the asking node ({@link PeerAuth},
  * through {@link SyncAccess}) and answers with only what that node may replicate: a peer cannot
  * tell a namespace it may not replicate from one that does not exist. Plain blocking calls on
@@ -86,6 +87,56 @@ public final class SyncEndpoint {
       if (block.isPresent()) {
         car.write(block.get());
       }
+    }
+  }
+
+  /**
+   * {@code POST /v1/sync/entries}: decodes the {@link EntriesRequest} in {@code request} and writes
+   * the named entries and their ancestors it asks for, that this node has and {@code peer} may
+   * have, to {@code out} as a CAR v1 with no roots, breadth first. A named block that is no log
+   * entry is written as is (the asker rejects it, as it would from {@code /v1/sync/blocks}).
+   *
+   * @throws MalformedSyncRequestException if {@code request} is not an entries request; nothing is written
+   */
+  public void entries(DidKey peer, byte[] request, OutputStream out) throws IOException {
+    EntriesRequest walk;
+    try {
+      walk = EntriesRequest.decode(request);
+    } catch (InvalidFormatException e) {
+      throw new MalformedSyncRequestException(e.getMessage(), e);
+    }
+    java.util.Set<Cid> stop = new java.util.HashSet<>(walk.have());
+    java.util.Set<Cid> seen = new java.util.HashSet<>();
+    CarWriter car = new CarWriter(out, List.of());
+    int blocks = 0;
+    long bytes = 0;
+    List<Cid> level = walk.cids();
+    for (int depth = 0; !level.isEmpty(); depth++) {
+      List<Cid> next = new java.util.ArrayList<>();
+      for (Cid cid : level) {
+        if (!seen.add(cid) || blocks >= EntriesRequest.MAX_BLOCKS || (depth > 0 && bytes >= EntriesRequest.MAX_BYTES)) {
+          continue;
+        }
+        Optional<Block> block = block(peer, cid);
+        if (block.isEmpty()) {
+          continue;
+        }
+        car.write(block.get());
+        blocks++;
+        bytes += block.get().data().length;
+        if (depth < walk.depth()) {
+          try {
+            for (Cid parent : dev.mnemo.store.model.LogEntry.decode(block.get().data()).parents()) {
+              if (!stop.contains(parent) && !seen.contains(parent)) {
+                next.add(parent);
+              }
+            }
+          } catch (InvalidFormatException e) {
+            // not an entry: it has no parents to follow
+          }
+        }
+      }
+      level = next;
     }
   }
 

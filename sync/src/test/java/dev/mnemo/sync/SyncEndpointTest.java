@@ -91,6 +91,45 @@ class SyncEndpointTest {
     }
   }
 
+  /**
+   * A walk request gets the named entries and their ancestors down to the depth asked, breadth
+   * first, not past the asker's heads; a peer that may not replicate the namespace gets none; a
+   * malformed request is refused before anything is written.
+   */
+  @Test
+  void entriesAnswersTheNamedEntriesAndTheirAncestorsDownToTheDepthAndNotPastTheAskersHeads() throws Exception {
+    try (MnemoStore store = MnemoStore.open(dir)) {
+      List<Cid> chain = new ArrayList<>();
+      for (int i = 0; i < 6; i++) {
+        chain.add(store.log().append("a", List.of(new Memory("a", "note " + i, i))).entry());
+      }
+      Cid head = chain.get(5);
+      SyncEndpoint endpoint = endpoint(store);
+
+      assertThat(entries(endpoint, PEER.did(), new EntriesRequest(List.of(head), List.of(), 0))).containsExactly(head);
+      assertThat(entries(endpoint, PEER.did(), new EntriesRequest(List.of(head), List.of(), 2)))
+          .containsExactly(chain.get(5), chain.get(4), chain.get(3));
+      assertThat(entries(endpoint, PEER.did(), new EntriesRequest(List.of(head), List.of(chain.get(2)), 64)))
+          .as("down to the asker's head, not past it").containsExactly(chain.get(5), chain.get(4), chain.get(3));
+      assertThat(entries(endpoint, AgentKey.generate().did(), new EntriesRequest(List.of(head), List.of(), 64))).isEmpty();
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      assertThatThrownBy(() -> endpoint.entries(PEER.did(), new BlockRequest(List.of(head)).encode(), out))
+          .isInstanceOf(MalformedSyncRequestException.class);
+      assertThat(out.size()).isZero();
+    }
+  }
+
+  private static List<Cid> entries(SyncEndpoint endpoint, DidKey peer, EntriesRequest request) throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    endpoint.entries(peer, request.encode(), out);
+    CarReader car = new CarReader(new ByteArrayInputStream(out.toByteArray()));
+    List<Cid> served = new ArrayList<>();
+    for (Block block = car.next(); block != null; block = car.next()) {
+      served.add(block.cid());
+    }
+    return served;
+  }
+
   /** Digest protocol v2: a peer the policy does not allow sees an empty tree, as if the node held nothing. */
   @Test
   void aPeerTheAllowlistDoesNotNameSeesAnEmptyDigestTree() throws Exception {

@@ -81,6 +81,15 @@ public final class HttpApi {
   private final Limits limits;
   private final Metrics metrics;
   private final java.util.function.Function<NamespacesPage, ObjectNode> nodeInfo;
+  /** Ends the sync back-off from the peer with the did given (DELETE /v1/node/peers/{did}/backoff). */
+  private ClearBackoff clearBackoff = did -> {
+    throw new NotFoundException("this node does not replicate");
+  };
+
+  /** The node's half of DELETE /v1/node/peers/{did}/backoff. */
+  public interface ClearBackoff {
+    ObjectNode clear(String did) throws Exception;
+  }
   /**
    * Searches run here, one per core: a search is CPU-bound, and on the general worker pool
    * (tens of threads) sixteen concurrent searches time-sliced two cores, so every one of them
@@ -104,6 +113,11 @@ public final class HttpApi {
     this.requests = new Requests(limits, service.dimension());
     this.responses = new Responses(requests.mapper());
     this.nodeInfo = nodeInfo;
+  }
+
+  public HttpApi onClearBackoff(ClearBackoff clear) {
+    this.clearBackoff = clear;
+    return this;
   }
 
   public Requests requests() {
@@ -138,8 +152,10 @@ public final class HttpApi {
     router.post("/v1/sync/digest").handler(requireType(DAG_CBOR)).handler(budget).handler(jsonBody).handler(ctx -> blocking(ctx, "sync_digest",
         () -> new Reply(200, DAG_CBOR, Buffer.buffer(sync.digest(peer(ctx), bytes(ctx))))));
     router.post("/v1/sync/blocks").handler(requireType(DAG_CBOR)).handler(budget).handler(jsonBody).handler(ctx -> blocking(ctx, "sync_blocks", () -> syncBlocks(ctx)));
+    router.post("/v1/sync/entries").handler(requireType(DAG_CBOR)).handler(budget).handler(jsonBody).handler(ctx -> blocking(ctx, "sync_entries", () -> syncEntries(ctx)));
     router.get("/v1/node").handler(ctx -> json(ctx, "node",
         c -> nodeInfo.apply(NamespacesPage.parse(c.queryParams().get("cursor"), c.queryParams().get("limit")))));
+    router.delete("/v1/node/peers/:did/backoff").handler(ctx -> json(ctx, "node_backoff", c -> clearBackoff.clear(c.pathParam("did"))));
     // Alive even while the model warms up: everything but text works; "embedder" says when text does.
     router.get("/health").handler(ctx -> send(ctx, new Reply(200, JSON,
         Buffer.buffer("{\"status\":\"ok\",\"embedder\":\"" + service.embedderReadiness().label() + "\"}"))));
@@ -510,6 +526,12 @@ public final class HttpApi {
   private Reply syncBlocks(RoutingContext ctx) throws Exception {
     ByteArrayOutputStream car = new ByteArrayOutputStream();
     sync.blocks(peer(ctx), bytes(ctx), car);
+    return new Reply(200, CAR + "; version=1", Buffer.buffer(car.toByteArray()));
+  }
+
+  private Reply syncEntries(RoutingContext ctx) throws Exception {
+    ByteArrayOutputStream car = new ByteArrayOutputStream();
+    sync.entries(peer(ctx), bytes(ctx), car);
     return new Reply(200, CAR + "; version=1", Buffer.buffer(car.toByteArray()));
   }
 

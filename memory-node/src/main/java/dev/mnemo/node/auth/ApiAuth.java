@@ -97,6 +97,7 @@ public final class ApiAuth {
     router.route().order(AUTHENTICATE_ORDER).handler(new Authenticator(registry, new FailureLimiter(config.failuresPerMinute()),
         peers, insecure, metrics));
     router.route("/v1/node").order(ADMIN_ONLY_ORDER).handler(AdminApi::requireAdmin);
+    router.route("/v1/node/*").order(ADMIN_ONLY_ORDER).handler(AdminApi::requireAdmin);
     router.route("/metrics").order(ADMIN_ONLY_ORDER + 1).handler(AdminApi::requireAdmin);
     new AdminApi(vertx, registry).mount(router);
   }

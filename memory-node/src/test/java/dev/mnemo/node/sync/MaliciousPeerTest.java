@@ -139,6 +139,10 @@ class MaliciousPeerTest {
           },
           () -> "sync " + node.sync() + "\nfake peer requests " + fake.requests());
       rejected = node.sync().path("rejected").asLong();
+      // The node now backs off from the fake peer (BadPeerBackoffTest); as an operator would,
+      // clear it so that the next forgery is pulled at once.
+      ApiClient.Response cleared = node.api().delete("/v1/node/peers/" + fake.key().did() + "/backoff");
+      assertThat(cleared.status()).as("%s", cleared).isEqualTo(200);
       String head = forgery.offer().heads().get(NS).get(0).toString();
       assertThat(fake.requests()).as("the node asked the fake peer for the forged head %s", head)
           .anyMatch(r -> r.startsWith("POST /v1/sync/blocks") && r.contains(head));
@@ -158,8 +162,8 @@ class MaliciousPeerTest {
 
   /**
    * A node pulls only from members, at the address their signed card advertises: an announcement
-   * names no address, and one signed by a key that no member's card carries is ignored and
-   * counted, so no member can make the cluster send requests to another host (server-side request
+   * names no address, and one signed by a key that no member's card carries is kept only until
+   * a member with that key joins (it never does here), and counted, so no member can make the cluster send requests to another host (server-side request
    * forgery) or pass itself off as another node. Control: an announcement the fake peer signs with
    * its own key is pulled from, so announcements do arrive and are acted on.
    */
@@ -186,7 +190,8 @@ class MaliciousPeerTest {
     NodeProcess.sleep(1_000);
     assertThat(fake.requests()).as("requests for a head announced under a key no member holds")
         .noneMatch(r -> r.contains(unknown.toString()));
-    assertThat(node.sync().path("ignoredAnnouncements").asLong()).as("sync.ignoredAnnouncements").isPositive();
+    // Kept for a while in case its signer is a node about to (re)join, then dropped as ignored.
+    assertThat(node.sync().path("deferredAnnouncements").asLong()).as("sync.deferredAnnouncements").isPositive();
   }
 
   /**

@@ -214,6 +214,30 @@ public final class NodeProcess implements AutoCloseable {
     assertThat(p.exitValue()).as("exit status of %s after SIGKILL (128 + 9)", name).isEqualTo(137);
   }
 
+  /** SIGSTOP: the process stays, its sockets accept connections, and nothing in it runs (a hung node). */
+  public void pause() {
+    signal("STOP");
+  }
+
+  /** SIGCONT after {@link #pause}. */
+  public void resume() {
+    signal("CONT");
+  }
+
+  private void signal(String name) {
+    Process p = process;
+    assertThat(p != null && p.isAlive()).as("%s is running before SIG%s", this.name, name).isTrue();
+    try {
+      Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(p.pid())).redirectErrorStream(true).start();
+      assertThat(kill.waitFor(10, TimeUnit.SECONDS) && kill.exitValue() == 0).as("kill -%s %s", name, p.pid()).isTrue();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+
   public boolean isAlive() {
     return process != null && process.isAlive();
   }
