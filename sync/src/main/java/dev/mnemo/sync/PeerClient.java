@@ -178,24 +178,26 @@ public final class PeerClient {
     digestRequests.increment();
   }
 
+  /** A DAG-CBOR POST of {@code body} to the peer's {@code path}, signed by this node. */
+  private HttpRequest signedPost(Peer peer, String path, byte[] body) throws IOException {
+    try {
+      return HttpRequest.newBuilder(URI.create(peer.http() + path))
+          .timeout(blocksTimeout)
+          .header("Content-Type", "application/vnd.ipld.dag-cbor")
+          .header("Authorization", auth.sign(peer.did(), "POST", path, body))
+          .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+          .build();
+    } catch (IllegalArgumentException e) {
+      throw new IOException("bad peer address " + peer.http(), e);
+    }
+  }
+
   /** The blocks the peer has among {@code cids}, each verified against its CID. */
   public List<Block> blocks(Peer peer, List<Cid> cids) throws IOException {
     List<Block> out = new ArrayList<>(cids.size());
     for (int from = 0; from < cids.size(); from += BlockRequest.MAX_CIDS) {
       List<Cid> chunk = cids.subList(from, Math.min(cids.size(), from + BlockRequest.MAX_CIDS));
-      byte[] body = new BlockRequest(chunk).encode();
-      HttpRequest request;
-      try {
-        request = HttpRequest.newBuilder(URI.create(peer.http() + BLOCKS_PATH))
-            .timeout(blocksTimeout)
-            .header("Content-Type", "application/vnd.ipld.dag-cbor")
-            .header("Authorization", auth.sign(peer.did(), "POST", BLOCKS_PATH, body))
-            .POST(HttpRequest.BodyPublishers.ofByteArray(body))
-            .build();
-      } catch (IllegalArgumentException e) {
-        throw new IOException("bad peer address " + peer.http(), e);
-      }
-      byte[] answer = send(request, MAX_BLOCKS_BYTES);
+      byte[] answer = send(signedPost(peer, BLOCKS_PATH, new BlockRequest(chunk).encode()), MAX_BLOCKS_BYTES);
       Set<Cid> asked = new HashSet<>(chunk);
       try (InputStream in = new ByteArrayInputStream(answer)) {
         CarReader car = new CarReader(in);
@@ -218,18 +220,7 @@ public final class PeerClient {
    * older than it answers 404): walk with {@link #blocks} instead.
    */
   public Optional<List<Block>> entries(Peer peer, List<Cid> cids, List<Cid> have, int depth) throws IOException {
-    byte[] body = new EntriesRequest(cids, have, depth).encode();
-    HttpRequest request;
-    try {
-      request = HttpRequest.newBuilder(URI.create(peer.http() + ENTRIES_PATH))
-          .timeout(blocksTimeout)
-          .header("Content-Type", "application/vnd.ipld.dag-cbor")
-          .header("Authorization", auth.sign(peer.did(), "POST", ENTRIES_PATH, body))
-          .POST(HttpRequest.BodyPublishers.ofByteArray(body))
-          .build();
-    } catch (IllegalArgumentException e) {
-      throw new IOException("bad peer address " + peer.http(), e);
-    }
+    HttpRequest request = signedPost(peer, ENTRIES_PATH, new EntriesRequest(cids, have, depth).encode());
     byte[] answer;
     try {
       answer = send(request, MAX_BLOCKS_BYTES);

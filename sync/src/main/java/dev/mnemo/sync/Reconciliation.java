@@ -50,6 +50,24 @@ final class Reconciliation {
     return r.descend(0, List.of(0)).thenCompose(v -> r.fetch(0)).thenApply(v -> r.found);
   }
 
+  /**
+   * The peer's heads of {@code ns} now (empty if it names none): one request for the namespaces of
+   * the bucket {@code ns} falls in, not the peer's whole digest. Fails with
+   * {@link PeerClient.NoDigestV2Exception} when the peer does not speak v2.
+   */
+  static CompletableFuture<List<Cid>> headsOf(PeerClient client, Peer peer, String ns) {
+    int bucket = NamespaceDigests.leaf(ns, List.of()).bucket();
+    return client.digestAsync(peer, new DigestExchange.Request(DigestExchange.Want.NAMESPACES, NamespaceDigests.DEPTH,
+            List.of(bucket)))
+        .thenApply(bytes -> {
+          try {
+            return DigestExchange.decodeNamespaces(bytes).heads().getOrDefault(ns, List.of());
+          } catch (InvalidFormatException e) {
+            throw new CompletionException(e);
+          }
+        });
+  }
+
   /** Asks for the children of {@code nodes} of {@code level} and goes on down where they differ. */
   private CompletableFuture<Void> descend(int level, List<Integer> nodes) {
     if (nodes.isEmpty()) {

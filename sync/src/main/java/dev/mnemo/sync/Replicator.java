@@ -638,10 +638,17 @@ public final class Replicator implements AutoCloseable {
     return forgotten;
   }
 
-  /** The peer's heads of {@code ns} now (empty if it names none), from its digest. */
+  /**
+   * The peer's heads of {@code ns} now (empty if it names none): from the one bucket of its v2
+   * digest that holds {@code ns}, or from its whole v1 digest if it is older.
+   */
   private List<Cid> peerHeads(Peer peer, String ns) throws IOException {
     try {
-      return client.digestAsync(peer).get().namespaces().getOrDefault(ns, List.of());
+      return Reconciliation.headsOf(client, peer, ns)
+          .exceptionallyCompose(error -> unwrap(error) instanceof PeerClient.NoDigestV2Exception
+              ? client.digestAsync(peer).thenApply(digest -> digest.namespaces().getOrDefault(ns, List.of()))
+              : CompletableFuture.failedFuture(error))
+          .get();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new java.io.InterruptedIOException("interrupted asking " + peer.http() + " for its heads");

@@ -42,6 +42,10 @@ class ReplicatorPullTest {
   private final AtomicInteger entriesRequests = new AtomicInteger();
   /** Whether the peer serves POST /v1/sync/entries (a node from before it answers 404). */
   private volatile boolean servesEntries;
+  /** Whether the peer answers digest protocol v2 ({@code /v1/sync/digest}), as a current node does. */
+  private volatile boolean servesDigest = true;
+  private final AtomicInteger wholeDigests = new AtomicInteger();
+  private final AtomicInteger digestRequests = new AtomicInteger();
   private final AgentKey peerKey = AgentKey.generate();
   private final PeerAuth peerAuth = new PeerAuth(peerKey);
   /** Blocks the peer serves besides the source store's, and CIDs it withholds. */
@@ -110,7 +114,32 @@ class ReplicatorPullTest {
         exchange.getResponseBody().write(car.toByteArray());
       }
     });
+    peer.createContext("/v1/sync/digest", exchange -> {
+      try (exchange) {
+        if (!servesDigest) {
+          exchange.sendResponseHeaders(404, -1);
+          return;
+        }
+        digestRequests.incrementAndGet();
+        byte[] body = exchange.getRequestBody().readAllBytes();
+        byte[] answer;
+        try {
+          answer = endpoint.digest(endpoint.authenticate(exchange.getRequestHeaders().getFirst("Authorization"), "POST",
+              exchange.getRequestURI().getRawPath(), body), body);
+        } catch (PeerAuth.RejectedException e) {
+          unauthenticated.incrementAndGet();
+          exchange.sendResponseHeaders(401, -1);
+          return;
+        } catch (MalformedSyncRequestException e) {
+          exchange.sendResponseHeaders(400, -1);
+          return;
+        }
+        exchange.sendResponseHeaders(200, answer.length);
+        exchange.getResponseBody().write(answer);
+      }
+    });
     peer.createContext("/v1/sync/heads", exchange -> {
+      wholeDigests.incrementAndGet();
       byte[] digest = HeadsDigest.of(source.log()).encode();
       exchange.sendResponseHeaders(200, digest.length);
       exchange.getResponseBody().write(digest);
@@ -210,6 +239,20 @@ class ReplicatorPullTest {
    */
   @Test
   void aForgetCommittedOnThePeerBetweenListingAndFetchingIsFetchedAndAppliedNotRejected() throws Exception {
+    pullMeetingAForget();
+    // The peer's new heads came from the one bucket of its digest tree that holds the namespace.
+    assertThat(digestRequests).as("digest requests for the namespace's heads").hasValue(1);
+    assertThat(wholeDigests).as("whole v1 digests asked for").hasValue(0);
+  }
+
+  @Test
+  void aPeerOlderThanDigestV2IsAskedForItsWholeDigestWhenAPullMeetsAForget() throws Exception {
+    servesDigest = false;
+    pullMeetingAForget();
+    assertThat(wholeDigests).as("whole v1 digests asked for").hasValue(1);
+  }
+
+  private void pullMeetingAForget() throws Exception {
     List<Cid> added = new ArrayList<>();
     for (int batch = 0; batch < 3; batch++) {
       List<Memory> memories = new ArrayList<>();

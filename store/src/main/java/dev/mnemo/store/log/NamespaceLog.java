@@ -676,23 +676,7 @@ public final class NamespaceLog implements AutoCloseable {
 
   /** Every namespace this node holds entries of. */
   public Set<String> namespaces() {
-    Set<String> names = new TreeSet<>();
-    try (RocksIterator it = storage.iterator(Family.HEADS)) {
-      it.seekToFirst();
-      while (it.isValid()) {
-        byte[] key = it.key();
-        int zero = 0;
-        while (zero < key.length && key[zero] != 0) {
-          zero++;
-        }
-        String ns = new String(key, 0, zero, java.nio.charset.StandardCharsets.US_ASCII);
-        names.add(ns);
-        byte[] next = LogKeys.nsPrefix(ns);
-        next[next.length - 1] = 1;
-        it.seek(next);
-      }
-    }
-    return names;
+    return new TreeSet<>(namespaces(null, Integer.MAX_VALUE));
   }
 
   /**
