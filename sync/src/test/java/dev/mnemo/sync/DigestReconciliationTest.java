@@ -254,7 +254,13 @@ class DigestReconciliationTest {
   }
 
   /** A membership of one peer, which joins as it starts. */
-  private record Joining(Peer peer) implements Membership {
+  private static final class Joining extends NoMembers {
+    private final Peer peer;
+
+    Joining(Peer peer) {
+      this.peer = peer;
+    }
+
     @Override
     public void start(Listener listener) {
       listener.onPeerJoined(peer);
@@ -264,27 +270,6 @@ class DigestReconciliationTest {
     public List<Peer> peers() {
       return List.of(peer);
     }
-
-    @Override
-    public List<PeerStatus> members() {
-      return List.of();
-    }
-
-    @Override
-    public String localId() {
-      return "test";
-    }
-
-    @Override
-    public String localAddress() {
-      return "127.0.0.1:0";
-    }
-
-    @Override
-    public void send(Peer peer, byte[] payload) {}
-
-    @Override
-    public void close() {}
   }
 
   @FunctionalInterface

@@ -2,8 +2,11 @@ package dev.mnemo.sync;
 
 import java.util.List;
 
-/** The membership SPI with no one in it, for tests that start pulls by hand and never gossip. */
-final class NoMembers implements Membership {
+/**
+ * The membership SPI with no one in it, for tests that start pulls by hand and never gossip; tests
+ * that script members override what they need.
+ */
+class NoMembers implements Membership {
   @Override
   public void start(Listener listener) {}
 

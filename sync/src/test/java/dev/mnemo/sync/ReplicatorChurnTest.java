@@ -144,7 +144,7 @@ class ReplicatorChurnTest {
   }
 
   /** The membership SPI with members the test adds, and messages the test delivers. */
-  private static final class ScriptedMembership implements Membership {
+  private static final class ScriptedMembership extends NoMembers {
     private final List<Peer> peers = new CopyOnWriteArrayList<>();
     private final List<PeerStatus> departed = new CopyOnWriteArrayList<>();
     private volatile Listener listener;
@@ -178,21 +178,5 @@ class ReplicatorChurnTest {
       all.addAll(departed);
       return all;
     }
-
-    @Override
-    public String localId() {
-      return "test";
-    }
-
-    @Override
-    public String localAddress() {
-      return "127.0.0.1:0";
-    }
-
-    @Override
-    public void send(Peer peer, byte[] payload) {}
-
-    @Override
-    public void close() {}
   }
 }
