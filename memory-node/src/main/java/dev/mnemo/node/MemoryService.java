@@ -77,8 +77,11 @@ public final class MemoryService {
     this.indexer = indexer;
     this.embedder = embedder;
     this.dimension = dimension;
+    this.nearCosine = nearDuplicateCosine(embedder.model());
   }
 
+  /** The near-duplicate threshold of this node's model, looked up once, not at every comparison. */
+  private final double nearCosine;
   private volatile dev.mnemo.index.Fusion defaultFusion = dev.mnemo.index.Fusion.DEFAULT;
 
   /** The fusion a recall gets for whatever it does not choose (the node's configuration). */
@@ -192,7 +195,7 @@ public final class MemoryService {
       Memory memory = memories.get(i);
       for (int j = 0; j < i && sameAs[i] < 0 && folded[i] == null; j++) {
         if (sameAs[j] < 0 && folded[j] == null && sameSetting(memory, memories.get(j))
-            && cosine(memory.embedding().vector(), memories.get(j).embedding().vector()) >= nearDuplicateCosine(embedder.model())) {
+            && cosine(memory.embedding().vector(), memories.get(j).embedding().vector()) >= nearCosine) {
           sameAs[i] = j;
         }
       }
@@ -231,7 +234,7 @@ public final class MemoryService {
     RecallQuery query = new RecallQuery(ns, null, vector, NEAR_CANDIDATES, RecallMode.VECTOR, filter, 0,
         RecallQuery.DEFAULT_HALF_LIFE, System.currentTimeMillis(), true);
     for (RecallHit hit : index.recall(query).hits()) {
-      if (hit.vector() == null || hit.vector() < nearDuplicateCosine(embedder.model())) {
+      if (hit.vector() == null || hit.vector() < nearCosine) {
         break;
       }
       Optional<Memory> candidate = log.memory(hit.cid());
@@ -505,7 +508,7 @@ public final class MemoryService {
         }
       }
     }
-    java.nio.file.Files.createDirectories(dir);
+    dev.mnemo.store.identity.PrivateFiles.createDirectories(dir);
   }
 
   private NamespaceCar.Imported afterImport(String ns, NamespaceCar.Imported imported) throws IOException {

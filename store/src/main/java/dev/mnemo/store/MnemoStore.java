@@ -80,8 +80,6 @@ public final class MnemoStore implements AutoCloseable {
   }
 
   private static RocksStorage openStorage(Path dataDir) throws IOException {
-    // RocksDB would create it from the umask (755).
-    PrivateFiles.createDirectories(dataDir.resolve("store"));
     try {
       return RocksStorage.open(dataDir.resolve("store"), DEFAULT_CACHE_BYTES);
     } catch (IOException e) {

@@ -60,6 +60,8 @@ public final class NamespaceDigests {
   private final TreeMap<String, Leaf> byBucket = new TreeMap<>();
   private Tree all;
   private long generation;
+  /** The whole tree as of {@link #generation}, for peers that may replicate everything. */
+  private Filtered allSnapshot;
   private final Map<DidKey, Filtered> filtered = new LinkedHashMap<>(FILTERED_VIEWS, 0.75f, true) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<DidKey, Filtered> eldest) {
@@ -118,7 +120,11 @@ public final class NamespaceDigests {
     synchronized (this) {
       refresh();
       if (policy.mayReplicateAll(peer)) {
-        return new View(copyOf(all), null, null);
+        // One copy a generation, shared by every view of it: a comparison asks for several.
+        if (allSnapshot == null || allSnapshot.generation != generation) {
+          allSnapshot = new Filtered(generation, copyOf(all));
+        }
+        return new View(allSnapshot.tree, null, null);
       }
       Filtered f = filtered.get(peer);
       if (f == null || f.generation != generation) {
@@ -137,7 +143,7 @@ public final class NamespaceDigests {
 
   /**
    * A copy, so that a reader walks a fixed tree while commits go on (1.3 MB, copied in well under
-   * a millisecond; the per-peer trees are replaced, never changed, and need no copy).
+   * a millisecond, once a generation; the per-peer trees are replaced, never changed, and need no copy).
    */
   private static Tree copyOf(Tree tree) {
     Tree copy = new Tree();
@@ -227,6 +233,9 @@ public final class NamespaceDigests {
   /** Builds the tree on first use; then hashes again the namespaces changed since the last read. */
   private void refresh() {
     if (!built) {
+      // Also after a build that failed part-way: its leaves must not be subtracted from a new tree.
+      leaves.clear();
+      byBucket.clear();
       all = new Tree();
       tracking = true;
       log.forEachNamespaceHeads(this::put);
@@ -269,11 +278,19 @@ public final class NamespaceDigests {
    * first 128 bits of SHA-256 of {@code "mnemo namespace heads v2\n"}, the name, a zero byte, and
    * each head's binary CID (in unsigned byte order) after its length as two bytes.
    */
+  /** The bucket of {@code ns}: the first 16 bits of SHA-256 of its name. */
+  static int bucket(String ns) {
+    return bucket(sha256().digest(ns.getBytes(StandardCharsets.UTF_8)));
+  }
+
+  private static int bucket(byte[] nameHash) {
+    return ((nameHash[0] & 0xff) << 8) | (nameHash[1] & 0xff);
+  }
+
   static Leaf leaf(String ns, Collection<Cid> heads) {
     MessageDigest sha = sha256();
     byte[] name = ns.getBytes(StandardCharsets.UTF_8);
-    byte[] nameHash = sha.digest(name);
-    int bucket = ((nameHash[0] & 0xff) << 8) | (nameHash[1] & 0xff);
+    int bucket = bucket(sha.digest(name));
     List<byte[]> cids = new ArrayList<>(heads.size());
     for (Cid head : heads) {
       cids.add(head.toBytes());

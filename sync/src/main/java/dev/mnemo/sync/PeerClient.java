@@ -145,16 +145,11 @@ public final class PeerClient {
    * Completes with {@link NoDigestV2Exception} when the peer answers 404 (a node older than v2).
    */
   CompletableFuture<byte[]> digestAsync(Peer peer, DigestExchange.Request asked) {
-    byte[] payload = asked.encode();
     HttpRequest request;
     try {
-      request = HttpRequest.newBuilder(URI.create(peer.http() + DIGEST_PATH)).timeout(digestTimeout)
-          .header("Content-Type", "application/vnd.ipld.dag-cbor")
-          .header("Authorization", auth.sign(peer.did(), "POST", DIGEST_PATH, payload))
-          .POST(HttpRequest.BodyPublishers.ofByteArray(payload))
-          .build();
-    } catch (IllegalArgumentException e) {
-      return CompletableFuture.failedFuture(new IOException("bad peer address " + peer.http(), e));
+      request = signedPost(peer, DIGEST_PATH, asked.encode(), digestTimeout);
+    } catch (IOException e) {
+      return CompletableFuture.failedFuture(e);
     }
     long deadline = System.nanoTime() + digestTimeout.toNanos();
     return http.sendAsync(request, HttpResponse.BodyHandlers.ofInputStream())
@@ -179,10 +174,10 @@ public final class PeerClient {
   }
 
   /** A DAG-CBOR POST of {@code body} to the peer's {@code path}, signed by this node. */
-  private HttpRequest signedPost(Peer peer, String path, byte[] body) throws IOException {
+  private HttpRequest signedPost(Peer peer, String path, byte[] body, Duration timeout) throws IOException {
     try {
       return HttpRequest.newBuilder(URI.create(peer.http() + path))
-          .timeout(blocksTimeout)
+          .timeout(timeout)
           .header("Content-Type", "application/vnd.ipld.dag-cbor")
           .header("Authorization", auth.sign(peer.did(), "POST", path, body))
           .POST(HttpRequest.BodyPublishers.ofByteArray(body))
@@ -197,7 +192,7 @@ public final class PeerClient {
     List<Block> out = new ArrayList<>(cids.size());
     for (int from = 0; from < cids.size(); from += BlockRequest.MAX_CIDS) {
       List<Cid> chunk = cids.subList(from, Math.min(cids.size(), from + BlockRequest.MAX_CIDS));
-      byte[] answer = send(signedPost(peer, BLOCKS_PATH, new BlockRequest(chunk).encode()), MAX_BLOCKS_BYTES);
+      byte[] answer = send(signedPost(peer, BLOCKS_PATH, new BlockRequest(chunk).encode(), blocksTimeout), MAX_BLOCKS_BYTES);
       Set<Cid> asked = new HashSet<>(chunk);
       try (InputStream in = new ByteArrayInputStream(answer)) {
         CarReader car = new CarReader(in);
@@ -220,7 +215,7 @@ public final class PeerClient {
    * older than it answers 404): walk with {@link #blocks} instead.
    */
   public Optional<List<Block>> entries(Peer peer, List<Cid> cids, List<Cid> have, int depth) throws IOException {
-    HttpRequest request = signedPost(peer, ENTRIES_PATH, new EntriesRequest(cids, have, depth).encode());
+    HttpRequest request = signedPost(peer, ENTRIES_PATH, new EntriesRequest(cids, have, depth).encode(), blocksTimeout);
     byte[] answer;
     try {
       answer = send(request, MAX_BLOCKS_BYTES);

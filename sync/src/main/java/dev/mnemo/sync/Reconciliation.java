@@ -56,7 +56,7 @@ final class Reconciliation {
    * {@link PeerClient.NoDigestV2Exception} when the peer does not speak v2.
    */
   static CompletableFuture<List<Cid>> headsOf(PeerClient client, Peer peer, String ns) {
-    int bucket = NamespaceDigests.leaf(ns, List.of()).bucket();
+    int bucket = NamespaceDigests.bucket(ns);
     return client.digestAsync(peer, new DigestExchange.Request(DigestExchange.Want.NAMESPACES, NamespaceDigests.DEPTH,
             List.of(bucket)))
         .thenApply(bytes -> {

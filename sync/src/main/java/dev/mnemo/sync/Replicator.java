@@ -418,7 +418,8 @@ public final class Replicator implements AutoCloseable {
   private void antiEntropyRound() {
     expireDeferred(System.currentTimeMillis());
     // A peer in back-off is left out, so the round goes to one this node can pull from.
-    List<Peer> peers = membership.peers().stream().filter(p -> !digesting.contains(p.http()) && !backedOff(p)).toList();
+    java.util.function.Predicate<Peer> free = p -> !digesting.contains(p.http()) && !backedOff(p);
+    List<Peer> peers = membership.peers().stream().filter(free).toList();
     long now = System.nanoTime();
     if (lastRoundNanos != 0 && now - lastRoundNanos > Math.max(5_000_000_000L, 5_000_000L * config.antiEntropyMillis())) {
       // This timer fell far behind: the process was stopped (SIGSTOP, a long pause) and has just
@@ -430,7 +431,7 @@ public final class Replicator implements AutoCloseable {
       // Alone in its view after a stop (see recentlyDeparted): compare with a member that was there
       // moments ago rather than wait for SWIM to re-admit it. Not after a partition, where this
       // node's peers went away and it did not: those it pulls from again when they come back.
-      peers = recentlyDeparted().stream().filter(p -> !digesting.contains(p.http()) && !backedOff(p)).toList();
+      peers = recentlyDeparted().stream().filter(free).toList();
     }
     if (!peers.isEmpty()) {
       antiEntropyWith(peers.get(ThreadLocalRandom.current().nextInt(peers.size())));
@@ -457,10 +458,7 @@ public final class Replicator implements AutoCloseable {
       digesting.remove(peer.http());
       return;
     }
-    view.thenCompose(local -> Reconciliation.run(client, peer, local))
-        .exceptionallyCompose(error -> unwrap(error) instanceof PeerClient.NoDigestV2Exception
-            ? client.digestAsync(peer).thenApply(HeadsDigest::namespaces)
-            : CompletableFuture.failedFuture(error))
+    orV1(view.thenCompose(local -> Reconciliation.run(client, peer, local)), peer, HeadsDigest::namespaces)
         // On the comparing thread, not the HTTP client's: close() waits for it before the store
         // closes under it (a comparison that ended after close once read a closed store and crashed).
         .whenCompleteAsync((namespaces, error) -> {
@@ -478,10 +476,19 @@ public final class Replicator implements AutoCloseable {
       } catch (RuntimeException e) {
         LOG.log(System.Logger.Level.WARNING, "anti-entropy with " + peer.http() + " failed: " + e);
       }
-    }, comparing).exceptionally(rejected -> {
-      digesting.remove(peer.http()); // closing: the comparing thread takes no more work
+    }, comparing).exceptionally(error -> {
+      if (unwrap(error) instanceof RejectedExecutionException) {
+        digesting.remove(peer.http()); // closing: the comparing thread takes no more work
+      }
       return null;
     });
+  }
+
+  /** {@code v2}, or, when the peer is older than digest protocol v2, {@code fromV1} of its whole v1 digest. */
+  private <T> CompletableFuture<T> orV1(CompletableFuture<T> v2, Peer peer, java.util.function.Function<HeadsDigest, T> fromV1) {
+    return v2.exceptionallyCompose(error -> unwrap(error) instanceof PeerClient.NoDigestV2Exception
+        ? client.digestAsync(peer).thenApply(fromV1)
+        : CompletableFuture.failedFuture(error));
   }
 
   /** The tree given at construction, else one of this replicator's own, made on first use. */
@@ -644,10 +651,7 @@ public final class Replicator implements AutoCloseable {
    */
   private List<Cid> peerHeads(Peer peer, String ns) throws IOException {
     try {
-      return Reconciliation.headsOf(client, peer, ns)
-          .exceptionallyCompose(error -> unwrap(error) instanceof PeerClient.NoDigestV2Exception
-              ? client.digestAsync(peer).thenApply(digest -> digest.namespaces().getOrDefault(ns, List.of()))
-              : CompletableFuture.failedFuture(error))
+      return orV1(Reconciliation.headsOf(client, peer, ns), peer, digest -> digest.namespaces().getOrDefault(ns, List.of()))
           .get();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

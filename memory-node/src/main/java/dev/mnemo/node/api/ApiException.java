@@ -31,4 +31,9 @@ public class ApiException extends RuntimeException {
   public static ApiException unprocessable(String code, String message) {
     return new ApiException(422, code, message);
   }
+
+  /** A body over {@code limit} bytes (413). */
+  public static ApiException tooLarge(long limit) {
+    return new ApiException(413, "too_large", "the request body exceeds " + limit + " bytes");
+  }
 }

@@ -21,6 +21,7 @@ final class BodyBudget implements io.vertx.ext.web.handler.PlatformHandler {
   /** How long a body waits for room before 503: longer than reading a few 16 MiB bodies takes. */
   static final long WAIT_MILLIS = 10_000;
   static final int RETRY_AFTER_SECONDS = 2;
+  private static final java.util.regex.Pattern DIGITS = java.util.regex.Pattern.compile("\\d{1,18}");
 
   private record Waiter(RoutingContext ctx, io.vertx.core.Context context, long bytes, long timer) {}
 
@@ -58,12 +59,18 @@ final class BodyBudget implements io.vertx.ext.web.handler.PlatformHandler {
 
   /** The bytes to reserve: the declared length, or the most a body may have when it declares none. */
   private long declared(RoutingContext ctx) {
-    String length = ctx.request().getHeader("Content-Length");
-    if (length != null && length.matches("\\d{1,18}")) {
-      return Long.parseLong(length);
+    long length = declaredLength(ctx.request());
+    if (length >= 0) {
+      return length;
     }
     // Chunked (or a malformed length, which the server refuses anyway): the worst case.
     return ctx.request().getHeader("Transfer-Encoding") != null ? maxBodyBytes : 0;
+  }
+
+  /** The request's {@code Content-Length}, or -1 when it has none or a malformed one. */
+  static long declaredLength(io.vertx.core.http.HttpServerRequest request) {
+    String length = request.getHeader("Content-Length");
+    return length != null && DIGITS.matcher(length).matches() ? Long.parseLong(length) : -1;
   }
 
   private void proceed(RoutingContext ctx, long bytes) {
@@ -97,7 +104,7 @@ final class BodyBudget implements io.vertx.ext.web.handler.PlatformHandler {
     ctx.put("route", "busy");
     ctx.response().putHeader("Retry-After", Integer.toString(RETRY_AFTER_SECONDS));
     // The body was never read: the connection cannot take another request after this one.
-    ctx.put(HttpApi.CLOSE_AFTER_REPLY, true);
+    HttpApi.closeAfterReply(ctx);
     ctx.fail(new ApiException(503, "busy", "the node is reading " + (capacity >> 20) + " MiB of request bodies already; retry in "
         + RETRY_AFTER_SECONDS + " s"));
   }

@@ -422,10 +422,9 @@ public final class HttpApi {
       ctx.fail(e);
       return;
     }
-    String declared = ctx.request().getHeader("Content-Length");
-    if (declared != null && declared.matches("\\d{1,18}") && Long.parseLong(declared) > limits.maxImportBytes()) {
+    if (BodyBudget.declaredLength(ctx.request()) > limits.maxImportBytes()) {
       closeAfterReply(ctx);
-      ctx.fail(new ApiException(413, "too_large", "the request body exceeds " + limits.maxImportBytes() + " bytes"));
+      ctx.fail(ApiException.tooLarge(limits.maxImportBytes()));
       return;
     }
     if (importsRunning.incrementAndGet() > limits.maxConcurrentImports()) {
@@ -448,7 +447,7 @@ public final class HttpApi {
         .andThen(ar -> {
           importsRunning.decrementAndGet();
           if (ar.failed()) {
-            upload.abort(ar.cause());
+            upload.fail(ar.cause());
             if (ar.cause() instanceof ApiException api && (api.status() == 413 || api.status() == 408)) {
               closeAfterReply(ctx); // past the limit, or stalled: not another byte is read
             } else {
@@ -462,10 +461,10 @@ public final class HttpApi {
   /** Imports that hold a slot now: streaming their body, or being applied. */
   private final java.util.concurrent.atomic.AtomicInteger importsRunning = new java.util.concurrent.atomic.AtomicInteger();
   private static final int IMPORT_RETRY_AFTER_SECONDS = 5;
-  static final String CLOSE_AFTER_REPLY = "mnemo.closeAfterReply";
+  private static final String CLOSE_AFTER_REPLY = "mnemo.closeAfterReply";
 
   /** The connection closes once the reply is sent: the request's body was not read, and will not be. */
-  private static void closeAfterReply(RoutingContext ctx) {
+  static void closeAfterReply(RoutingContext ctx) {
     ctx.put(CLOSE_AFTER_REPLY, true);
   }
 
@@ -621,13 +620,8 @@ public final class HttpApi {
     }
     Future<Void> sent = ctx.response().setStatusCode(reply.status()).putHeader("Content-Type", reply.contentType()).end(reply.body());
     if (Boolean.TRUE.equals(ctx.get(CLOSE_AFTER_REPLY))) {
-      sent.onComplete(v -> {
-        if (ctx.request().version() == io.vertx.core.http.HttpVersion.HTTP_2) {
-          ctx.response().reset(); // one stream of a connection others share
-        } else {
-          ctx.request().connection().close();
-        }
-      });
+      // HTTP/1.1 only (h2c and ALPN are off): the connection is this request's alone.
+      sent.onComplete(v -> ctx.request().connection().close());
     }
   }
 
@@ -651,7 +645,7 @@ public final class HttpApi {
         // The body handler fails before the route is known: tell the import's limit by its path.
         String path = ctx.request().path();
         long limit = path != null && path.endsWith("/import") ? limits.maxImportBytes() : limits.maxBodyBytes();
-        message = status == 413 ? "the request body exceeds " + limit + " bytes"
+        message = status == 413 ? ApiException.tooLarge(limit).getMessage()
             : status == 404 ? "no such endpoint: " + ctx.request().method() + " " + printable(ctx.request().uri())
             : "request failed";
       }

@@ -5,8 +5,8 @@ package dev.mnemo.node.api;
  * size) or 422 (anything inside the body), never a partial write.
  *
  * <p>The last five bound what a set of clients can hold on the node: {@code maxConcurrentImports}
- * imports at once (one more gets 503; each streams to disk), a connection's request headers within
- * {@code headerTimeoutMillis} of connecting or of its last response, an idle connection closed
+ * imports at once (one more gets 503; each streams to disk), a connection's first request headers
+ * within {@code headerTimeoutMillis} of connecting, a connection with no request under way closed
  * after {@code idleTimeoutMillis}, at most {@code maxConnections} connections open (one more is
  * closed at once), and the bodies read whole (JSON, up to {@code maxBodyBytes} each) at most
  * {@code maxBufferedBodyBytes} together: one that does not fit waits, unread (see BodyBudget).

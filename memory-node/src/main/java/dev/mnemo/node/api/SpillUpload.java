@@ -84,11 +84,6 @@ final class SpillUpload {
     return done.future();
   }
 
-  /** Stops reading and fails the upload. */
-  void abort(Throwable cause) {
-    fail(cause);
-  }
-
   /**
    * Reads the rest of a refused request's body and throws it away, so that the client, which
    * may read no answer before it has sent its body (java.net.http does not), gets the answer
@@ -119,7 +114,7 @@ final class SpillUpload {
     received += buffer.length();
     lastChunkNanos = System.nanoTime();
     if (received > limit) {
-      fail(new ApiException(413, "too_large", "the request body exceeds " + limit + " bytes"));
+      fail(ApiException.tooLarge(limit));
       return;
     }
     file.write(buffer);
@@ -134,7 +129,8 @@ final class SpillUpload {
     }
   }
 
-  private void fail(Throwable cause) {
+  /** Stops reading and fails the upload. */
+  void fail(Throwable cause) {
     if (done.tryFail(cause)) {
       request.pause();
       if (file != null) {

@@ -234,8 +234,8 @@ class AuthApiTest {
 
     Response listed = owner.get("/v1/tokens");
     assertThat(listed.status()).isEqualTo(200);
-    assertThat(listed.text()).doesNotContain(token.substring(token.lastIndexOf('_') + 1))
-        .doesNotContain(token2.substring(token2.lastIndexOf('_') + 1)).doesNotContain("hash");
+    assertThat(listed.text()).doesNotContain(secretOf(token))
+        .doesNotContain(secretOf(token2)).doesNotContain("hash");
     JsonNode helperToken = null;
     for (JsonNode t : listed.json().path("tokens")) {
       if (t.path("id").asText().equals(id)) {
@@ -391,5 +391,13 @@ class AuthApiTest {
     m.put("text", text);
     m.put("vector", TestVectors.random(seed));
     return m;
+  }
+
+  /**
+   * The secret of a {@code mnemo_<id>_<secret>} token. Not after its last '_': the secret is
+   * base64url and may hold one, which left a single character that the listing did contain.
+   */
+  private static String secretOf(String token) {
+    return token.substring(dev.mnemo.node.auth.AgentRegistry.TOKEN_PREFIX.length() + 16 + 1);
   }
 }

@@ -54,6 +54,27 @@ final class LogKeys {
     return Arrays.copyOf(name, name.length + 1);
   }
 
+  /** The end of the namespace in {@code key} that starts at {@code from}: the index of its 0x00 (or the key's length). */
+  static int nsEnd(byte[] key, int from) {
+    int zero = from;
+    while (zero < key.length && key[zero] != 0) {
+      zero++;
+    }
+    return zero;
+  }
+
+  /** The namespace in {@code key} that starts at {@code from} and ends at its 0x00. */
+  static String nsOf(byte[] key, int from) {
+    return new String(key, from, nsEnd(key, from) - from, StandardCharsets.US_ASCII);
+  }
+
+  /** The first key after every {@code ns 0x00 ...} key: where a walk of one key a namespace seeks next. */
+  static byte[] afterNs(String ns) {
+    byte[] next = nsPrefix(ns);
+    next[next.length - 1] = 1;
+    return next;
+  }
+
   static byte[] nsKey(String ns, byte[] suffix) {
     byte[] prefix = nsPrefix(ns);
     byte[] key = Arrays.copyOf(prefix, prefix.length + suffix.length);

@@ -908,12 +908,7 @@ final class LogWriter implements Staging.Committed {
     int staged = 0;
     try (RocksIterator it = storage.iterator(Family.MEMORIES)) {
       for (it.seekToFirst(); it.isValid(); it.next()) {
-        byte[] key = it.key();
-        int zero = 0;
-        while (zero < key.length && key[zero] != 0) {
-          zero++;
-        }
-        String ns = new String(key, 0, zero, java.nio.charset.StandardCharsets.US_ASCII);
+        String ns = LogKeys.nsOf(it.key(), 0);
         Cid memory = Cid.fromBytes(it.value());
         java.util.Optional<dev.mnemo.store.model.Memory> block = reads.memoryUncached(memory);
         if (block.isEmpty()) {

@@ -109,7 +109,7 @@ public final class NamespaceLog implements AutoCloseable {
    * Sets how far entries from outside may widen a namespace (see {@link HeadsLimit}) and how many
    * parents a local memory write lists.
    *
-   * @param importedHeads heads one {@link #applyBlocks(Collection, String)} (an import) may add
+   * @param importedHeads heads one import ({@link #applyStreamed}, {@link #applyBlocks(Collection, String)}) may add
    * @param replicatedHeads heads a pull's batch ({@link #applyBlocks(Collection, String, Set)}) may leave
    * @param localParents parents of a local add, forget or invalidate, 2-{@link LogEntry#MAX_PARENTS}
    *     (with one, a write would merge no heads)
@@ -286,12 +286,7 @@ public final class NamespaceLog implements AutoCloseable {
     try (RocksIterator it = storage.iterator(Family.ACL)) {
       it.seek(new byte[] {LogKeys.INVALIDATED});
       while (it.isValid() && it.key().length > 0 && it.key()[0] == LogKeys.INVALIDATED) {
-        byte[] key = it.key();
-        int zero = 1;
-        while (zero < key.length && key[zero] != 0) {
-          zero++;
-        }
-        String ns = new String(key, 1, zero - 1, java.nio.charset.StandardCharsets.US_ASCII);
+        String ns = LogKeys.nsOf(it.key(), 1);
         invalidatedNamespaces.add(ns);
         byte[] next = LogKeys.invalidatedKey(ns, new byte[0]);
         next[next.length - 1] = 1;
@@ -654,10 +649,7 @@ public final class NamespaceLog implements AutoCloseable {
       Set<Cid> heads = new TreeSet<>();
       for (it.seekToFirst(); it.isValid(); it.next()) {
         byte[] key = it.key();
-        int zero = 0;
-        while (zero < key.length && key[zero] != 0) {
-          zero++;
-        }
+        int zero = LogKeys.nsEnd(key, 0);
         String ns = new String(key, 0, zero, java.nio.charset.StandardCharsets.US_ASCII);
         if (!ns.equals(current)) {
           if (current != null) {
@@ -689,21 +681,12 @@ public final class NamespaceLog implements AutoCloseable {
       if (after == null) {
         it.seekToFirst();
       } else {
-        byte[] next = LogKeys.nsPrefix(after);
-        next[next.length - 1] = 1;
-        it.seek(next);
+        it.seek(LogKeys.afterNs(after));
       }
       while (it.isValid() && names.size() < limit) {
-        byte[] key = it.key();
-        int zero = 0;
-        while (zero < key.length && key[zero] != 0) {
-          zero++;
-        }
-        String ns = new String(key, 0, zero, java.nio.charset.StandardCharsets.US_ASCII);
+        String ns = LogKeys.nsOf(it.key(), 0);
         names.add(ns);
-        byte[] next = LogKeys.nsPrefix(ns);
-        next[next.length - 1] = 1;
-        it.seek(next);
+        it.seek(LogKeys.afterNs(ns));
       }
     }
     return names;
@@ -716,11 +699,7 @@ public final class NamespaceLog implements AutoCloseable {
   public long namespaceCount() {
     synchronized (namespaceCountLock) {
       if (namespaceCount < 0) {
-        long n = 0;
-        for (String ignored : namespaces()) {
-          n++;
-        }
-        namespaceCount = n;
+        namespaceCount = namespaces(null, Integer.MAX_VALUE).size();
       }
       return namespaceCount;
     }

@@ -1,9 +1,9 @@
 package dev.mnemo.store.rocks;
 
 import dev.mnemo.store.InvalidFormatException;
+import dev.mnemo.store.identity.PrivateFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -112,7 +112,7 @@ public final class RocksStorage implements AutoCloseable {
           options(family == Family.BLOCKS || family == Family.ENTRIES || family == Family.LINKS)));
     }
     try {
-      dev.mnemo.store.identity.PrivateFiles.createDirectories(dir);
+      PrivateFiles.createDirectories(dir);
       this.db = RocksDB.open(dbOptions, dir.toString(), descriptors, allHandles);
     } catch (RocksDBException e) {
       closeOptions();
